@@ -1,0 +1,41 @@
+# One entry point for people and CI. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup setup-embeddings run serve test lint format bench clean
+
+setup: $(STAMP)  ## create .venv and install the app with its dev tools
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup-embeddings: setup  ## optional: sentence embeddings for clustering (CPU torch, pinned)
+	$(PY) -m pip install --quiet -e '.[dev,embeddings]'
+
+run: setup  ## SQLite + embedded broker, Banking77 demo, web + worker + beat
+	scripts/run.sh --demo
+
+serve: setup  ## web + worker + beat for the current settings (no demo load)
+	scripts/run.sh
+
+test: setup  ## the whole suite on real PostgreSQL and Redis (started if needed), then SQLite
+	scripts/test.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup  ## benchmarks on PostgreSQL (started if needed); figures go to BENCHMARKS.md
+	scripts/bench.sh
+
+clean:
+	rm -rf .data .tmp

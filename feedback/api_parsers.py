@@ -1,0 +1,77 @@
+"""Request body parsers that enforce the body size limit themselves.
+
+DRF's parsers read the WSGI stream directly, skipping Django's DATA_UPLOAD_MAX_MEMORY_SIZE, so
+without these a client could send any amount. Chunked bodies (no Content-Length) are read from
+the server's terminated input stream, still bounded.
+"""
+
+import orjson
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+
+from .api_errors import PayloadTooLarge
+from .validation import InvalidItem
+
+READ_CHUNK = 64 * 1024
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The request body exceeds {limit} bytes.",
+        {"max_bytes": limit, "max_items": settings.VOC_API_MAX_BATCH_ITEMS},
+    )
+
+
+def read_bounded_body(stream, parser_context) -> bytes:
+    limit = settings.VOC_API_MAX_BODY_BYTES
+    request = parser_context["request"]._request
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared:
+        try:
+            if int(declared) > limit:
+                raise _too_large(limit)
+        except ValueError as exc:
+            raise ParseError("Invalid Content-Length.") from exc
+    elif request.META.get("wsgi.input_terminated"):
+        # Chunked transfer: Django sees no length and would read nothing; the server (gunicorn)
+        # marks its input as terminated, so it can be read to its end, bounded by the limit.
+        stream = request.META["wsgi.input"]
+    chunks, size = [], 0
+    while True:
+        chunk = stream.read(READ_CHUNK) if stream is not None else b""
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class BoundedJSONParser(BaseParser):
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        body = read_bounded_body(stream, parser_context)
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(f"Malformed JSON: {exc}") from exc
+
+
+class NDJSONParser(BaseParser):
+    media_type = "application/x-ndjson"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        body = read_bounded_body(stream, parser_context)
+        items = []
+        for line in body.splitlines():
+            if not line.strip():
+                continue
+            try:
+                items.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                # reported as a rejected item; the other lines are kept
+                items.append(InvalidItem(f"Malformed JSON: {exc}"))
+        return items

@@ -1,0 +1,73 @@
+"""INSERT ... ON CONFLICT DO NOTHING RETURNING for batches, on PostgreSQL and SQLite.
+
+The ORM's bulk_create(ignore_conflicts=True) cannot say which rows were inserted; ingest
+needs exactly that to count duplicates correctly when identical batches race.
+
+On PostgreSQL rows go through COPY into a per-connection temporary table and one
+INSERT ... SELECT: a multi-row VALUES statement with ~13,000 parameters costs more to build
+client-side (~90 ms per 1,000 rows) than the insert itself.
+"""
+
+from django.db import connection, transaction
+
+# Stay well under SQLite's 32,766 bind parameters.
+MAX_PARAMS_PER_STATEMENT = 30_000
+
+
+def insert_ignoring_conflicts(
+    table: str,
+    columns: list[str],
+    rows: list[tuple],
+    *,
+    returning: list[str],
+    json_columns: frozenset = frozenset(),
+) -> list[tuple]:
+    """Insert rows, skip those that violate a unique constraint; return the inserted rows'
+    `returning` columns. JSON columns carry JSON text. All rows or none are written."""
+    if not rows:
+        return []
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            return _insert_via_copy(table, columns, rows, returning)
+        return _insert_values(table, columns, rows, returning)
+
+
+def _insert_values(table, columns, rows, returning):
+    quote = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(columns))
+    per_statement = max(1, MAX_PARAMS_PER_STATEMENT // len(columns))
+    head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    tail = f" ON CONFLICT DO NOTHING RETURNING {', '.join(quote(c) for c in returning)}"
+    inserted: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = ", ".join([f"({placeholders})"] * len(chunk))
+            cursor.execute(head + values + tail, [value for row in chunk for value in row])
+            inserted.extend(cursor.fetchall())
+    return inserted
+
+
+def _insert_via_copy(table, columns, rows, returning):
+    quote = connection.ops.quote_name
+    staging = quote(f"_staging_{table}")
+    column_list = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        # Same column types as the target, no constraints; emptied at every commit and
+        # private to this connection, so concurrent requests never see each other's rows.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+            f"SELECT {column_list} FROM {quote(table)} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {quote(table)} ({column_list}) SELECT {column_list} FROM {staging} "
+            f"ON CONFLICT DO NOTHING RETURNING {', '.join(quote(c) for c in returning)}"
+        )
+        inserted = cursor.fetchall()
+        # Emptied now, so a second call in the same transaction starts clean (temporary
+        # tables are transactional: a rolled-back savepoint takes its rows with it).
+        cursor.execute(f"DELETE FROM {staging}")
+    return inserted

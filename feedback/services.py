@@ -1,0 +1,346 @@
+"""Writes of the feedback app: projects, API keys, ingest of predictions and feedback."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from config.celery_app import publish
+
+from . import keys, links
+from .bulk import insert_ignoring_conflicts
+from .models import ApiKey, Feedback, ModelVersion, Prediction, Project
+from .validation import (
+    SAME_AS_PREDICTED,
+    UNKNOWN_PREDICTION,
+    Limits,
+    clean_feedback,
+    clean_prediction,
+)
+
+DEFAULT_LIMITS = Limits()
+# Follow-up work on new feedback is published in messages of this many ids.
+FOLLOWUP_BATCH = 500
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    # (id, key) of the rows this call inserted: request_id for predictions, id for feedback.
+    inserted: list[tuple] = field(default_factory=list)
+
+    def as_response(self) -> dict:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+# --- projects and keys -----------------------------------------------------------------------
+
+
+def project_create(
+    *, slug: str, name: str, labels: Sequence[str] = (), label_names: dict | None = None
+) -> Project:
+    """Create a project; its label set may be empty (any label accepted)."""
+    project = Project(slug=slug, name=name, labels=list(labels), label_names=label_names or {})
+    project.full_clean()
+    project.save()
+    return project
+
+
+def api_key_create(
+    *, project: Project, scopes: Iterable[str], name: str = "", created_by=None
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with the full secret, which is never retrievable again."""
+    scopes = sorted(set(scopes))
+    unknown = set(scopes) - set(ApiKey.Scope.values)
+    if unknown or not scopes:
+        raise ValueError(f"scopes must be among {', '.join(ApiKey.Scope.values)}")
+    full_key, prefix = keys.key_generate()
+    api_key = ApiKey.objects.create(
+        project=project,
+        name=name,
+        prefix=prefix,
+        key_hash=keys.key_hash(full_key),
+        scopes=scopes,
+        created_by=created_by,
+    )
+    return api_key, full_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+# --- feedback links --------------------------------------------------------------------------
+
+
+def feedback_link_token(*, project: Project, prediction_id: int) -> tuple[str, links.LinkClaims]:
+    """A signed token for the customer's feedback page, valid for the project's lifetime."""
+    claims = links.link_token_create(
+        project_id=project.id,
+        prediction_id=prediction_id,
+        lifetime=timedelta(days=project.feedback_link_days),
+    )
+    return links.link_token_sign(claims), claims
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+def _rejection(index: int, item, errors: dict, key: str) -> dict:
+    value = item.get(key) if type(item) is dict else None
+    return {"index": index, key: value if type(value) is str else None, "errors": errors}
+
+
+def _db_time(value):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _customer_hash(project: Project, customer_ref: str | None) -> str:
+    if not customer_ref:
+        return ""
+    return keys.customer_ref_hash(
+        project_id=project.id, customer_ref=customer_ref, secret=settings.VOC_CUSTOMER_REF_KEY
+    )
+
+
+# (project id, version) -> id. A version is never renamed and, having traffic, never deleted
+# (PROTECT), so ids can be remembered for the life of the process: one query less per batch.
+_version_ids: dict[tuple[int, str], int] = {}
+
+
+def model_versions_resolve(*, project: Project, names: set[str]) -> dict[str, int]:
+    """Ids of the named versions, creating the missing ones (race-safe)."""
+    found = {
+        name: _version_ids[(project.id, name)]
+        for name in names
+        if (project.id, name) in _version_ids
+    }
+    if len(found) == len(names):
+        return found
+    found.update(
+        ModelVersion.objects.filter(project=project, version__in=names - found.keys()).values_list(
+            "version", "id"
+        )
+    )
+    missing = names - found.keys()
+    if missing:
+        now = _db_time(timezone.now())
+        insert_ignoring_conflicts(
+            ModelVersion._meta.db_table,
+            ["project_id", "version", "released_at", "offline_metrics", "notes"],
+            [(project.id, name, now, "{}", "") for name in sorted(missing)],
+            returning=["id"],
+            json_columns=frozenset({"offline_metrics"}),
+        )
+        found.update(
+            ModelVersion.objects.filter(project=project, version__in=missing).values_list(
+                "version", "id"
+            )
+        )
+    return found
+
+
+def model_version_ids_remember(*, project: Project, versions: dict[str, int]) -> None:
+    """Remember ids once the transaction that may have created them has committed."""
+    for name, version_id in versions.items():
+        _version_ids[(project.id, name)] = version_id
+
+
+PREDICTION_COLUMNS = [
+    "project_id",
+    "model_version_id",
+    "request_id",
+    "input_text",
+    "input_data",
+    "predicted_label",
+    "scores",
+    "confidence",
+    "latency_ms",
+    "served_at",
+    "metadata",
+    "customer_hash",
+    "received_at",
+]
+PREDICTION_JSON = frozenset({"input_data", "scores", "metadata"})
+
+
+def prediction_ingest(
+    *, project: Project, items: Sequence, limits: Limits = DEFAULT_LIMITS
+) -> IngestResult:
+    """Store the valid predictions of a batch, idempotently by request_id.
+
+    Invalid items are reported by index with field errors and do not stop the others. A
+    request_id already stored (by an earlier or a concurrent batch, or earlier in this one)
+    counts as a duplicate. The valid part of the batch is written in one transaction.
+    """
+    result = IngestResult()
+    labels = frozenset(project.labels)
+    valid: list[dict] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        row, errors = clean_prediction(item, labels=labels, limits=limits)
+        if errors:
+            result.rejected.append(_rejection(index, item, errors, "request_id"))
+        elif row["request_id"] in seen:
+            result.duplicates += 1
+        else:
+            seen.add(row["request_id"])
+            valid.append(row)
+    if not valid:
+        return result
+
+    db_time = connection.ops.adapt_datetimefield_value  # looked up once: hot loop below
+    now = db_time(timezone.now())
+    with transaction.atomic():
+        versions = model_versions_resolve(
+            project=project, names={row["model_version"] for row in valid}
+        )
+        rows = [
+            (
+                project.id,
+                versions[row["model_version"]],
+                row["request_id"],
+                row["input_text"] or "",
+                row["input_data"],
+                row["predicted_label"],
+                row["scores"],
+                row["confidence"],
+                row["latency_ms"],
+                db_time(row["served_at"]) if row["served_at"] else now,
+                row["metadata"] or "{}",
+                _customer_hash(project, row["customer_ref"]),
+                now,
+            )
+            for row in valid
+        ]
+        inserted = insert_ignoring_conflicts(
+            Prediction._meta.db_table,
+            PREDICTION_COLUMNS,
+            rows,
+            returning=["id", "request_id"],
+            json_columns=PREDICTION_JSON,
+        )
+        transaction.on_commit(
+            partial(model_version_ids_remember, project=project, versions=versions)
+        )
+    result.inserted = inserted
+    result.accepted = len(inserted)
+    result.duplicates += len(valid) - len(inserted)
+    return result
+
+
+FEEDBACK_COLUMNS = [
+    "project_id",
+    "prediction_id",
+    "kind",
+    "text",
+    "corrected_label",
+    "rating",
+    "source",
+    "external_id",
+    "customer_hash",
+    "created_at",
+    "received_at",
+    "triage_state",
+    "dedup_key",
+    "repeat_count",
+]
+
+
+def feedback_ingest(
+    *,
+    project: Project,
+    items: Sequence,
+    default_source: str = "api",
+    limits: Limits = DEFAULT_LIMITS,
+) -> IngestResult:
+    """Store the valid feedback items of a batch, idempotently by external_id when given.
+
+    Corrections and ratings must name a stored prediction of the project (by request_id).
+    After commit, the ids of new feedback are published to the follow-up tasks
+    (VOC_FEEDBACK_INGESTED_TASKS); if the broker is down the sweepers pick them up later.
+    """
+    result = IngestResult()
+    labels = frozenset(project.labels)
+    cleaned: list[tuple[int, object, dict]] = []
+    for index, item in enumerate(items):
+        row, errors = clean_feedback(
+            item, labels=labels, limits=limits, default_source=default_source
+        )
+        if errors:
+            result.rejected.append(_rejection(index, item, errors, "request_id"))
+        else:
+            cleaned.append((index, item, row))
+
+    request_ids = {row["request_id"] for _, _, row in cleaned if row["request_id"]}
+    predictions = {
+        request_id: (prediction_id, predicted_label)
+        for request_id, prediction_id, predicted_label in Prediction.objects.filter(
+            project=project, request_id__in=request_ids
+        ).values_list("request_id", "id", "predicted_label")
+    }
+    now = timezone.now()
+    rows = []
+    seen_external: set[str] = set()
+    for index, item, row in cleaned:
+        prediction_id = None
+        if row["request_id"]:
+            if row["request_id"] not in predictions:
+                result.rejected.append(
+                    _rejection(index, item, {"request_id": [UNKNOWN_PREDICTION]}, "request_id")
+                )
+                continue
+            prediction_id, predicted_label = predictions[row["request_id"]]
+            if row["kind"] == "correction" and row["corrected_label"] == predicted_label:
+                result.rejected.append(
+                    _rejection(index, item, {"corrected_label": [SAME_AS_PREDICTED]}, "request_id")
+                )
+                continue
+        if row["external_id"] is not None:
+            if row["external_id"] in seen_external:
+                result.duplicates += 1
+                continue
+            seen_external.add(row["external_id"])
+        rows.append(
+            (
+                project.id,
+                prediction_id,
+                row["kind"],
+                row["text"] or "",
+                row["corrected_label"] or "",
+                row["rating"],
+                row["source"],
+                row["external_id"],
+                _customer_hash(project, row["customer_ref"]),
+                _db_time(row["created_at"] or now),
+                _db_time(now),
+                Feedback.TriageState.NEW,
+                "",
+                1,
+            )
+        )
+    if not rows:
+        return result
+    with transaction.atomic():
+        inserted = insert_ignoring_conflicts(
+            Feedback._meta.db_table, FEEDBACK_COLUMNS, rows, returning=["id"]
+        )
+        ids = [feedback_id for (feedback_id,) in inserted]
+        transaction.on_commit(partial(feedback_followups_publish, ids))
+    result.inserted = inserted
+    result.accepted = len(inserted)
+    result.duplicates += len(rows) - len(inserted)
+    return result
+
+
+def feedback_followups_publish(feedback_ids: list[int]) -> None:
+    """Hand new feedback to the follow-up tasks; never raises (see config.celery_app.publish)."""
+    for task_name in settings.VOC_FEEDBACK_INGESTED_TASKS:
+        for start in range(0, len(feedback_ids), FOLLOWUP_BATCH):
+            publish(task_name, feedback_ids[start : start + FOLLOWUP_BATCH])

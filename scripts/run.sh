@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make run` (with --demo) and `make serve`: migrate, optionally load the Banking77 demo, then
+# run the web server, a Celery worker and Celery beat together. Ctrl-C stops all three.
+# Without DATABASE_URL/REDIS_URL this is SQLite and kombu's filesystem broker under .data/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+export PATH="$PWD/$VENV/bin:$PATH"
+HOST=${VOC_HOST:-127.0.0.1}
+PORT=${VOC_PORT:-8000}
+mkdir -p .data/broker/queue .data/broker/processed
+
+python manage.py migrate --noinput
+if [ "${1:-}" = "--demo" ]; then
+  echo "Loading the Banking77 demo (first time: about a minute)..."
+  python manage.py load_demo
+fi
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+celery -A config worker --loglevel WARNING --concurrency "${VOC_WORKER_CONCURRENCY:-2}" &
+pids+=($!)
+celery -A config beat --loglevel WARNING &
+pids+=($!)
+if [ "${DJANGO_SETTINGS_MODULE:-config.settings.local}" = config.settings.local ]; then
+  python manage.py runserver --noreload "$HOST:$PORT" &
+else
+  python manage.py collectstatic --noinput >/dev/null
+  gunicorn config.wsgi --bind "$HOST:$PORT" --workers "${VOC_WEB_WORKERS:-2}" &
+fi
+pids+=($!)
+echo
+echo "VoC Triage is up on http://$HOST:$PORT/  (Ctrl-C stops web, worker and beat)"
+[ "${1:-}" = "--demo" ] && echo "Demo login: demo / demo"
+wait -n "${pids[@]}"

@@ -1,0 +1,46 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "x7#kd9!qpz3m0v2l8w1r6t4y5u0i9o8p7a6s5d4f3g2h1j0k-QWERTY-zxcvbn-123456",
+    "DJANGO_ALLOWED_HOSTS": "voc.example.com",
+    "DATABASE_URL": "postgres://voc:voc@localhost:5432/voc",
+    "REDIS_URL": "redis://localhost:6379/0",
+}
+
+
+def manage(*args, env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**os.environ, **env},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_deploy_check_is_clean_with_production_variables():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", env={**PRODUCTION_ENV, "DJANGO_SECRET_KEY": ""})
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("docker-compose"), reason="docker-compose not installed")
+def test_docker_compose_describes_every_service():
+    result = subprocess.run(
+        ["docker-compose", "config", "--services"], cwd=ROOT, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) >= {"postgres", "redis", "web", "worker", "beat"}
