@@ -1,7 +1,13 @@
 from django.contrib import admin, messages
 
 from . import keys
-from .models import ApiKey, Feedback, ModelVersion, Prediction, Project
+from .models import ApiKey, Feedback, Membership, ModelVersion, Prediction, Project
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    raw_id_fields = ["user"]
 
 
 @admin.register(Project)
@@ -9,6 +15,14 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "pii_redaction", "feedback_link_days", "created_at"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "role", "team"]
+    list_filter = ["project", "role", "team"]
+    raw_id_fields = ["user"]
 
 
 @admin.register(ModelVersion)

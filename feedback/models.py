@@ -171,6 +171,39 @@ class Feedback(models.Model):
         return f"{self.kind} #{self.pk}"
 
 
+class Membership(models.Model):
+    """A user's role in a project. Every team page and API call checks it."""
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer"
+        REVIEWER = "reviewer"
+        ADMIN = "admin"
+
+    class Team(models.TextChoices):
+        MODEL = "model", "model team"
+        DATA = "data", "data team"
+
+    RANK = {Role.VIEWER: 0, Role.REVIEWER: 1, Role.ADMIN: 2}
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    team = models.CharField(max_length=20, choices=Team.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+    def has_role(self, role: str) -> bool:
+        return self.RANK[self.role] >= self.RANK[role]
+
+
 class ApiKey(models.Model):
     class Scope(models.TextChoices):
         INGEST = "ingest"

@@ -5,14 +5,22 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from . import links, services
+from .access import project_view, projects_for_user
 from .forms import CustomerFeedbackForm
-from .models import Prediction, Project
+from .models import Prediction
 
 
 @login_required
 def home(request):
-    projects = Project.objects.all() if request.user.is_staff else Project.objects.none()
+    projects = projects_for_user(request.user)
     return render(request, "feedback/home.html", {"projects": projects})
+
+
+@project_view()
+def project_home(request):
+    project = request.project
+    context = {"versions": project.model_versions.order_by("-released_at")}
+    return render(request, "feedback/project_home.html", context)
 
 
 def _prediction_for_token(token: str) -> Prediction | None:

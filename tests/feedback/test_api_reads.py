@@ -98,3 +98,4 @@ def test_the_api_docs_load_without_any_cdn(client):
     html = response.content.decode()
     assert response.status_code == 200
     assert "cdn" not in html.lower() and "unpkg" not in html
+    assert "<script>" not in html, "inline scripts would break the CSP"

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from feedback.demo import demo_load
+from feedback.models import Membership, Project
 
 
 class Command(BaseCommand):
@@ -40,4 +41,9 @@ class Command(BaseCommand):
             if created:
                 account.set_password(password)
                 account.save()
+            Membership.objects.get_or_create(
+                project=Project.objects.get(slug=project),
+                user=account,
+                defaults={"role": Membership.Role.ADMIN, "team": Membership.Team.MODEL},
+            )
             self.stdout.write(f"Demo login: {user} / {password if created else '(unchanged)'}")
