@@ -17,8 +17,10 @@ PRODUCTION_ENV = {
 
 
 def manage(*args, env):
+    # Only what a production host would have: no test-only switches from this process.
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**os.environ, **env},
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
