@@ -48,3 +48,101 @@ class ItemsActionForm(forms.Form):
         if data.get("action") == "move" and not data.get("target"):
             self.add_error("target", "Choose the category to move the items to.")
         return data
+
+
+class BoardFilterForm(forms.Form):
+    version = forms.ModelChoiceField(queryset=None, required=False, empty_label="All versions")
+    label = forms.CharField(required=False, max_length=200)
+    team = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any owner"),
+            ("model", "Model team"),
+            ("data", "Data team"),
+            ("none", "No owner"),
+        ],
+    )
+    min_size = forms.IntegerField(required=False, min_value=1, max_value=10**9, label="Min. size")
+    show = forms.ChoiceField(
+        required=False, choices=[("", "All"), ("new", "New only"), ("growing", "Growing")]
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("impact", "Impact (traffic × correction rate)"),
+            ("growth", "Size × growth"),
+            ("size", "Size"),
+            ("recent", "Newest"),
+        ],
+    )
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = project.model_versions.order_by("-released_at")
+
+
+class StateForm(forms.Form):
+    state = forms.ChoiceField(choices=ErrorCategory.State.choices)
+
+
+class AssignForm(forms.Form):
+    owner_team = forms.ChoiceField(
+        required=False, choices=[("", "No owner team")] + list(ErrorCategory.Team.choices)
+    )
+    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Nobody")
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = members
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, label="")
+
+
+class ImprovementForm(forms.ModelForm):
+    """Fields of an improvement point; saved through triage.services.improvements."""
+
+    categories = CategoryChoiceField(queryset=None, required=True)
+
+    class Meta:
+        from .models import ImprovementPoint
+
+        model = ImprovementPoint
+        fields = [
+            "title", "kind", "description", "categories", "owner_team", "assignee", "state",
+            "target_version", "done_in_version", "decision_date", "due_date",
+        ]  # fmt: skip
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "decision_date": forms.DateInput(attrs={"type": "date"}),
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+        }
+        help_texts = {"description": "Markdown."}
+
+    def __init__(self, *args, project, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["categories"] = forms.ModelMultipleChoiceField(
+            queryset=ErrorCategory.objects.filter(
+                project=project, merged_into__isnull=True, is_unsorted=False
+            ).order_by("-size"),
+            widget=forms.SelectMultiple(attrs={"size": 6}),
+        )
+        versions = project.model_versions.order_by("-released_at")
+        self.fields["target_version"].queryset = versions
+        self.fields["done_in_version"].queryset = versions
+        self.fields["done_in_version"].label = "Done in version"
+        self.fields["assignee"].queryset = members
+
+
+class ReviewForm(forms.Form):
+    attendees = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    decisions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 6}), help_text="Markdown."
+    )
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attendees"].queryset = members

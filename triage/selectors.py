@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from feedback.models import Feedback, Prediction, Project
 
 from .clustering import Item
-from .models import ClusteringRun, ErrorCategory, ItemAssignment
+from .models import ClusteringRun, ErrorCategory, ImprovementPoint, ItemAssignment
 
 # Feedback that can say something about a model error. Thumbs-up is not an error.
 ERROR_FEEDBACK = Q(kind__in=["complaint", "correction"]) | Q(kind="rating", rating=-1)
@@ -161,5 +161,125 @@ def category_items(*, category: ErrorCategory):
     return (
         Feedback.objects.filter(assignment__category=category)
         .select_related("prediction", "assignment")
-        .order_by(F("assignment__similarity").desc(nulls_last=True), "id")
+        .order_by("-assignment__similarity", "id")
+    )
+
+
+# A category "grows" when it gained at least this share since the previous run...
+GROWING_SHARE = 0.5
+# ...and is at least this big (a category of 1 that became 2 is noise).
+GROWING_MIN_SIZE = 5
+AGENDA_LIMIT = 20
+
+
+def review_agenda(*, project: Project, since: datetime) -> dict[str, list]:
+    """What the weekly review should look at, from the data since `since`."""
+    from django.utils import timezone
+
+    from .services.verification import review_settings
+
+    live = ErrorCategory.objects.filter(
+        project=project, merged_into__isnull=True, is_unsorted=False
+    ).select_related("assignee")
+    closed = [ErrorCategory.State.FIXED, ErrorCategory.State.WONT_FIX]
+    big = review_settings(project).big_category_size
+    return {
+        "new": list(live.filter(created_at__gte=since).order_by("-size")[:AGENDA_LIMIT]),
+        "growing": list(
+            live.filter(growth__gte=GROWING_SHARE, size__gte=GROWING_MIN_SIZE)
+            .exclude(state__in=closed)
+            .order_by("-growth", "-size")[:AGENDA_LIMIT]
+        ),
+        "regressed": list(live.filter(state=ErrorCategory.State.REGRESSED).order_by("-size")),
+        "unowned": list(
+            live.filter(owner_team="", size__gte=big)
+            .exclude(state__in=closed)
+            .order_by("-size")[:AGENDA_LIMIT]
+        ),
+        "overdue": list(
+            ImprovementPoint.objects.filter(project=project, due_date__lt=timezone.localdate())
+            .exclude(state__in=[ImprovementPoint.State.DONE, ImprovementPoint.State.REJECTED])
+            .select_related("assignee")
+            .order_by("due_date")
+        ),
+    }
+
+
+BOARD_COLUMNS = [
+    ErrorCategory.State.NEW,
+    ErrorCategory.State.TRIAGING,
+    ErrorCategory.State.PLANNED,
+    ErrorCategory.State.FIXED,
+    ErrorCategory.State.WONT_FIX,
+    ErrorCategory.State.REGRESSED,
+]
+BOARD_SORTS = {
+    "impact": ("-impact", "-size", "id"),
+    "size": ("-size", "id"),
+    "growth": ("-growth_score", "-size", "id"),
+    "recent": ("-created_at", "-id"),
+}
+
+
+def board_categories(
+    *,
+    project: Project,
+    model_version_id: int | None = None,
+    label: str = "",
+    owner_team: str = "",
+    min_size: int | None = None,
+    show: str = "",
+    sort: str = "impact",
+):
+    """Live categories for the board, filtered, in display order; one query, no per-card reads
+    (trend, growth and impact are kept on the row)."""
+    from django.db.models import ExpressionWrapper, FloatField
+
+    categories = (
+        ErrorCategory.objects.filter(project=project, merged_into__isnull=True, is_unsorted=False)
+        .select_related("assignee", "fixed_in_version")
+        .annotate(
+            growth_score=ExpressionWrapper(F("size") * F("growth"), output_field=FloatField())
+        )
+    )
+    if model_version_id:
+        categories = categories.filter(
+            version_stats__model_version_id=model_version_id, version_stats__items__gt=0
+        )
+    if label:
+        categories = categories.filter(
+            Q(labels__predicted__has_key=label) | Q(labels__corrected__has_key=label)
+        )
+    if owner_team:
+        categories = categories.filter(owner_team="" if owner_team == "none" else owner_team)
+    if min_size:
+        categories = categories.filter(size__gte=min_size)
+    if show == "new":
+        categories = categories.filter(state=ErrorCategory.State.NEW)
+    elif show == "growing":
+        categories = categories.filter(growth__gte=GROWING_SHARE, size__gte=GROWING_MIN_SIZE)
+    return categories.order_by(*BOARD_SORTS.get(sort, BOARD_SORTS["impact"]))
+
+
+def project_members(*, project: Project):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(memberships__project=project).order_by("username")
+
+
+def category_options(*, category: ErrorCategory) -> str:
+    """<option>s of the other live categories of the project (targets of merge and move),
+    built once per page: 500 categories through form widgets would cost a third of a second."""
+    from django.utils.html import format_html_join
+
+    others = (
+        ErrorCategory.objects.filter(
+            project_id=category.project_id, merged_into__isnull=True, is_unsorted=False
+        )
+        .exclude(id=category.id)
+        .order_by("-size", "id")
+        .values_list("id", "title", "size")
+    )
+    return format_html_join(
+        "", '<option value="{}">#{} {} ({})</option>', ((i, i, t, n) for i, t, n in others)
     )

@@ -43,3 +43,35 @@ def clustering_schedule() -> None:
 def clustering_sweep() -> None:
     """Requeue or fail runs whose worker died; republish runs whose message was lost."""
     clustering.clustering_runs_sweep()
+
+
+@shared_task(name="triage.verification")
+def verification(project_id: int | None = None) -> None:
+    """Rates per model version and regression checks, for one project or all (beat)."""
+    from feedback.models import Project
+
+    from .services.verification import verification_refresh
+
+    for project in Project.objects.filter(**({"id": project_id} if project_id else {})):
+        verification_refresh(project=project)
+
+
+@shared_task(name="triage.notify_mentions", max_retries=3, default_retry_delay=60)
+def notify_mentions(comment_id: int, user_ids: list[int]) -> None:
+    """Email the members mentioned in a comment."""
+    from .notifications import mentions_notify
+
+    mentions_notify(comment_id=comment_id, user_ids=user_ids)
+
+
+@shared_task(name="triage.weekly_digest")
+def weekly_digest() -> None:
+    """The weekly review agenda by email to each project's members (beat, Monday morning)."""
+    from feedback.models import Project
+
+    from .notifications import digest_send
+    from .services.verification import review_settings
+
+    for project in Project.objects.all():
+        if review_settings(project).digest:
+            digest_send(project=project)

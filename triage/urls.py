@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_board, views_review
 
 urlpatterns = [
+    path("board/", views_board.board, name="board"),
     path("categories/", views.category_list, name="category-list"),
     path("categories/runs/", views.run_status, name="run-status"),
     path("categories/runs/new", views.run_request, name="run-request"),
@@ -16,4 +17,28 @@ urlpatterns = [
         views.category_items_action,
         name="category-items-action",
     ),
+    path("categories/<int:category_id>/state", views_board.category_state, name="category-state"),
+    path(
+        "categories/<int:category_id>/assign", views_board.category_assign, name="category-assign"
+    ),
+    path(
+        "categories/<int:category_id>/comments",
+        views_board.category_comment,
+        name="category-comment",
+    ),
+    path("improvements/", views_review.improvement_list, name="improvement-list"),
+    path("improvements/new", views_review.improvement_new, name="improvement-new"),
+    path(
+        "improvements/<int:point_id>/",
+        views_review.improvement_detail,
+        name="improvement-detail",
+    ),
+    path(
+        "improvements/<int:point_id>/comments",
+        views_review.improvement_comment,
+        name="improvement-comment",
+    ),
+    path("reviews/", views_review.review_list, name="review-list"),
+    path("reviews/start", views_review.review_start, name="review-start"),
+    path("reviews/<int:review_id>/", views_review.review_detail, name="review-detail"),
 ]

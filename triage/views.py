@@ -4,16 +4,19 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from feedback.access import project_view
 from feedback.models import Feedback
 
 from . import selectors
-from .forms import ItemsActionForm, MergeForm, RenameForm
+from .forms import CommentForm, ItemsActionForm, MergeForm, RenameForm
 from .models import AuditEvent, CategoryLineage, ClusteringRun, ErrorCategory
 from .services import categories as category_services
 from .services.clustering import clustering_run_request
+from .services.verification import rate_before_and_after
+from .views_board import triage_panel_context
 
 ITEMS_PER_PAGE = 50
 
@@ -50,7 +53,11 @@ def run_request(request):
 
 
 def _category(request, category_id: int) -> ErrorCategory:
-    return get_object_or_404(ErrorCategory, id=category_id, project=request.project)
+    return get_object_or_404(
+        ErrorCategory.objects.select_related("assignee", "fixed_in_version", "merged_into"),
+        id=category_id,
+        project=request.project,
+    )
 
 
 @project_view()
@@ -77,7 +84,7 @@ def category_detail(request, category_id: int):
             representatives[i] for i in category.representative_ids if i in representatives
         ],
         "rename_form": RenameForm(initial={"title": category.title}),
-        "merge_form": MergeForm(category=category),
+        "category_options": selectors.category_options(category=category),
         "items_form": ItemsActionForm(category=category, item_ids=[]),
         "lineage": CategoryLineage.objects.filter(child=category).select_related("parent", "actor")
         | CategoryLineage.objects.filter(parent=category).select_related("child", "actor"),
@@ -86,8 +93,18 @@ def category_detail(request, category_id: int):
             project=request.project, target_type="errorcategory", target_id=category.id
         ).select_related("actor")[:20],
         "can_edit": request.membership.has_role("reviewer"),
+        "version_stats": category.version_stats.select_related("model_version").order_by(
+            "model_version__released_at"
+        ),
+        "comments": category.comments.select_related("author"),
+        "comment_form": CommentForm(),
+        "comment_url": reverse("category-comment", args=[request.project.slug, category.id]),
+        "improvements": category.improvements.select_related("done_in_version"),
         "section": "categories",
+        **triage_panel_context(request, category),
     }
+    if category.fixed_in_version_id:
+        context["rate_before"], context["rate_after"] = rate_before_and_after(category)
     return render(request, "triage/category_detail.html", context)
 
 

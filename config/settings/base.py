@@ -154,6 +154,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     # A run whose worker died is requeued within minutes instead of holding the lock.
     "clustering-sweep": {"task": "triage.clustering_sweep", "schedule": 60.0},
+    # Rates per model version and regressions: new traffic arrives continuously; hourly is
+    # enough for a weekly review and bounded for the database (one scan per version).
+    "verification": {"task": "triage.verification", "schedule": 3600.0},
+    # The digest lands before the weekly review (Monday morning, after the re-clustering).
+    "weekly-digest": {
+        "task": "triage.weekly_digest",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -214,7 +222,8 @@ VOC_API_MAX_BATCH_ITEMS = env.int("VOC_API_MAX_BATCH_ITEMS", default=10_000)
 VOC_API_MAX_BODY_BYTES = env.int("VOC_API_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 # Keyed hash for customer references: the raw reference is never stored.
 VOC_CUSTOMER_REF_KEY = env.str("VOC_CUSTOMER_REF_KEY", default=SECRET_KEY)
-# Base of the links sent to customers; empty means "the host the API was called on".
+# Public base URL of the app, for links in emails and in the feedback links sent to customers.
+# Empty: feedback links use the host the API was called on, emails http://127.0.0.1:8000.
 VOC_PUBLIC_BASE_URL = env.str("VOC_PUBLIC_BASE_URL", default="")
 # Celery tasks (by name) that do derived work on newly ingested feedback. The feedback app
 # only publishes these names after commit; it knows nothing of who consumes them.

@@ -4,18 +4,20 @@ from .clustering import (
     AuditEvent,
     CategoryLineage,
     CategorySnapshot,
+    CategoryVersionStat,
     ClusteringRun,
     ClusteringSettings,
     ErrorCategory,
     ItemAssignment,
     ItemVector,
 )
-from .review import Comment, ImprovementPoint
+from .review import Comment, ImprovementPoint, ReviewSession, ReviewSettings
 
 __all__ = [
     "AuditEvent",
     "CategoryLineage",
     "CategorySnapshot",
+    "CategoryVersionStat",
     "ClusteringRun",
     "ClusteringSettings",
     "Comment",
@@ -23,4 +25,6 @@ __all__ = [
     "ImprovementPoint",
     "ItemAssignment",
     "ItemVector",
+    "ReviewSession",
+    "ReviewSettings",
 ]

@@ -2,10 +2,10 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from feedback.models import Feedback, Project
+from feedback.models import Feedback, ModelVersion, Project
 
 
 class ClusteringSettings(models.Model):
@@ -138,6 +138,20 @@ class ErrorCategory(models.Model):
     representative_ids = models.JSONField(default=list, blank=True)
     first_seen = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
+    # Sizes over the last runs (oldest first) and the change since the previous run, kept on
+    # the row so the board draws 500 cards without a query per card.
+    trend = models.JSONField(default=list, blank=True)
+    growth = models.FloatField(default=0)
+    # Its feedback per 1,000 predictions of the latest model version (all labels): the share of
+    # traffic it touches times its correction rate there. The board sorts by it.
+    impact = models.FloatField(default=0)
+    # Verification: fixed in a model version; a fixed category whose rate comes back regresses.
+    fixed_in_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    fixed_at = models.DateTimeField(null=True, blank=True)
+    regressed_at = models.DateTimeField(null=True, blank=True)
+    regression_note = models.CharField(max_length=300, blank=True)
     centroid = models.BinaryField(null=True, blank=True, editable=False)
     centroid_run = models.ForeignKey(
         ClusteringRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -160,6 +174,31 @@ class ErrorCategory(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class CategoryVersionStat(models.Model):
+    """A category's rate under one model version: its feedback per 1,000 predictions of the
+    labels involved (the labels the model predicted for its items). Computed in the background
+    after runs and as traffic arrives; the category page and the regression check read it."""
+
+    category = models.ForeignKey(
+        ErrorCategory, on_delete=models.CASCADE, related_name="version_stats"
+    )
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    items = models.PositiveIntegerField()
+    predictions = models.PositiveIntegerField()
+    rate = models.FloatField(null=True)  # per 1,000 predictions; None without predictions
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "model_version"], name="version_stat_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_id}@{self.model_version_id}: {self.rate}"
 
 
 class CategorySnapshot(models.Model):
@@ -209,14 +248,19 @@ class ItemAssignment(models.Model):
     )
     # Put there by a person: no run moves it again.
     pinned = models.BooleanField(default=False)
-    similarity = models.FloatField(null=True, blank=True)
+    # Cosine to the category's centre when a run or the placement put it there; 0 when a
+    # person did (or it fits nowhere), so the most typical items sort first.
+    similarity = models.FloatField(default=0.0)
     run = models.ForeignKey(
         ClusteringRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     processed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["category", "similarity"], name="assignment_category")]
+        indexes = [
+            # A category's items, most typical first (the category page's order).
+            models.Index(F("category"), F("similarity").desc(), name="assignment_category")
+        ]
 
     def __str__(self) -> str:
         return f"feedback {self.feedback_id} -> {self.category_id or '-'}"

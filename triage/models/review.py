@@ -92,3 +92,56 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk}"
+
+
+class ReviewSettings(models.Model):
+    """How a project runs its weekly review and verifies fixes."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="review_settings"
+    )
+    # A fixed category regresses when its rate under the fixing version is at least this
+    # share of its rate before...
+    regression_share = models.FloatField(
+        default=0.5,
+        help_text="A fixed category regresses when its rate comes back to this share of its "
+        "rate before the fix (0.5 = the fix removed less than half of the errors).",
+    )
+    # ...once that version has served this many predictions of the category's labels.
+    regression_min_predictions = models.PositiveIntegerField(
+        default=200, help_text="Predictions of the category's labels needed before judging."
+    )
+    digest = models.BooleanField(default=True, help_text="Send the weekly digest email.")
+    big_category_size = models.PositiveIntegerField(
+        default=20, help_text="Categories at least this big need an owner (review agenda)."
+    )
+
+    def __str__(self) -> str:
+        return f"review settings of {self.project}"
+
+
+class ReviewSession(models.Model):
+    """One weekly meeting: its agenda (generated from the data since the last one), who came,
+    and what was decided."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reviews")
+    period_start = models.DateTimeField()
+    started_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attendees = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    decisions = models.TextField(blank=True)  # Markdown, sanitised when shown
+    agenda = models.JSONField(default=dict, blank=True)  # frozen when the review closes
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(closed_at__isnull=True), name="one_open_review"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"review of {self.project} on {self.started_at:%Y-%m-%d}"

@@ -307,14 +307,14 @@ def _persist(run: ClusteringRun, task_id: str, outcome: ClusteringOutcome, conte
 
         # Final place of every item: people's pins first, then this run's clusters.
         final: dict[int, int] = {}
-        similarity: dict[int, float | None] = {}
+        similarity: dict[int, float] = {}
         for cluster in outcome.clusters:
             for item_id in cluster.item_ids:
                 final[item_id] = category_of_cluster[cluster.index].id
-                similarity[item_id] = outcome.similarity.get(item_id)
+                similarity[item_id] = outcome.similarity.get(item_id, 0.0)
         for item_id in outcome.noise_ids:
             final[item_id] = bucket.id
-            similarity[item_id] = None
+            similarity[item_id] = 0.0
         pinned = {
             item_id: category_id
             for item_id, (category_id, is_pinned) in previous.items()
@@ -331,6 +331,8 @@ def _persist(run: ClusteringRun, task_id: str, outcome: ClusteringOutcome, conte
 
         context["timings"]["write"] = round(time.perf_counter() - context["clock"], 3)
         ClusteringRun.objects.filter(project=project).exclude(id=run.id).update(model_state=None)
+        # Categories changed: their rates per model version (and regressions) follow.
+        transaction.on_commit(partial(publish, "triage.verification", project.id))
         ClusteringRun.objects.filter(id=run.id).update(
             status=ClusteringRun.Status.SUCCEEDED,
             finished_at=timezone.now(),
@@ -411,13 +413,23 @@ def _update_categories(run, outcome, category_of_cluster, bucket, now):
     bucket.save(update_fields=["representative_ids"])
 
 
+TREND_POINTS = 12
+
+
 def _write_snapshots(run, project, sizes, n_items, category_of_cluster, outcome):
+    """One snapshot per live category, and its trend line and growth on the category row."""
     confusions = {}
     for cluster in outcome.clusters:
         confusions.setdefault(category_of_cluster[cluster.index].id, cluster.top_confusions)
-    category_ids = ErrorCategory.objects.filter(
-        project=project, merged_into__isnull=True
-    ).values_list("id", flat=True)
+    categories = list(ErrorCategory.objects.filter(project=project, merged_into__isnull=True))
+    for category in categories:
+        size = sizes.get(category.id, 0)
+        # Growth since the previous run; a category's first run has nothing to grow from.
+        previous = category.trend[-1] if category.trend else None
+        category.growth = (size - previous) / max(previous, 1) if previous is not None else 0
+        category.trend = [*category.trend, size][-TREND_POINTS:]
+    ErrorCategory.objects.bulk_update(categories, ["trend", "growth"], batch_size=500)
+    category_ids = [category.id for category in categories]
     CategorySnapshot.objects.bulk_create(
         [
             CategorySnapshot(
@@ -454,7 +466,7 @@ def _write_assignments(run, final, similarity, pinned, bucket_id, now):
         ItemAssignment(
             feedback_id=item_id,
             category_id=category_id,
-            similarity=similarity.get(item_id),
+            similarity=similarity.get(item_id, 0.0),
             run=run,
             processed_at=now,
         )

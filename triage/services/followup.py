@@ -40,7 +40,7 @@ def feedback_process(*, feedback_ids: list[int]) -> int:
                 ItemAssignment(
                     feedback_id=feedback_id,
                     category_id=placements.get(feedback_id, (None, None))[0],
-                    similarity=placements.get(feedback_id, (None, None))[1],
+                    similarity=placements.get(feedback_id, (None, 0.0))[1],
                 )
                 for feedback_id in todo
             ],

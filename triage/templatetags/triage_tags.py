@@ -10,3 +10,40 @@ def percent(value, digits: int = 1) -> str:
         return f"{float(value) * 100:.{int(digits)}f} %"
     except (TypeError, ValueError):
         return "—"
+
+
+@register.simple_tag
+def sparkline(values, width: int = 96, height: int = 22):
+    """A small inline SVG line of the sizes over the last runs (numbers only, no user text)."""
+    from django.utils.html import format_html
+
+    points = [float(v) for v in (values or []) if isinstance(v, int | float)]
+    if len(points) < 2:
+        return ""
+    top = max(points) or 1
+    step = (width - 2) / (len(points) - 1)
+    coordinates = " ".join(
+        f"{1 + i * step:.1f},{height - 1 - (v / top) * (height - 2):.1f}"
+        for i, v in enumerate(points)
+    )
+    return format_html(
+        '<svg class="sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img" '
+        'aria-label="size over the last {} runs: {}"><polyline fill="none" points="{}"/></svg>',
+        width, height, width, height, len(points), ", ".join(str(int(v)) for v in points),
+        coordinates,
+    )  # fmt: skip
+
+
+@register.filter
+def markdown(text):
+    from triage.markdown import render_markdown
+
+    return render_markdown(text)
+
+
+@register.filter
+def signed_percent(value):
+    try:
+        return f"{float(value) * 100:+.0f} %"
+    except (TypeError, ValueError):
+        return ""

@@ -1,0 +1,208 @@
+"""Improvement points and the weekly review."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from feedback.access import project_view
+
+from . import selectors
+from .forms import CommentForm, ImprovementForm, ReviewForm
+from .models import ErrorCategory, ImprovementPoint, ReviewSession
+from .services import reviews as review_services
+from .services.comments import comment_add
+from .services.improvements import improvement_create, improvement_update
+
+# --- improvement points -------------------------------------------------------------------
+
+
+@project_view()
+def improvement_list(request):
+    points = (
+        ImprovementPoint.objects.filter(project=request.project)
+        .select_related("assignee", "target_version", "done_in_version")
+        .prefetch_related("categories")
+    )
+    state = request.GET.get("state", "")
+    if state in ImprovementPoint.State.values:
+        points = points.filter(state=state)
+    context = {
+        "points": points,
+        "states": ImprovementPoint.State.choices,
+        "state": state,
+        "can_edit": request.membership.has_role("reviewer"),
+        "section": "improvements",
+    }
+    return render(request, "triage/improvement_list.html", context)
+
+
+def _form(request, data=None, instance=None, initial=None):
+    return ImprovementForm(
+        data,
+        instance=instance,
+        initial=initial,
+        project=request.project,
+        members=selectors.project_members(project=request.project),
+    )
+
+
+def _fields(form) -> dict:
+    return {key: value for key, value in form.cleaned_data.items() if key != "categories"}
+
+
+def _show_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@project_view(role="reviewer")
+def improvement_new(request):
+    """Create from one or more categories (preselected with ?category=ID&category=ID)."""
+    chosen = [int(v) for v in request.GET.getlist("category") if v.isdigit()]
+    initial = {
+        "categories": ErrorCategory.objects.filter(project=request.project, id__in=chosen),
+        "kind": request.GET.get("kind", ""),
+    }
+    form = _form(request, request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            point = improvement_create(
+                project=request.project,
+                categories=form.cleaned_data["categories"],
+                actor=request.user,
+                **_fields(form),
+            )
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            messages.success(request, "Improvement point created.")
+            return redirect("improvement-detail", slug=request.project.slug, point_id=point.id)
+    return render(
+        request, "triage/improvement_form.html", {"form": form, "section": "improvements"}
+    )
+
+
+@project_view()
+def improvement_detail(request, point_id: int):
+    point = get_object_or_404(
+        ImprovementPoint.objects.select_related("assignee", "target_version", "done_in_version"),
+        id=point_id,
+        project=request.project,
+    )
+    can_edit = request.membership.has_role("reviewer")
+    form = _form(request, instance=point)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Your role does not allow changes here.")
+        form = _form(request, request.POST, instance=ImprovementPoint.objects.get(id=point.id))
+        if form.is_valid():
+            try:
+                improvement_update(
+                    point=point,
+                    actor=request.user,
+                    categories=form.cleaned_data["categories"],
+                    **_fields(form),
+                )
+            except ValidationError as exc:
+                _show_errors(form, exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect("improvement-detail", slug=request.project.slug, point_id=point.id)
+    context = {
+        "point": point,
+        "form": form,
+        "categories": point.categories.select_related("fixed_in_version"),
+        "comments": point.comments.select_related("author"),
+        "comment_form": CommentForm(),
+        "comment_url": request.path + "comments",
+        "can_edit": can_edit,
+        "section": "improvements",
+    }
+    return render(request, "triage/improvement_detail.html", context)
+
+
+@require_POST
+@project_view(role="reviewer")
+def improvement_comment(request, point_id: int):
+    point = get_object_or_404(ImprovementPoint, id=point_id, project=request.project)
+    form = CommentForm(request.POST)
+    comment = None
+    if form.is_valid():
+        try:
+            comment = comment_add(target=point, author=request.user, body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    if request.headers.get("HX-Request") and comment:
+        return render(request, "triage/_comment.html", {"comment": comment})
+    return redirect("improvement-detail", slug=request.project.slug, point_id=point.id)
+
+
+# --- weekly review --------------------------------------------------------------------------
+
+
+@project_view()
+def review_list(request):
+    context = {
+        "reviews": ReviewSession.objects.filter(project=request.project).select_related(
+            "started_by"
+        ),
+        "can_edit": request.membership.has_role("reviewer"),
+        "section": "reviews",
+    }
+    return render(request, "triage/review_list.html", context)
+
+
+@require_POST
+@project_view(role="reviewer")
+def review_start(request):
+    session, created = review_services.review_start(project=request.project, actor=request.user)
+    if not created:
+        messages.info(request, "This week's review is already open.")
+    return redirect("review-detail", slug=request.project.slug, review_id=session.id)
+
+
+@project_view()
+def review_detail(request, review_id: int):
+    session = get_object_or_404(ReviewSession, id=review_id, project=request.project)
+    members = selectors.project_members(project=request.project)
+    can_edit = request.membership.has_role("reviewer") and session.closed_at is None
+    form = ReviewForm(
+        members=members,
+        initial={"attendees": session.attendees.all(), "decisions": session.decisions},
+    )
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Your role does not allow changes here.")
+        form = ReviewForm(request.POST, members=members)
+        if form.is_valid():
+            review_services.review_record(
+                session=session,
+                actor=request.user,
+                attendees=form.cleaned_data["attendees"],
+                decisions=form.cleaned_data["decisions"],
+            )
+            if "close" in request.POST:
+                review_services.review_close(session=session, actor=request.user)
+                messages.success(request, "Review closed; its agenda is kept as it stood.")
+            else:
+                messages.success(request, "Saved.")
+            return redirect("review-detail", slug=request.project.slug, review_id=session.id)
+    agenda = (
+        selectors.review_agenda(project=request.project, since=session.period_start)
+        if session.closed_at is None
+        else None
+    )
+    context = {
+        "session": session,
+        "agenda": agenda,
+        "form": form,
+        "can_edit": can_edit,
+        "states": ErrorCategory.State.choices,
+        "teams": ErrorCategory.Team.choices,
+        "section": "reviews",
+    }
+    return render(request, "triage/review_detail.html", context)
