@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .embedding import validate_frame_ancestors
+
 
 class Project(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
@@ -30,6 +32,7 @@ class Project(models.Model):
     frame_ancestors = models.CharField(
         max_length=1000,
         blank=True,
+        validators=[validate_frame_ancestors],
         help_text="Origins allowed to embed the feedback page, space-separated "
         "(e.g. https://shop.example.com). Empty: no framing.",
     )
@@ -165,10 +168,42 @@ class Feedback(models.Model):
             models.Index(fields=["project", "created_at"], name="feedback_project_created"),
             models.Index(fields=["project", "kind", "created_at"], name="feedback_project_kind"),
             models.Index(fields=["project", "received_at"], name="feedback_project_received"),
+            # Near-duplicate lookup at ingest: only complaints with a known customer have a key.
+            models.Index(
+                fields=["project", "dedup_key", "created_at"],
+                condition=~Q(dedup_key=""),
+                name="feedback_dedup",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
+
+
+class FeedbackRepeat(models.Model):
+    """One more occurrence of a complaint already stored: the same customer said the same
+    thing again within the dedup window (see `dedup.py`). The complaint's `repeat_count` is
+    1 + its repeats. Kept as rows so a retried item (same external_id) is recognised and not
+    counted twice, and so the inbox can say when the repeats happened."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
+    feedback = models.ForeignKey(Feedback, on_delete=models.CASCADE, related_name="repeats")
+    external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    source = models.CharField(max_length=30)
+    created_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="feedback_repeat_external_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"repeat of #{self.feedback_id}"
 
 
 class Membership(models.Model):

@@ -1,11 +1,12 @@
 """Reads of the feedback app."""
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from . import keys
+from . import keys, links
 from .models import ApiKey, Feedback, Prediction, Project
 
 # Recording every use would turn each API call into a write; a minute's precision is enough.
@@ -45,3 +46,51 @@ def prediction_ids_by_request_id(*, project: Project, request_id: str) -> int | 
         .values_list("id", flat=True)
         .first()
     )
+
+
+# --- the customer page -----------------------------------------------------------------------
+
+WIDGET_SOURCE = "widget"
+
+
+def prediction_for_link(*, claims: links.LinkClaims) -> Prediction | None:
+    """The prediction a verified link is for; None when it is gone or belongs to another
+    project than the one the link was signed for."""
+    return (
+        Prediction.objects.select_related("project", "model_version")
+        .filter(id=claims.prediction_id, project_id=claims.project_id)
+        .first()
+    )
+
+
+@dataclass
+class WidgetState:
+    """What the customer sent about one prediction through its page: the current answer of
+    each kind, and the earlier answers they replaced (newest first)."""
+
+    rating: Feedback | None = None
+    correction: Feedback | None = None
+    complaint: Feedback | None = None
+    history: list[Feedback] = field(default_factory=list)
+
+    @property
+    def sent(self) -> bool:
+        return bool(self.rating or self.correction or self.complaint)
+
+    @property
+    def text(self) -> str:
+        fix = self.correction or self.complaint
+        return fix.text if fix else ""
+
+
+def widget_state_get(*, prediction_id: int) -> WidgetState:
+    state = WidgetState()
+    rows = Feedback.objects.filter(prediction_id=prediction_id, source=WIDGET_SOURCE).order_by(
+        "-created_at", "-id"
+    )
+    for feedback in rows:
+        if feedback.superseded_at is not None:
+            state.history.append(feedback)
+        elif getattr(state, feedback.kind) is None:
+            setattr(state, feedback.kind, feedback)
+    return state

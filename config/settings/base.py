@@ -220,3 +220,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Customer feedback capture (feedback app) -----------------------------------------------
+# The same customer repeating the same complaint within this many hours is counted, not stored
+# again (feedback/dedup.py).
+VOC_FEEDBACK_DEDUP_WINDOW_HOURS = env.int("VOC_FEEDBACK_DEDUP_WINDOW_HOURS", default=24)
+# Rate limits of the customer page /f/<token>, as (requests, seconds): per link, and per client
+# address across all links (a shared office or mobile carrier NAT needs some headroom).
+VOC_FEEDBACK_RATE_PER_TOKEN = (env.int("VOC_FEEDBACK_RATE_PER_TOKEN", default=30), 3600)
+VOC_FEEDBACK_RATE_PER_ADDRESS = (env.int("VOC_FEEDBACK_RATE_PER_ADDRESS", default=120), 600)
+# How many reverse proxies of ours append to X-Forwarded-For (0: use REMOTE_ADDR).
+VOC_TRUSTED_PROXIES = env.int("VOC_TRUSTED_PROXIES", default=0)
+# CSV imports: largest accepted upload, and the task that processes one.
+VOC_IMPORT_MAX_BYTES = env.int("VOC_IMPORT_MAX_BYTES", default=2 * 1024**3)
