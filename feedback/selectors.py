@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from . import keys, links
-from .models import ApiKey, Feedback, Prediction, Project
+from .models import ApiKey, Feedback, ImportJob, Prediction, Project
 
 # Recording every use would turn each API call into a write; a minute's precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -94,3 +94,19 @@ def widget_state_get(*, prediction_id: int) -> WidgetState:
         elif getattr(state, feedback.kind) is None:
             setattr(state, feedback.kind, feedback)
     return state
+
+
+# --- CSV imports -----------------------------------------------------------------------------
+
+
+def import_jobs_recent(*, project: Project, limit: int = 50) -> list[ImportJob]:
+    return list(
+        ImportJob.objects.filter(project=project)
+        .select_related("created_by", "api_key")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def import_job_get(*, project: Project, job_id: int) -> ImportJob | None:
+    """A job of the project, or None (another project's job is as good as missing)."""
+    return ImportJob.objects.filter(project=project, id=job_id).first()

@@ -1,5 +1,10 @@
 """Team pages of the triage app, under /p/<slug>/ (see config/urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views_inbox
+
+urlpatterns: list = [
+    path("inbox/", views_inbox.inbox, name="inbox"),
+    path("inbox/<int:feedback_id>/", views_inbox.feedback_detail, name="feedback-detail"),
+]

@@ -146,6 +146,9 @@ CELERY_BEAT_SCHEDULE = {
     # Feedback whose follow-up message was lost (broker down at ingest, worker killed) gets
     # it again; every few minutes keeps the inbox current without load.
     "feedback-followup-sweep": {"task": "triage.followup_sweep", "schedule": 300.0},
+    # CSV imports whose worker died or whose message was lost are resumed where they stopped
+    # (feedback/imports.py); every few minutes bounds the delay without load.
+    "feedback-import-sweep": {"task": "feedback.import_sweep", "schedule": 300.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -231,5 +234,5 @@ VOC_FEEDBACK_RATE_PER_TOKEN = (env.int("VOC_FEEDBACK_RATE_PER_TOKEN", default=30
 VOC_FEEDBACK_RATE_PER_ADDRESS = (env.int("VOC_FEEDBACK_RATE_PER_ADDRESS", default=120), 600)
 # How many reverse proxies of ours append to X-Forwarded-For (0: use REMOTE_ADDR).
 VOC_TRUSTED_PROXIES = env.int("VOC_TRUSTED_PROXIES", default=0)
-# CSV imports: largest accepted upload, and the task that processes one.
+# CSV imports: the largest file accepted.
 VOC_IMPORT_MAX_BYTES = env.int("VOC_IMPORT_MAX_BYTES", default=2 * 1024**3)
