@@ -119,13 +119,19 @@ def complaints_plan(*, project: Project, rows: list[dict]) -> Plan:
 
     span = window()
     anchors: dict[str, list[_Anchor]] = defaultdict(list)
-    stored = Feedback.objects.filter(
-        project=project,
-        dedup_key__in={row["dedup_key"] for row in candidates},
-        superseded_at__isnull=True,
-        created_at__gte=min(row["_created"] for row in candidates) - span,
-        created_at__lte=max(row["_created"] for row in candidates) + span,
-    ).values_list("id", "dedup_key", "created_at")
+    stored = (
+        Feedback.objects.filter(
+            project=project,
+            dedup_key__in={row["dedup_key"] for row in candidates},
+            superseded_at__isnull=True,
+            created_at__gte=min(row["_created"] for row in candidates) - span,
+            created_at__lte=max(row["_created"] for row in candidates) + span,
+        )
+        # Spelled out so PostgreSQL matches the partial index: it cannot infer it from an
+        # IN list of more than 100 keys.
+        .exclude(dedup_key="")
+        .values_list("id", "dedup_key", "created_at")
+    )
     for feedback_id, key, created_at in stored:
         anchors[key].append(_Anchor(created_at=created_at, id=feedback_id))
 

@@ -126,6 +126,19 @@ class Feedback(models.Model):
     prediction = models.ForeignKey(
         Prediction, null=True, blank=True, on_delete=models.CASCADE, related_name="feedback"
     )
+    # Copies of the linked prediction's answer and version (a logged prediction never
+    # changes), set by ingest: the inbox and the metrics filter feedback by them without
+    # joining the largest table. Empty/NULL when there is no linked prediction.
+    predicted_label = models.CharField(max_length=200, blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     text = models.TextField(blank=True)
     corrected_label = models.CharField(max_length=200, blank=True)
@@ -175,6 +188,29 @@ class Feedback(models.Model):
                 fields=["project", "dedup_key", "created_at"],
                 condition=~Q(dedup_key=""),
                 name="feedback_dedup",
+            ),
+            # The inbox's filters, newest first (benchmarks/inbox.py measures them). Free-text
+            # search uses a trigram index created on PostgreSQL only (migration 0004).
+            models.Index(
+                fields=["project", "triage_state", "created_at"], name="feedback_project_state"
+            ),
+            models.Index(
+                fields=["project", "source", "created_at"], name="feedback_project_source"
+            ),
+            models.Index(
+                fields=["project", "model_version", "created_at"],
+                condition=Q(model_version__isnull=False),
+                name="feedback_project_version",
+            ),
+            models.Index(
+                fields=["project", "predicted_label", "created_at"],
+                condition=~Q(predicted_label=""),
+                name="feedback_project_predicted",
+            ),
+            models.Index(
+                fields=["project", "corrected_label", "created_at"],
+                condition=~Q(corrected_label=""),
+                name="feedback_project_corrected",
             ),
         ]
 

@@ -240,6 +240,8 @@ def prediction_ingest(
 FEEDBACK_COLUMNS = [
     "project_id",
     "prediction_id",
+    "predicted_label",
+    "model_version_id",
     "kind",
     "text",
     "corrected_label",
@@ -288,10 +290,10 @@ def feedback_ingest(
 
     request_ids = {row["request_id"] for _, _, row in cleaned if row["request_id"]}
     predictions = {
-        request_id: (prediction_id, predicted_label, customer_hash)
-        for request_id, prediction_id, predicted_label, customer_hash in Prediction.objects.filter(
+        row[0]: row[1:]
+        for row in Prediction.objects.filter(
             project=project, request_id__in=request_ids
-        ).values_list("request_id", "id", "predicted_label", "customer_hash")
+        ).values_list("request_id", "id", "predicted_label", "model_version_id", "customer_hash")
     }
     redact = pii.redact if project.pii_redaction else None
     now = timezone.now()
@@ -299,14 +301,14 @@ def feedback_ingest(
     rows: list[dict] = []
     seen_external: set[str] = set()
     for index, item, row in cleaned:
-        prediction_id, served_to = None, ""
+        prediction_id, predicted_label, version_id, served_to = None, "", None, ""
         if row["request_id"]:
             if row["request_id"] not in predictions:
                 result.rejected.append(
                     _rejection(index, item, {"request_id": [UNKNOWN_PREDICTION]}, "request_id")
                 )
                 continue
-            prediction_id, predicted_label, served_to = predictions[row["request_id"]]
+            prediction_id, predicted_label, version_id, served_to = predictions[row["request_id"]]
             if row["kind"] == "correction" and row["corrected_label"] == predicted_label:
                 result.rejected.append(
                     _rejection(index, item, {"corrected_label": [SAME_AS_PREDICTED]}, "request_id")
@@ -328,6 +330,8 @@ def feedback_ingest(
             {
                 "project_id": project.id,
                 "prediction_id": prediction_id,
+                "predicted_label": predicted_label,
+                "model_version_id": version_id,
                 "kind": row["kind"],
                 "text": text,
                 "corrected_label": corrected_label,
