@@ -1,5 +1,7 @@
 """CSV imports through the API: upload (multipart) and follow a job."""
 
+import os
+
 from django.db import transaction
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -100,7 +102,7 @@ class ImportReportApi(ProjectApiView):
     )
     def get(self, request, slug, job_id):
         job = import_job_get(project=self.project, job_id=job_id)
-        if job is None or not job.report:
+        if job is None or not job.report or not os.path.exists(job.report.path):
             raise NotFound("No report for this import (yet).")
         return FileResponse(
             open(job.report.path, "rb"),  # noqa: SIM115 - FileResponse closes it

@@ -42,9 +42,11 @@ logger = logging.getLogger(__name__)
 # batch, small enough that a resumed run redoes little.
 BATCH = 1000
 PROBLEMS_SAMPLE = 20
-# A RUNNING job silent this long lost its worker; a QUEUED one this old lost its message.
+# A RUNNING job silent this long lost its worker; a QUEUED one this old lost its message; a
+# DRAFT this old was abandoned before its columns were chosen (it and its file are deleted).
 STALE_HEARTBEAT = timedelta(minutes=10)
 STALE_QUEUED = timedelta(minutes=2)
+STALE_DRAFT = timedelta(days=1)
 MAX_ATTEMPTS = 3
 RUN_TASK = "feedback.import_run"
 REPORT_COLUMNS = ("line", "column", "message")
@@ -358,10 +360,19 @@ def import_job_run(*, job_id: int) -> None:
 
 
 def _finish(job: ImportJob, status: str, error: str = "") -> None:
+    """Record the outcome, then delete the uploaded file: it holds customer text that was
+    never redacted, and its rows are in the database now (the report keeps no text)."""
     job.heartbeat_at = timezone.now()
     if status == ImportJob.Status.SUCCEEDED:
         job.bytes_read = job.size_bytes
     _save_progress(job, status=status, finished_at=timezone.now(), error=error)
+    transaction.on_commit(partial(_delete_upload, job.id, job.file.name))
+
+
+def _delete_upload(job_id: int, name: str) -> None:
+    if name:
+        ImportJob.objects.filter(id=job_id).update(file="")
+        ImportJob.file.field.storage.delete(name)
 
 
 def import_job_requeue(*, job_id: int) -> None:
@@ -377,9 +388,15 @@ def import_job_requeue(*, job_id: int) -> None:
 def import_jobs_sweep() -> int:
     """Recover jobs a lost worker or message left behind: a RUNNING job without heartbeat is
     requeued (up to MAX_ATTEMPTS, then FAILED), a QUEUED job waiting too long is published
-    again (a duplicate message is harmless: only one claim succeeds). Returns how many jobs
-    were published."""
+    again (a duplicate message is harmless: only one claim succeeds). Abandoned drafts are
+    deleted with their files. Returns how many jobs were published."""
     now = timezone.now()
+    drafts = ImportJob.objects.filter(
+        status=ImportJob.Status.DRAFT, created_at__lt=now - STALE_DRAFT
+    ).values_list("id", "file")
+    for job_id, name in list(drafts):
+        if ImportJob.objects.filter(id=job_id, status=ImportJob.Status.DRAFT).delete()[0]:
+            ImportJob.file.field.storage.delete(name)
     stale = list(
         ImportJob.objects.filter(
             status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - STALE_HEARTBEAT

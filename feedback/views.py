@@ -83,7 +83,7 @@ def _same_origin(request) -> bool:
     return origin == own or origin in settings.CSRF_TRUSTED_ORIGINS
 
 
-def _redirect_sent(request, token: str, sent: str, embed: bool):
+def _redirect_sent(request, sent: str, embed: bool):
     query = {"sent": sent, **({"embed": "1"} if embed else {})}
     anchor = "#details" if sent == "down" else ""
     return HttpResponseRedirect(f"{request.path}?{urlencode(query)}{anchor}", status=303)
@@ -122,65 +122,78 @@ def feedback_form(request, token: str):
     prediction = prediction_for_link(claims=claims) if claims else None
     if prediction is None:
         return _customer_page(request, "feedback/link_invalid.html", {}, status=404)
-    project = prediction.project
-    rating_form = details_form = None
-    status = 200
-    if request.method == "POST":
-        if not _same_origin(request) or not links.form_key_valid(
-            request.POST.get("form_key", ""), claims
-        ):
-            return _customer_page(
-                request,
-                "feedback/form_stale.html",
-                {"retry_url": request.get_full_path()},
-                status=403,
-                project=project,
-                embed=embed,
-            )
-        action = request.POST.get("action")
-        if action == "rate":
-            rating_form = RatingForm(request.POST)
-            if rating_form.filled_honeypot:
-                logger.info("honeypot filled on the feedback page of prediction %s", prediction.id)
-                return _redirect_sent(request, token, "up", embed)
-            if rating_form.is_valid():
-                rating = rating_form.cleaned_data["rating"]
-                widget.widget_rating_set(prediction=prediction, rating=rating)
-                return _redirect_sent(request, token, "up" if rating == 1 else "down", embed)
-        else:
-            details_form = DetailsForm(
-                request.POST, project=project, predicted_label=prediction.predicted_label
-            )
-            if details_form.filled_honeypot:
-                logger.info("honeypot filled on the feedback page of prediction %s", prediction.id)
-                return _redirect_sent(request, token, "details", embed)
-            if details_form.is_valid():
-                try:
-                    widget.widget_details_set(
-                        prediction=prediction,
-                        corrected_label=details_form.cleaned_data["corrected_label"],
-                        text=details_form.cleaned_data["text"],
-                    )
-                except widget.WidgetRejected:
-                    details_form.add_error(None, SAVE_FAILED)
-                else:
-                    return _redirect_sent(request, token, "details", embed)
-        status = 400
+    if request.method != "POST":
+        return _page(request, claims, prediction, embed=embed)
+    if not _same_origin(request) or not links.form_key_valid(
+        request.POST.get("form_key", ""), claims
+    ):
+        return _customer_page(
+            request,
+            "feedback/form_stale.html",
+            {"retry_url": request.get_full_path()},
+            status=403,
+            project=prediction.project,
+            embed=embed,
+        )
+    if request.POST.get("action") == "rate":
+        return _post_rating(request, claims, prediction, embed=embed)
+    return _post_details(request, claims, prediction, embed=embed)
 
+
+def _post_rating(request, claims, prediction, *, embed: bool):
+    form = RatingForm(request.POST)
+    if form.filled_honeypot:  # looks like success to the bot; nothing is stored
+        logger.info("honeypot filled on the feedback page of prediction %s", prediction.id)
+        return _redirect_sent(request, "up", embed)
+    if form.is_valid():
+        rating = form.cleaned_data["rating"]
+        try:
+            widget.widget_rating_set(prediction=prediction, rating=rating)
+        except widget.WidgetRejected:
+            form.add_error(None, SAVE_FAILED)
+        else:
+            return _redirect_sent(request, "up" if rating == 1 else "down", embed)
+    return _page(request, claims, prediction, embed=embed, rating_form=form)
+
+
+def _post_details(request, claims, prediction, *, embed: bool):
+    form = DetailsForm(
+        request.POST, project=prediction.project, predicted_label=prediction.predicted_label
+    )
+    if form.filled_honeypot:
+        logger.info("honeypot filled on the feedback page of prediction %s", prediction.id)
+        return _redirect_sent(request, "details", embed)
+    if form.is_valid():
+        try:
+            widget.widget_details_set(
+                prediction=prediction,
+                corrected_label=form.cleaned_data["corrected_label"],
+                text=form.cleaned_data["text"],
+            )
+        except widget.WidgetRejected:
+            form.add_error(None, SAVE_FAILED)
+        else:
+            return _redirect_sent(request, "details", embed)
+    return _page(request, claims, prediction, embed=embed, details_form=form)
+
+
+def _page(request, claims, prediction, *, embed: bool, rating_form=None, details_form=None):
+    """The page with what the customer sent so far; a form given is one that failed (400)."""
+    project = prediction.project
     state = widget_state_get(prediction_id=prediction.id)
     for item in state.history:
         item.display_label = project.label_display(item.corrected_label)
     form_key = links.form_key_create(claims)
     current_label = state.correction.corrected_label if state.correction else ""
+    failed = rating_form is not None or details_form is not None
     if rating_form is None:
         rating_form = RatingForm(initial={"form_key": form_key})
     if details_form is None:
+        shown = project.label_display(current_label) if project.has_label_set else current_label
         details_form = DetailsForm(
             initial={
                 "form_key": form_key,
-                "corrected_label": project.label_display(current_label)
-                if current_label and project.has_label_set
-                else current_label,
+                "corrected_label": shown if current_label else "",
                 "text": state.text,
             },
             project=project,
@@ -197,9 +210,10 @@ def feedback_form(request, token: str):
         "state": state,
         "current_label_display": project.label_display(current_label) if current_label else "",
         "options": [o for o in label_options(project) if o[0] != prediction.predicted_label],
-        "sent": sent if sent in SENT_MESSAGES and status == 200 else "",
+        "sent": sent if sent in SENT_MESSAGES and not failed else "",
         "query": "?embed=1" if embed else "",
     }
+    status = 400 if failed else 200
     return _customer_page(
         request, "feedback/page.html", context, status=status, project=project, embed=embed
     )

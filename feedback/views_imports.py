@@ -1,5 +1,7 @@
 """Team pages of CSV imports, under /p/<slug>/imports/ (reviewers)."""
 
+import os
+
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -95,7 +97,7 @@ def import_detail(request, job_id: int):
 @project_view(role=REVIEWER)
 def import_report(request, job_id: int):
     job = _job_or_404(request, job_id)
-    if not job.report:
+    if not job.report or not os.path.exists(job.report.path):
         raise Http404("This import has no report yet.")
     return FileResponse(
         open(job.report.path, "rb"),  # noqa: SIM115 - FileResponse closes it

@@ -1,6 +1,7 @@
 """CSV imports: the service, the team pages and the API (the worker runs in tests/integration)."""
 
 import csv
+import os
 from datetime import timedelta
 
 import pytest
@@ -160,6 +161,32 @@ def test_a_resumed_run_skips_the_committed_rows_and_cuts_the_report_back(project
     assert job.status == ImportJob.Status.SUCCEEDED and job.attempts == 1
     assert (job.rows_read, job.rows_accepted, job.rows_duplicate, job.rows_rejected) == (9, 6, 0, 3)
     assert [row[0] for row in report_of(job)] == ["line", "2", "5", "8"]
+
+
+def test_the_uploaded_file_is_deleted_once_imported(
+    project, prediction, django_capture_on_commit_callbacks
+):
+    job = import_job_upload(project=project, upload=upload(EXPORT))
+    import_job_start(job=job, mapping=MAPPING)
+    path = job.file.path
+
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_run(job_id=job.id)
+
+    job.refresh_from_db()
+    assert not job.file and not os.path.exists(path), "raw customer text does not linger"
+    assert job.file_name == "export.csv" and os.path.exists(job.report.path)
+
+
+def test_the_sweeper_deletes_abandoned_drafts_with_their_files(project):
+    fresh = import_job_upload(project=project, upload=upload(EXPORT))
+    stale = import_job_upload(project=project, upload=upload(EXPORT))
+    ImportJob.objects.filter(id=stale.id).update(created_at=timezone.now() - timedelta(days=2))
+
+    imports.import_jobs_sweep()
+
+    assert list(ImportJob.objects.values_list("id", flat=True)) == [fresh.id]
+    assert os.path.exists(fresh.file.path) and not os.path.exists(stale.file.path)
 
 
 def test_the_sweeper_gives_up_on_a_job_that_keeps_killing_its_worker(project):
