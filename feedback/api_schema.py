@@ -79,6 +79,12 @@ class FeedbackOutSerializer(serializers.Serializer):
     source = serializers.CharField()
     external_id = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
+    repeat_count = serializers.IntegerField(
+        help_text="How often the same customer said this within the dedup window."
+    )
+    superseded_at = serializers.DateTimeField(
+        allow_null=True, help_text="Set when the customer replaced this answer with another."
+    )
 
 
 class PredictionOutSerializer(serializers.Serializer):

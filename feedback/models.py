@@ -130,11 +130,12 @@ class Feedback(models.Model):
     # changes), set by ingest: the inbox and the metrics filter feedback by them without
     # joining the largest table. Empty/NULL when there is no linked prediction.
     predicted_label = models.CharField(max_length=200, blank=True)
+    # DO_NOTHING: a copy, not a relation of its own; the prediction's PROTECT guards versions.
     model_version = models.ForeignKey(
         ModelVersion,
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,
         db_index=False,
         db_constraint=False,
         related_name="+",
