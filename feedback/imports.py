@@ -60,6 +60,11 @@ REQUIRED_COLUMN = "Choose the column that holds this."
 UNKNOWN_COLUMN = "No column '{column}' in the file's header: {header}."
 SAME_COLUMN = "The text and the date cannot come from the same column."
 NOT_A_DRAFT = "This import has already been started."
+UTF16_FILE = 'This file is UTF-16 (Excel\'s "Unicode text"): save it as "CSV UTF-8" instead.'
+HEADER_NOT_DECODED = (
+    "The header row is not valid {encoding} text: choose the file's encoding (Korean Excel "
+    'saves "CSV" in CP949).'
+)
 GAVE_UP = "Stopped after {attempts} attempts: the worker died while importing this file."
 INTERNAL_ERROR = "The import stopped on an unexpected error; the details are in the server log."
 
@@ -132,9 +137,14 @@ def import_job_upload(
         raise ImportInvalid({"file": [TOO_BIG.format(limit=limit)]})
     options = csvparse.Options(encoding=encoding, delimiter=delimiter)
     upload.seek(0)
+    if upload.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+        raise ImportInvalid({"file": [UTF16_FILE]})
+    upload.seek(0)
     header = csvparse.read_header(_Unclosable(upload), options)
     if not header:
         raise ImportInvalid({"file": [csvparse.NO_HEADER]})
+    if any("\ufffd" in name for name in header):
+        raise ImportInvalid({"encoding": [HEADER_NOT_DECODED.format(encoding=encoding.upper())]})
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():

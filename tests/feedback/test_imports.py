@@ -327,6 +327,22 @@ def test_upload_errors_name_the_problem(client, project, settings):
     assert not ImportJob.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("content", "encoding", "field", "message"),
+    [
+        ("Body,Created\n".encode("utf-16"), "utf-8", "file", imports.UTF16_FILE),
+        ("내용,작성일\n".encode("cp949"), "utf-8", "encoding", "The header row is not valid UTF-8"),
+    ],
+)
+def test_a_file_in_another_encoding_is_explained_at_upload(
+    project, content, encoding, field, message
+):
+    with pytest.raises(imports.ImportInvalid) as invalid:
+        import_job_upload(project=project, upload=upload(content), encoding=encoding)
+
+    assert invalid.value.errors[field][0].startswith(message)
+
+
 def test_imports_are_for_reviewers_of_the_project(client, project):
     job = import_job_upload(project=project, upload=upload(EXPORT))
     client.force_login(member(project, "viewer"))
