@@ -10,6 +10,7 @@ urlpatterns = [
     path("f/<str:token>", feedback_views.feedback_form, name="feedback-form"),
     path("p/<slug:slug>/", feedback_views.project_home, name="project-home"),
     path("p/<slug:slug>/", include("triage.urls")),
+    path("p/<slug:slug>/imports/", include("feedback.urls_imports")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

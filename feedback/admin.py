@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from . import keys
-from .models import ApiKey, Feedback, Membership, ModelVersion, Prediction, Project
+from .models import ApiKey, Feedback, ImportJob, Membership, ModelVersion, Prediction, Project
 
 
 class MembershipInline(admin.TabularInline):
@@ -48,10 +48,10 @@ class FeedbackAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "project", "source", "triage_state", "created_at"]
     list_filter = ["project", "kind", "source", "triage_state"]
     search_fields = ["=external_id"]
-    raw_id_fields = ["prediction"]
+    raw_id_fields = ["prediction", "model_version"]
     list_select_related = ["project"]
     show_full_result_count = False
-    readonly_fields = ["customer_hash", "received_at", "dedup_key"]
+    readonly_fields = ["customer_hash", "received_at", "dedup_key", "repeat_count", "superseded_at"]
 
 
 @admin.register(ApiKey)
@@ -82,3 +82,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
         from django.utils import timezone
 
         queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Read-only: imports are made and run through their pages and the API."""
+
+    list_display = ["id", "file_name", "project", "status", "rows_read", "rows_rejected",
+                    "created_at"]  # fmt: skip
+    list_filter = ["project", "status"]
+    list_select_related = ["project"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

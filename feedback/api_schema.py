@@ -79,6 +79,12 @@ class FeedbackOutSerializer(serializers.Serializer):
     source = serializers.CharField()
     external_id = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
+    repeat_count = serializers.IntegerField(
+        help_text="How often the same customer said this within the dedup window."
+    )
+    superseded_at = serializers.DateTimeField(
+        allow_null=True, help_text="Set when the customer replaced this answer with another."
+    )
 
 
 class PredictionOutSerializer(serializers.Serializer):
@@ -98,3 +104,56 @@ class PredictionOutSerializer(serializers.Serializer):
 class FeedbackLinkSerializer(serializers.Serializer):
     url = serializers.URLField()
     expires_at = serializers.DateTimeField()
+
+
+class ImportCreateSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The CSV export, with a header row.")
+    text_column = serializers.CharField(
+        required=False, help_text="Column with the complaint text. Default: guessed."
+    )
+    created_at_column = serializers.CharField(
+        required=False, help_text="Column with the date and time. Default: guessed."
+    )
+    request_id_column = serializers.CharField(required=False)
+    customer_ref_column = serializers.CharField(required=False)
+    external_id_column = serializers.CharField(
+        required=False,
+        help_text="Ticket id: the idempotency key. Without it, a key derived from the row.",
+    )
+    encoding = serializers.ChoiceField(choices=["utf-8", "cp949"], required=False)
+    delimiter = serializers.ChoiceField(choices=[",", ";", "\t", "|"], required=False)
+    timezone = serializers.CharField(
+        required=False, help_text="IANA name for times without an offset. Default: UTC."
+    )
+
+
+class ImportProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    column = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportJobSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["draft", "queued", "running", "succeeded", "failed"])
+    file_name = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    encoding = serializers.CharField()
+    timezone = serializers.CharField(source="time_zone")
+    header = serializers.ListField(child=serializers.CharField())
+    mapping = serializers.DictField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    progress = serializers.FloatField(help_text="Share of the file read, 0..1.")
+    rows_read = serializers.IntegerField()
+    rows_accepted = serializers.IntegerField(help_text="New complaints stored.")
+    rows_repeated = serializers.IntegerField(
+        help_text="Rows counted as repeats of a complaint of the same customer."
+    )
+    rows_duplicate = serializers.IntegerField(help_text="Rows stored by an earlier import.")
+    rows_rejected = serializers.IntegerField()
+    report_lines = serializers.IntegerField()
+    problems_sample = ImportProblemSerializer(many=True)
+    error = serializers.CharField()

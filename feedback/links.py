@@ -35,6 +35,14 @@ class LinkInvalid(Exception):
     """The token was tampered with, made for something else, or has expired."""
 
 
+class LinkExpired(LinkInvalid):
+    """A genuine token past its expiry; its claims are known (the page may say so)."""
+
+    def __init__(self, claims: LinkClaims):
+        super().__init__("expired")
+        self.claims = claims
+
+
 def link_token_verify(token: str) -> LinkClaims:
     try:
         payload = signing.loads(token, salt=SALT)
@@ -47,5 +55,28 @@ def link_token_verify(token: str) -> LinkClaims:
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise LinkInvalid("malformed payload") from exc
     if claims.expires_at.timestamp() < time.time():
-        raise LinkInvalid("expired")
+        raise LinkExpired(claims)
     return claims
+
+
+# --- form keys of the customer page ----------------------------------------------------------
+
+FORM_SALT = "voc-triage.feedback-form"
+# A page left open this long must be reloaded before it can be sent.
+FORM_KEY_MAX_AGE = 24 * 3600
+
+
+def form_key_create(claims: LinkClaims) -> str:
+    """A key the customer page embeds in its forms, bound to the link's prediction."""
+    return signing.TimestampSigner(salt=FORM_SALT).sign(
+        f"{claims.project_id}:{claims.prediction_id}"
+    )
+
+
+def form_key_valid(key: str, claims: LinkClaims) -> bool:
+    """Whether `key` was made by `form_key_create` for this link's prediction, recently."""
+    try:
+        value = signing.TimestampSigner(salt=FORM_SALT).unsign(key, max_age=FORM_KEY_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return value == f"{claims.project_id}:{claims.prediction_id}"

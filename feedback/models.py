@@ -5,10 +5,14 @@ The idempotency keys are database constraints: (project, request_id) for predict
 CONFLICT DO NOTHING), so retried and concurrent batches can never store a row twice.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from .embedding import validate_frame_ancestors
 
 
 class Project(models.Model):
@@ -30,6 +34,7 @@ class Project(models.Model):
     frame_ancestors = models.CharField(
         max_length=1000,
         blank=True,
+        validators=[validate_frame_ancestors],
         help_text="Origins allowed to embed the feedback page, space-separated "
         "(e.g. https://shop.example.com). Empty: no framing.",
     )
@@ -121,6 +126,20 @@ class Feedback(models.Model):
     prediction = models.ForeignKey(
         Prediction, null=True, blank=True, on_delete=models.CASCADE, related_name="feedback"
     )
+    # Copies of the linked prediction's answer and version (a logged prediction never
+    # changes), set by ingest: the inbox and the metrics filter feedback by them without
+    # joining the largest table. Empty/NULL when there is no linked prediction.
+    predicted_label = models.CharField(max_length=200, blank=True)
+    # DO_NOTHING: a copy, not a relation of its own; the prediction's PROTECT guards versions.
+    model_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     text = models.TextField(blank=True)
     corrected_label = models.CharField(max_length=200, blank=True)
@@ -165,10 +184,65 @@ class Feedback(models.Model):
             models.Index(fields=["project", "created_at"], name="feedback_project_created"),
             models.Index(fields=["project", "kind", "created_at"], name="feedback_project_kind"),
             models.Index(fields=["project", "received_at"], name="feedback_project_received"),
+            # Near-duplicate lookup at ingest: only complaints with a known customer have a key.
+            models.Index(
+                fields=["project", "dedup_key", "created_at"],
+                condition=~Q(dedup_key=""),
+                name="feedback_dedup",
+            ),
+            # The inbox's filters, newest first (benchmarks/inbox.py measures them). Free-text
+            # search uses a trigram index created on PostgreSQL only (migration 0004).
+            models.Index(
+                fields=["project", "triage_state", "created_at"], name="feedback_project_state"
+            ),
+            models.Index(
+                fields=["project", "source", "created_at"], name="feedback_project_source"
+            ),
+            models.Index(
+                fields=["project", "model_version", "created_at"],
+                condition=Q(model_version__isnull=False),
+                name="feedback_project_version",
+            ),
+            models.Index(
+                fields=["project", "predicted_label", "created_at"],
+                condition=~Q(predicted_label=""),
+                name="feedback_project_predicted",
+            ),
+            models.Index(
+                fields=["project", "corrected_label", "created_at"],
+                condition=~Q(corrected_label=""),
+                name="feedback_project_corrected",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
+
+
+class FeedbackRepeat(models.Model):
+    """One more occurrence of a complaint already stored: the same customer said the same
+    thing again within the dedup window (see `dedup.py`). The complaint's `repeat_count` is
+    1 + its repeats. Kept as rows so a retried item (same external_id) is recognised and not
+    counted twice, and so the inbox can say when the repeats happened."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
+    feedback = models.ForeignKey(Feedback, on_delete=models.CASCADE, related_name="repeats")
+    external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    source = models.CharField(max_length=30)
+    created_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="feedback_repeat_external_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"repeat of #{self.feedback_id}"
 
 
 class Membership(models.Model):
@@ -233,3 +307,80 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+def _import_upload_to(job: "ImportJob", filename: str) -> str:
+    # Never the uploader's file name on disk: it is shown, not trusted.
+    return f"imports/{job.project_id}/{uuid.uuid4().hex}.csv"
+
+
+class ImportJob(models.Model):
+    """A CSV export of complaints from a ticket tool, imported in the background.
+
+    Lifecycle: DRAFT (uploaded, header read, waiting for the column mapping) -> QUEUED ->
+    RUNNING -> SUCCEEDED | FAILED. The counters are committed together with each batch of
+    rows, so a run that dies resumes after the last committed batch (`rows_read`).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
+    file = models.FileField(upload_to=_import_upload_to, max_length=300)
+    file_name = models.CharField(max_length=255, help_text="The uploaded file's name, as given.")
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    encoding = models.CharField(max_length=20, default="utf-8")
+    delimiter = models.CharField(max_length=1, default=",")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    header = models.JSONField(default=list, blank=True)
+    # Item field -> CSV column: text, created_at, request_id, customer_ref, external_id.
+    mapping = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    rows_read = models.PositiveBigIntegerField(default=0)
+    rows_accepted = models.PositiveBigIntegerField(default=0)
+    rows_repeated = models.PositiveBigIntegerField(default=0)
+    rows_duplicate = models.PositiveBigIntegerField(default=0)
+    rows_rejected = models.PositiveBigIntegerField(default=0)
+    bytes_read = models.PositiveBigIntegerField(default=0)
+    report = models.FileField(max_length=300, blank=True)
+    report_bytes = models.PositiveBigIntegerField(default=0)
+    report_lines = models.PositiveBigIntegerField(default=0)
+    # The first rejected rows, for the page: [{"line", "column", "message"}].
+    problems_sample = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="import_project_created"),
+            models.Index(fields=["status", "heartbeat_at"], name="import_status_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} ({self.file_name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def progress(self) -> float:
+        """Share of the file read, 0..1 (bytes: the number of rows is unknown until the end)."""
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        return min(1.0, self.bytes_read / self.size_bytes) if self.size_bytes else 0.0

@@ -1,12 +1,13 @@
 """Reads of the feedback app."""
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from . import keys
-from .models import ApiKey, Feedback, Prediction, Project
+from . import keys, links
+from .models import ApiKey, Feedback, ImportJob, Prediction, Project
 
 # Recording every use would turn each API call into a write; a minute's precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -45,3 +46,67 @@ def prediction_ids_by_request_id(*, project: Project, request_id: str) -> int | 
         .values_list("id", flat=True)
         .first()
     )
+
+
+# --- the customer page -----------------------------------------------------------------------
+
+WIDGET_SOURCE = "widget"
+
+
+def prediction_for_link(*, claims: links.LinkClaims) -> Prediction | None:
+    """The prediction a verified link is for; None when it is gone or belongs to another
+    project than the one the link was signed for."""
+    return (
+        Prediction.objects.select_related("project", "model_version")
+        .filter(id=claims.prediction_id, project_id=claims.project_id)
+        .first()
+    )
+
+
+@dataclass
+class WidgetState:
+    """What the customer sent about one prediction through its page: the current answer of
+    each kind, and the earlier answers they replaced (newest first)."""
+
+    rating: Feedback | None = None
+    correction: Feedback | None = None
+    complaint: Feedback | None = None
+    history: list[Feedback] = field(default_factory=list)
+
+    @property
+    def sent(self) -> bool:
+        return bool(self.rating or self.correction or self.complaint)
+
+    @property
+    def text(self) -> str:
+        fix = self.correction or self.complaint
+        return fix.text if fix else ""
+
+
+def widget_state_get(*, prediction_id: int) -> WidgetState:
+    state = WidgetState()
+    rows = Feedback.objects.filter(prediction_id=prediction_id, source=WIDGET_SOURCE).order_by(
+        "-created_at", "-id"
+    )
+    for feedback in rows:
+        if feedback.superseded_at is not None:
+            state.history.append(feedback)
+        elif getattr(state, feedback.kind) is None:
+            setattr(state, feedback.kind, feedback)
+    return state
+
+
+# --- CSV imports -----------------------------------------------------------------------------
+
+
+def import_jobs_recent(*, project: Project, limit: int = 50) -> list[ImportJob]:
+    return list(
+        ImportJob.objects.filter(project=project)
+        .select_related("created_by", "api_key")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def import_job_get(*, project: Project, job_id: int) -> ImportJob | None:
+    """A job of the project, or None (another project's job is as good as missing)."""
+    return ImportJob.objects.filter(project=project, id=job_id).first()

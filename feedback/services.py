@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from config.celery_app import publish
 
-from . import keys, links
+from . import dedup, keys, links, pii
 from .bulk import insert_ignoring_conflicts
 from .models import ApiKey, Feedback, ModelVersion, Prediction, Project
 from .validation import (
@@ -34,6 +34,8 @@ class IngestResult:
     rejected: list[dict] = field(default_factory=list)
     # (id, key) of the rows this call inserted: request_id for predictions, id for feedback.
     inserted: list[tuple] = field(default_factory=list)
+    # Feedback only: accepted items recorded as repeats of an earlier complaint (dedup.py).
+    repeats: int = 0
 
     def as_response(self) -> dict:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
@@ -238,6 +240,8 @@ def prediction_ingest(
 FEEDBACK_COLUMNS = [
     "project_id",
     "prediction_id",
+    "predicted_label",
+    "model_version_id",
     "kind",
     "text",
     "corrected_label",
@@ -263,8 +267,14 @@ def feedback_ingest(
     """Store the valid feedback items of a batch, idempotently by external_id when given.
 
     Corrections and ratings must name a stored prediction of the project (by request_id).
-    After commit, the ids of new feedback are published to the follow-up tasks
-    (VOC_FEEDBACK_INGESTED_TASKS); if the broker is down the sweepers pick them up later.
+    An item about a prediction without its own customer_ref is attributed to the customer
+    the prediction was served to. When the project enables it, free text is PII-redacted
+    (`pii.redact`) before anything is stored. A complaint repeating one of the same customer
+    within the dedup window is recorded as a repeat of it (`dedup.py`): it counts as
+    accepted, raises that complaint's repeat_count and is not a new row. Valid items are
+    written in one transaction, whatever the others. After commit, the ids of new feedback
+    are published to the follow-up tasks (VOC_FEEDBACK_INGESTED_TASKS); if the broker is down
+    the sweepers pick them up later.
     """
     result = IngestResult()
     labels = frozenset(project.labels)
@@ -280,23 +290,25 @@ def feedback_ingest(
 
     request_ids = {row["request_id"] for _, _, row in cleaned if row["request_id"]}
     predictions = {
-        request_id: (prediction_id, predicted_label)
-        for request_id, prediction_id, predicted_label in Prediction.objects.filter(
+        row[0]: row[1:]
+        for row in Prediction.objects.filter(
             project=project, request_id__in=request_ids
-        ).values_list("request_id", "id", "predicted_label")
+        ).values_list("request_id", "id", "predicted_label", "model_version_id", "customer_hash")
     }
+    redact = pii.redact if project.pii_redaction else None
     now = timezone.now()
-    rows = []
+    received_at = _db_time(now)
+    rows: list[dict] = []
     seen_external: set[str] = set()
     for index, item, row in cleaned:
-        prediction_id = None
+        prediction_id, predicted_label, version_id, served_to = None, "", None, ""
         if row["request_id"]:
             if row["request_id"] not in predictions:
                 result.rejected.append(
                     _rejection(index, item, {"request_id": [UNKNOWN_PREDICTION]}, "request_id")
                 )
                 continue
-            prediction_id, predicted_label = predictions[row["request_id"]]
+            prediction_id, predicted_label, version_id, served_to = predictions[row["request_id"]]
             if row["kind"] == "correction" and row["corrected_label"] == predicted_label:
                 result.rejected.append(
                     _rejection(index, item, {"corrected_label": [SAME_AS_PREDICTED]}, "request_id")
@@ -307,35 +319,56 @@ def feedback_ingest(
                 result.duplicates += 1
                 continue
             seen_external.add(row["external_id"])
+        text, corrected_label = row["text"] or "", row["corrected_label"] or ""
+        if redact:
+            text = redact(text)
+            if not labels:  # free-text answers are customer text too
+                corrected_label = redact(corrected_label)
+        customer_hash = _customer_hash(project, row["customer_ref"]) or served_to
+        created_at = row["created_at"] or now
         rows.append(
-            (
-                project.id,
-                prediction_id,
-                row["kind"],
-                row["text"] or "",
-                row["corrected_label"] or "",
-                row["rating"],
-                row["source"],
-                row["external_id"],
-                _customer_hash(project, row["customer_ref"]),
-                _db_time(row["created_at"] or now),
-                _db_time(now),
-                Feedback.TriageState.NEW,
-                "",
-                1,
-            )
+            {
+                "project_id": project.id,
+                "prediction_id": prediction_id,
+                "predicted_label": predicted_label,
+                "model_version_id": version_id,
+                "kind": row["kind"],
+                "text": text,
+                "corrected_label": corrected_label,
+                "rating": row["rating"],
+                "source": row["source"],
+                "external_id": row["external_id"],
+                "customer_hash": customer_hash,
+                "created_at": _db_time(created_at),
+                "received_at": received_at,
+                "triage_state": Feedback.TriageState.NEW,
+                "dedup_key": dedup.dedup_key(
+                    customer_hash=customer_hash, prediction_id=prediction_id, text=text
+                )
+                if row["kind"] == Feedback.Kind.COMPLAINT
+                else "",
+                "repeat_count": 1,
+                "_created": created_at,
+            }
         )
     if not rows:
         return result
     with transaction.atomic():
+        plan = dedup.complaints_plan(project=project, rows=rows)
         inserted = insert_ignoring_conflicts(
-            Feedback._meta.db_table, FEEDBACK_COLUMNS, rows, returning=["id"]
+            Feedback._meta.db_table,
+            FEEDBACK_COLUMNS,
+            [tuple(row[column] for column in FEEDBACK_COLUMNS) for row in plan.insert],
+            returning=["id", "dedup_key"],
         )
-        ids = [feedback_id for (feedback_id,) in inserted]
-        transaction.on_commit(partial(feedback_followups_publish, ids))
-    result.inserted = inserted
-    result.accepted = len(inserted)
-    result.duplicates += len(rows) - len(inserted)
+        repeats = dedup.repeats_record(project=project, plan=plan, inserted=inserted)
+        ids = [feedback_id for feedback_id, _ in inserted]
+        if ids:
+            transaction.on_commit(partial(feedback_followups_publish, ids))
+    result.inserted = [(feedback_id,) for feedback_id in ids]
+    result.repeats = repeats
+    result.accepted = len(inserted) + repeats
+    result.duplicates += len(rows) - result.accepted  # retries, by external_id
     return result
 
 

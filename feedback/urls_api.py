@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_imports
 
 # request_id may contain "/" (path converter), so the longer route comes first.
 urlpatterns = [
@@ -11,4 +11,9 @@ urlpatterns = [
     ),
     path("projects/<slug:slug>/predictions/<path:request_id>", api.PredictionDetailApi.as_view()),
     path("projects/<slug:slug>/feedback", api.FeedbackBatchApi.as_view()),
+]
+urlpatterns += [
+    path("projects/<slug:slug>/imports", api_imports.ImportListApi.as_view()),
+    path("projects/<slug:slug>/imports/<int:job_id>", api_imports.ImportDetailApi.as_view()),
+    path("projects/<slug:slug>/imports/<int:job_id>/report", api_imports.ImportReportApi.as_view()),
 ]

@@ -14,6 +14,11 @@ pg_bindir() {
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# Fonts for the browser tests' screenshots of the Korean customer page and its 👍/👎 buttons.
+if command -v fc-list >/dev/null; then
+  [ -n "$(fc-list :lang=ko 2>/dev/null)" ] || missing+=(fonts-nanum)
+  fc-list 2>/dev/null | grep -qi emoji || missing+=(fonts-noto-color-emoji)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -57,5 +57,12 @@ class FeedbackFactory(factory.django.DjangoModelFactory):
 
     project = factory.LazyAttribute(lambda f: f.prediction.project if f.prediction else None)
     prediction = factory.SubFactory(PredictionFactory)
+    # Copies ingest makes of the linked prediction (see Feedback.predicted_label).
+    predicted_label = factory.LazyAttribute(
+        lambda f: f.prediction.predicted_label if f.prediction else ""
+    )
+    model_version = factory.LazyAttribute(
+        lambda f: f.prediction.model_version if f.prediction else None
+    )
     kind = "correction"
     corrected_label = "card_not_working"

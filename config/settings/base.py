@@ -162,6 +162,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "triage.weekly_digest",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
+    # CSV imports whose worker died or whose message was lost are resumed where they stopped
+    # (feedback/imports.py); every few minutes bounds the delay without load.
+    "feedback-import-sweep": {"task": "feedback.import_sweep", "schedule": 300.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -245,3 +248,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Customer feedback capture (feedback app) -----------------------------------------------
+# The same customer repeating the same complaint within this many hours is counted, not stored
+# again (feedback/dedup.py).
+VOC_FEEDBACK_DEDUP_WINDOW_HOURS = env.int("VOC_FEEDBACK_DEDUP_WINDOW_HOURS", default=24)
+# Rate limits of the customer page /f/<token>, as (requests, seconds): per link, and per client
+# address across all links (a shared office or mobile carrier NAT needs some headroom).
+VOC_FEEDBACK_RATE_PER_TOKEN = (env.int("VOC_FEEDBACK_RATE_PER_TOKEN", default=30), 3600)
+VOC_FEEDBACK_RATE_PER_ADDRESS = (env.int("VOC_FEEDBACK_RATE_PER_ADDRESS", default=120), 600)
+# How many reverse proxies of ours append to X-Forwarded-For (0: use REMOTE_ADDR).
+VOC_TRUSTED_PROXIES = env.int("VOC_TRUSTED_PROXIES", default=0)
+# CSV imports: the largest file accepted.
+VOC_IMPORT_MAX_BYTES = env.int("VOC_IMPORT_MAX_BYTES", default=2 * 1024**3)

@@ -1,0 +1,434 @@
+"""CSV imports of complaints exported from ticket tools (`ImportJob`): writes.
+
+Upload (`import_job_upload`: the file is stored, its header read, a column mapping guessed)
+-> start (`import_job_start`: the mapping is checked, the job queued after commit) -> run in a
+Celery worker (`import_job_run`): the file is streamed through `csvparse.records` and the rows
+go to `services.feedback_ingest` in batches of BATCH, so they get exactly what API feedback
+gets (validation, PII redaction, dedup, follow-up tasks).
+
+Guarantees:
+- Idempotent: each row carries an external_id (the mapped column, else a key derived from
+  its content), so re-uploading a file, or an overlapping later export, stores nothing twice.
+- Resumable: a batch's rows, the job's counters and the report's committed size change in
+  one transaction; a run that dies (worker lost, time limit) resumes after the last committed
+  batch, and the report is cut back to the committed size first.
+- Nothing crashes on bad input: every rejected row becomes report lines (line, column,
+  message); the report is a CSV whose cells are neutralised against formula injection.
+"""
+
+import csv
+import hashlib
+import io
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from config.celery_app import publish
+
+from . import csvparse
+from .models import ImportJob, Project
+from .services import feedback_ingest
+
+logger = logging.getLogger(__name__)
+
+# Rows per ingest call and per checkpoint: big enough to amortise the fixed queries of a
+# batch, small enough that a resumed run redoes little.
+BATCH = 1000
+PROBLEMS_SAMPLE = 20
+# A RUNNING job silent this long lost its worker; a QUEUED one this old lost its message; a
+# DRAFT this old was abandoned before its columns were chosen (it and its file are deleted).
+STALE_HEARTBEAT = timedelta(minutes=10)
+STALE_QUEUED = timedelta(minutes=2)
+STALE_DRAFT = timedelta(days=1)
+MAX_ATTEMPTS = 3
+RUN_TASK = "feedback.import_run"
+REPORT_COLUMNS = ("line", "column", "message")
+
+EMPTY_FILE = "The file is empty."
+TOO_BIG = "The file is larger than {limit:,} bytes."
+BAD_ENCODING_CHOICE = "Must be one of: " + ", ".join(csvparse.ENCODINGS) + "."
+BAD_DELIMITER = "Must be one of: comma, semicolon, tab, pipe."
+BAD_TIMEZONE = "Not a time zone name such as UTC or Asia/Seoul."
+REQUIRED_COLUMN = "Choose the column that holds this."
+UNKNOWN_COLUMN = "No column '{column}' in the file's header: {header}."
+SAME_COLUMN = "The text and the date cannot come from the same column."
+NOT_A_DRAFT = "This import has already been started."
+UTF16_FILE = 'This file is UTF-16 (Excel\'s "Unicode text"): save it as "CSV UTF-8" instead.'
+HEADER_NOT_DECODED = (
+    "The header row is not valid {encoding} text: choose the file's encoding (Korean Excel "
+    'saves "CSV" in CP949).'
+)
+GAVE_UP = "Stopped after {attempts} attempts: the worker died while importing this file."
+INTERNAL_ERROR = "The import stopped on an unexpected error; the details are in the server log."
+
+# Lower-case header names a column is guessed from, best first.
+GUESSES = {
+    "text": ("text", "description", "body", "message", "comment", "complaint", "content",
+             "subject", "내용", "문의내용", "본문", "설명"),
+    "created_at": ("created_at", "created", "created date", "date", "timestamp", "time",
+                   "submitted", "opened", "작성일", "등록일", "일시", "날짜"),
+    "request_id": ("request_id", "request id", "prediction", "prediction id"),
+    "customer_ref": ("customer_ref", "customer", "customer id", "customer_id", "requester",
+                     "user", "user id", "email", "고객", "고객번호", "회원번호"),
+    "external_id": ("external_id", "id", "ticket", "ticket id", "ticket_id", "ticket number",
+                    "number", "티켓", "티켓번호", "번호"),
+}  # fmt: skip
+FIELD_OF = {"text", "created_at", "request_id", "customer_ref", "external_id"}
+
+
+class ImportInvalid(Exception):
+    """The upload or the mapping cannot be used; `errors` is field -> [messages]."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def mapping_guess(header: list[str]) -> dict[str, str]:
+    """A column for each field whose name looks right; each column is used once."""
+    lowered = {name.lower().strip(): name for name in header}
+    guess: dict[str, str] = {}
+    for field_name, names in GUESSES.items():
+        for candidate in names:
+            column = lowered.get(candidate)
+            if column and column not in guess.values():
+                guess[field_name] = column
+                break
+    return guess
+
+
+def _options_check(*, encoding: str, delimiter: str, tz: str = "UTC") -> None:
+    errors = {}
+    if not csvparse.valid_encoding(encoding):
+        errors["encoding"] = [BAD_ENCODING_CHOICE]
+    if delimiter not in csvparse.DELIMITERS:
+        errors["delimiter"] = [BAD_DELIMITER]
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = [BAD_TIMEZONE]
+    if errors:
+        raise ImportInvalid(errors)
+
+
+def import_job_upload(
+    *,
+    project: Project,
+    upload,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    created_by=None,
+    api_key=None,
+) -> ImportJob:
+    """Store an uploaded CSV as a DRAFT job with its header and a guessed mapping. Reads the
+    file in chunks (never whole). Raises ImportInvalid naming the field at fault."""
+    _options_check(encoding=encoding, delimiter=delimiter)
+    limit = settings.VOC_IMPORT_MAX_BYTES
+    if not upload.size:
+        raise ImportInvalid({"file": [EMPTY_FILE]})
+    if upload.size > limit:
+        raise ImportInvalid({"file": [TOO_BIG.format(limit=limit)]})
+    options = csvparse.Options(encoding=encoding, delimiter=delimiter)
+    upload.seek(0)
+    if upload.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+        raise ImportInvalid({"file": [UTF16_FILE]})
+    upload.seek(0)
+    header = csvparse.read_header(_Unclosable(upload), options)
+    if not header:
+        raise ImportInvalid({"file": [csvparse.NO_HEADER]})
+    if any("\ufffd" in name for name in header):
+        raise ImportInvalid({"encoding": [HEADER_NOT_DECODED.format(encoding=encoding.upper())]})
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    job = ImportJob(
+        project=project,
+        file_name=(upload.name or "upload.csv")[:255],
+        size_bytes=upload.size,
+        sha256=digest.hexdigest(),
+        encoding=encoding,
+        delimiter=delimiter,
+        header=header,
+        mapping=mapping_guess(header),
+        created_by=created_by,
+        api_key=api_key,
+    )
+    upload.seek(0)
+    job.file.save("upload.csv", upload, save=False)
+    job.save()
+    return job
+
+
+def import_job_start(*, job: ImportJob, mapping: dict[str, str], tz: str = "UTC") -> ImportJob:
+    """Check the mapping against the header and queue the job (after commit). Only a DRAFT
+    can be started. Raises ImportInvalid naming the field at fault."""
+    _options_check(encoding=job.encoding, delimiter=job.delimiter, tz=tz)
+    if job.status != ImportJob.Status.DRAFT:
+        raise ImportInvalid({"status": [NOT_A_DRAFT]})
+    mapping = {k: v for k, v in mapping.items() if k in FIELD_OF and v}
+    errors: dict[str, list[str]] = {}
+    for field_name in csvparse.REQUIRED_FIELDS:
+        if not mapping.get(field_name):
+            errors[field_name] = [REQUIRED_COLUMN]
+    header = ", ".join(job.header[:30]) + (", …" if len(job.header) > 30 else "")
+    for field_name, column in mapping.items():
+        if column not in job.header:
+            errors[field_name] = [UNKNOWN_COLUMN.format(column=column[:100], header=header)]
+    if not errors and mapping["text"] == mapping["created_at"]:
+        errors["created_at"] = [SAME_COLUMN]
+    if errors:
+        raise ImportInvalid(errors)
+    now = timezone.now()
+    updated = ImportJob.objects.filter(id=job.id, status=ImportJob.Status.DRAFT).update(
+        status=ImportJob.Status.QUEUED, mapping=mapping, time_zone=tz, queued_at=now
+    )
+    if updated != 1:
+        raise ImportInvalid({"status": [NOT_A_DRAFT]})
+    transaction.on_commit(partial(publish, RUN_TASK, job.id))
+    job.refresh_from_db()
+    return job
+
+
+class _Unclosable(io.RawIOBase):
+    """A view of an uploaded file that the text decoder may close without closing it."""
+
+    def __init__(self, upload):
+        self.upload = upload
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.upload.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def neutralise(value) -> str:
+    """A report cell that a spreadsheet shows as text, never as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+def report_rows(problems: list[csvparse.Problem]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for problem in problems:
+        writer.writerow([problem.line, neutralise(problem.column), neutralise(problem.message)])
+    return buffer.getvalue().encode("utf-8", "replace")
+
+
+class _Lost(Exception):
+    """The job is no longer ours (the sweeper requeued it): stop without writing."""
+
+
+@dataclass
+class _Run:
+    job: ImportJob
+    report: object  # binary file, positioned at the committed end
+    mapping: csvparse.Mapping
+    batch: list[csvparse.Record]
+
+    def flush(self, bytes_read: int) -> None:
+        """Ingest the batch and commit it with the counters and the report (one transaction)."""
+        job, records = self.job, self.batch
+        if not records:
+            return
+        items = [record.item for record in records if record.item is not None]
+        owners = [record for record in records if record.item is not None]
+        problems = [p for record in records for p in record.problems]
+        rejected = sum(1 for record in records if record.item is None)
+        with transaction.atomic():
+            result = feedback_ingest(project=job.project, items=items, default_source="import")
+            for rejection in result.rejected:
+                record = owners[rejection["index"]]
+                for name, messages in rejection["errors"].items():
+                    column = getattr(self.mapping, name, "") if name in FIELD_OF else ""
+                    problems += [csvparse.Problem(record.line, column, m) for m in messages]
+            rejected += len(result.rejected)
+            problems.sort(key=lambda p: p.line)
+            self.report.write(report_rows(problems))
+            self.report.flush()
+            job.rows_read += len(records)
+            job.rows_accepted += result.accepted - result.repeats
+            job.rows_repeated += result.repeats
+            job.rows_duplicate += result.duplicates
+            job.rows_rejected += rejected
+            job.report_lines += len(problems)
+            job.report_bytes = self.report.tell()
+            job.bytes_read = min(bytes_read, job.size_bytes)
+            room = PROBLEMS_SAMPLE - len(job.problems_sample)
+            job.problems_sample += [
+                {"line": p.line, "column": p.column, "message": p.message} for p in problems[:room]
+            ]
+            job.heartbeat_at = timezone.now()
+            _save_progress(job)
+        self.batch = []
+
+
+PROGRESS_FIELDS = (
+    "rows_read",
+    "rows_accepted",
+    "rows_repeated",
+    "rows_duplicate",
+    "rows_rejected",
+    "report_lines",
+    "report_bytes",
+    "bytes_read",
+    "problems_sample",
+    "heartbeat_at",
+)
+
+
+def _save_progress(job: ImportJob, **extra) -> None:
+    values = {name: getattr(job, name) for name in PROGRESS_FIELDS}
+    updated = ImportJob.objects.filter(id=job.id, status=ImportJob.Status.RUNNING).update(
+        **values, **extra
+    )
+    if updated != 1:
+        raise _Lost()
+
+
+def _open_report(job: ImportJob):
+    """The report file, cut back to its committed size (a resumed run rewrites the rest)."""
+    if not job.report:
+        job.report.name = job.file.name.removesuffix(".csv") + "-rejected.csv"
+        ImportJob.objects.filter(id=job.id).update(report=job.report.name)
+    path = job.report.storage.path(job.report.name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    report = open(path, "r+b" if os.path.exists(path) else "w+b")  # noqa: SIM115
+    report.truncate(job.report_bytes)
+    report.seek(job.report_bytes)
+    if job.report_bytes == 0:
+        # Spreadsheets take a CSV for UTF-8 only when it starts with the byte-order mark.
+        report.write("\ufeff".encode() + ",".join(REPORT_COLUMNS).encode() + b"\r\n")
+        report.flush()
+        job.report_bytes = report.tell()
+    return report
+
+
+def import_job_claim(*, job_id: int) -> bool:
+    """QUEUED -> RUNNING for this worker; False when someone else has it (or it is gone)."""
+    now = timezone.now()
+    return (
+        ImportJob.objects.filter(id=job_id, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.RUNNING, heartbeat_at=now, started_at=now
+        )
+        == 1
+    )
+
+
+def import_job_run(*, job_id: int) -> None:
+    """Claim the job and import its file, resuming after the last committed batch. Returns
+    when the job is SUCCEEDED or FAILED; leaves it RUNNING (for the sweeper) only when the
+    database fails mid-way. Safe to call twice: the second call finds nothing to claim."""
+    if not import_job_claim(job_id=job_id):
+        return
+    job = ImportJob.objects.select_related("project").get(id=job_id)
+    mapping = csvparse.Mapping(**{k: v for k, v in job.mapping.items() if k in FIELD_OF})
+    options = csvparse.Options(
+        encoding=job.encoding, delimiter=job.delimiter, timezone=job.time_zone
+    )
+    try:
+        # Local paths: web and worker share the media folder (a volume in docker-compose).
+        with _open_report(job) as report, open(job.file.path, "rb") as raw:
+            run = _Run(job=job, report=report, mapping=mapping, batch=[])
+            for record in csvparse.records(raw, mapping, options):
+                if record.ordinal == 0:  # the header itself is unusable
+                    run.report.write(report_rows(record.problems))
+                    job.report_lines += len(record.problems)
+                    job.report_bytes = run.report.tell()
+                    _finish(job, ImportJob.Status.FAILED, error=record.problems[0].message)
+                    return
+                if record.ordinal <= job.rows_read:
+                    continue  # committed by an earlier run
+                run.batch.append(record)
+                if len(run.batch) >= BATCH:
+                    run.flush(raw.tell())
+            run.flush(job.size_bytes)
+            _finish(job, ImportJob.Status.SUCCEEDED)
+    except _Lost:
+        logger.info("import %s was taken over; this run stops", job_id)
+    except DatabaseError:
+        raise  # transient: the job stays RUNNING and the sweeper resumes it
+    except Exception:
+        logger.exception("import %s failed", job_id)
+        ImportJob.objects.filter(id=job_id, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.FAILED, finished_at=timezone.now(), error=INTERNAL_ERROR
+        )
+
+
+def _finish(job: ImportJob, status: str, error: str = "") -> None:
+    """Record the outcome, then delete the uploaded file: it holds customer text that was
+    never redacted, and its rows are in the database now (the report keeps no text)."""
+    job.heartbeat_at = timezone.now()
+    if status == ImportJob.Status.SUCCEEDED:
+        job.bytes_read = job.size_bytes
+    _save_progress(job, status=status, finished_at=timezone.now(), error=error)
+    transaction.on_commit(partial(_delete_upload, job.id, job.file.name))
+
+
+def _delete_upload(job_id: int, name: str) -> None:
+    if name:
+        ImportJob.objects.filter(id=job_id).update(file="")
+        ImportJob.file.field.storage.delete(name)
+
+
+def import_job_requeue(*, job_id: int) -> None:
+    """Give a RUNNING job back to the queue to continue later (e.g. its task hit the time
+    limit); it resumes after its last committed batch."""
+    updated = ImportJob.objects.filter(id=job_id, status=ImportJob.Status.RUNNING).update(
+        status=ImportJob.Status.QUEUED, queued_at=timezone.now()
+    )
+    if updated:
+        transaction.on_commit(partial(publish, RUN_TASK, job_id))
+
+
+def import_jobs_sweep() -> int:
+    """Recover jobs a lost worker or message left behind: a RUNNING job without heartbeat is
+    requeued (up to MAX_ATTEMPTS, then FAILED), a QUEUED job waiting too long is published
+    again (a duplicate message is harmless: only one claim succeeds). Abandoned drafts are
+    deleted with their files. Returns how many jobs were published."""
+    now = timezone.now()
+    drafts = ImportJob.objects.filter(
+        status=ImportJob.Status.DRAFT, created_at__lt=now - STALE_DRAFT
+    ).values_list("id", "file")
+    for job_id, name in list(drafts):
+        if ImportJob.objects.filter(id=job_id, status=ImportJob.Status.DRAFT).delete()[0]:
+            ImportJob.file.field.storage.delete(name)
+    stale = list(
+        ImportJob.objects.filter(
+            status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - STALE_HEARTBEAT
+        ).values_list("id", "attempts")
+    )
+    for job_id, attempts in stale:
+        running = ImportJob.objects.filter(id=job_id, status=ImportJob.Status.RUNNING)
+        if attempts + 1 >= MAX_ATTEMPTS:
+            running.update(
+                status=ImportJob.Status.FAILED,
+                finished_at=now,
+                attempts=attempts + 1,
+                error=GAVE_UP.format(attempts=attempts + 1),
+            )
+        else:
+            running.update(status=ImportJob.Status.QUEUED, queued_at=now, attempts=attempts + 1)
+    waiting = list(
+        ImportJob.objects.filter(
+            status=ImportJob.Status.QUEUED, queued_at__lt=now - STALE_QUEUED
+        ).values_list("id", flat=True)
+    )
+    just_requeued = [job_id for job_id, attempts in stale if attempts + 1 < MAX_ATTEMPTS]
+    for job_id in sorted(set(waiting) | set(just_requeued)):
+        publish(RUN_TASK, job_id)
+    return len(set(waiting) | set(just_requeued))

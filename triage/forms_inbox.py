@@ -1,0 +1,56 @@
+"""The inbox's filter form: GET parameters in, `InboxFilters` out."""
+
+from django import forms
+
+from feedback.models import Feedback, Project
+
+from .selectors_inbox import InboxFilters
+
+KNOWN_SOURCES = ["widget", "api", "import"]
+
+
+class InboxFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search text")
+    kind = forms.ChoiceField(required=False, choices=[("", "any kind"), *Feedback.Kind.choices])
+    model_version = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Model version"
+    )
+    predicted_label = forms.CharField(required=False, max_length=200, label="Predicted")
+    corrected_label = forms.CharField(required=False, max_length=200, label="Corrected to")
+    source = forms.CharField(required=False, max_length=30)
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    triage_state = forms.ChoiceField(
+        required=False, choices=[("", "any state"), *Feedback.TriageState.choices], label="State"
+    )
+    include_superseded = forms.BooleanField(required=False, label="Include changed answers")
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        versions = project.model_versions.order_by("-released_at").values_list("id", "version")
+        self.fields["model_version"].choices = [("", "any version"), *versions]
+        self.labels = list(project.labels)
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "Must be on or after the start date.")
+        return data
+
+    def filters(self) -> InboxFilters:
+        """The valid filters; an invalid field is ignored (and shown with its error)."""
+        data = self.cleaned_data if self.is_bound else {}
+        valid = {name: value for name, value in data.items() if name not in self.errors}
+        return InboxFilters(
+            kind=valid.get("kind") or "",
+            model_version_id=valid.get("model_version"),
+            predicted_label=(valid.get("predicted_label") or "").strip(),
+            corrected_label=(valid.get("corrected_label") or "").strip(),
+            source=(valid.get("source") or "").strip(),
+            since=valid.get("since"),
+            until=valid.get("until"),
+            triage_state=valid.get("triage_state") or "",
+            q=(valid.get("q") or "").strip(),
+            include_superseded=bool(valid.get("include_superseded")),
+        )
