@@ -1,22 +1,40 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.health import healthz
 from feedback import views as feedback_views
+from feedback.api_errors import error_body
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("", feedback_views.home, name="home"),
     path("f/<str:token>", feedback_views.feedback_form, name="feedback-form"),
     path("p/<slug:slug>/", feedback_views.project_home, name="project-home"),
     path("p/<slug:slug>/", include("triage.urls")),
     path("p/<slug:slug>/imports/", include("feedback.urls_imports")),
+    path("p/<slug:slug>/", include("dashboards.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("feedback.urls_api")),
     path("api/v1/", include("triage.urls_api")),
+    path("api/v1/", include("dashboards.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script as a file: no inline script, so the CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+
+def api_aware_404(request, exception):
+    """API paths answer in the API's error shape even when no route matched (a malformed id)."""
+    if request.path.startswith("/api/"):
+        body = error_body("not_found", "No such resource.")
+        return JsonResponse(body, status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = api_aware_404

@@ -1,0 +1,140 @@
+"""Pre-aggregated online metrics (rollups) and the bookkeeping that keeps them current.
+
+A rollup row holds everything the dashboards need about one project, model version and hour
+of *serving time*: feedback counts under the hour its prediction was served in, so late
+feedback updates that hour, not the hour it arrived. Rows are recomputed from the raw tables
+hour by hour (`services/rollups.py`), never incremented: re-running an hour gives the same
+numbers.
+"""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from feedback.models import ModelVersion, Project
+
+
+class MetricRollup(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # NULL: complaints not linked to any prediction, counted in the hour they were written.
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    hour = models.DateTimeField(help_text="Start of the UTC hour the predictions were served in.")
+    predictions = models.PositiveIntegerField(default=0)
+    # Predictions with at least one current (not superseded) feedback item of any kind.
+    feedback_predictions = models.PositiveIntegerField(default=0)
+    # Predictions with a current correction (a prediction corrected twice counts once).
+    corrections = models.PositiveIntegerField(default=0)
+    complaints = models.PositiveIntegerField(default=0)
+    ratings_up = models.PositiveIntegerField(default=0)
+    ratings_down = models.PositiveIntegerField(default=0)
+    # predicted label -> predictions.
+    label_counts = models.JSONField(default=dict, blank=True)
+    # predicted label -> corrected label -> corrected predictions.
+    corrected_pairs = models.JSONField(default=dict, blank=True)
+    # Predictions and corrected predictions per confidence bin (metrics.CONFIDENCE_BINS).
+    confidence_predictions = models.JSONField(default=list, blank=True)
+    confidence_corrections = models.JSONField(default=list, blank=True)
+    # Log-bucket latency sketch, bucket -> count (metrics.latency_bucket); merges by addition.
+    latency_sketch = models.JSONField(default=dict, blank=True)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_sum_ms = models.FloatField(default=0)
+    # Most predictions served in one second of the hour.
+    peak_per_second = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "model_version", "hour"],
+                condition=Q(model_version__isnull=False),
+                name="rollup_project_version_hour",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "hour"],
+                condition=Q(model_version__isnull=True),
+                name="rollup_project_unlinked_hour",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "hour"], name="rollup_project_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.model_version_id}/{self.hour:%Y-%m-%d %H}h"
+
+
+class RollupDirtyHour(models.Model):
+    """An hour of a project whose rollup must be recomputed: new predictions served in it,
+    new or superseded feedback about them. Deleted by the recompute that saw every change
+    marked before it started (`marked_at`)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "hour"], name="rollup_dirty_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.hour:%Y-%m-%d %H}h"
+
+
+class RollupCursor(models.Model):
+    """How far the rollup passes have looked into the raw tables (one row).
+
+    Ids are sequence values, and a transaction can commit a smaller id after a larger one was
+    seen; each pass therefore scans from the watermark of the pass *before* the last one, so
+    every id range is looked at twice, one pass interval apart. `claimed_until` is the
+    database claim that keeps two passes from running at once."""
+
+    name = models.CharField(max_length=50, unique=True, default="default")
+    prediction_id = models.BigIntegerField(default=0)
+    prediction_id_before = models.BigIntegerField(default=0)
+    feedback_id = models.BigIntegerField(default=0)
+    feedback_id_before = models.BigIntegerField(default=0)
+    passed_at = models.DateTimeField(null=True, blank=True)
+    passed_at_before = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DashboardSettings(models.Model):
+    """Per-project targets the overview page measures against. A project without a row uses
+    the defaults (`for_project` does not write one)."""
+
+    DEFAULT_TARGET_CORRECTION_RATE = 0.05
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="dashboard_settings"
+    )
+    # The latency p95 the service promises; None: no SLA, nothing flagged.
+    sla_latency_p95_ms = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1), MaxValueValidator(600_000)],
+        help_text="Latency p95 the service promises, in milliseconds (empty: no SLA).",
+    )
+    # The threshold explorer suggests the lowest threshold whose automatic answers are
+    # corrected at most this often.
+    target_correction_rate = models.FloatField(
+        default=DEFAULT_TARGET_CORRECTION_RATE,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Correction rate acceptable for automatic answers (0 to 1).",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "dashboard settings"
+
+    def __str__(self) -> str:
+        return f"dashboard settings of {self.project_id}"
+
+    @classmethod
+    def for_project(cls, project: Project) -> "DashboardSettings":
+        found = cls.objects.filter(project=project).first()
+        return found or cls(project=project)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -88,7 +88,7 @@ class PredictionBatchApi(ProjectApiView):
             project=self.project, items=batch_items(request, "predictions")
         )
         body = result.as_response()
-        if request.query_params.get("feedback_links") in ("1", "true"):
+        if _flag(request, "feedback_links"):
             body["feedback_links"] = {
                 request_id: feedback_link_url(request, self.project, prediction_id)[0]
                 for prediction_id, request_id in result.inserted
@@ -142,3 +142,12 @@ class FeedbackLinkApi(ProjectApiView):
             raise NotFound("No prediction with this request_id.")
         url, claims = feedback_link_url(request, self.project, prediction_id)
         return Response(FeedbackLinkSerializer({"url": url, "expires_at": claims.expires_at}).data)
+
+
+def _flag(request, name: str) -> bool:
+    value = request.query_params.get(name)
+    if value in (None, "0", "false"):
+        return False
+    if value in ("1", "true"):
+        return True
+    raise ValidationError({name: ["Use 1/true or 0/false."]})

@@ -2,16 +2,20 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from .ratelimit import client_address, rate_limit_hit, rate_limit_peek
 from .selectors import api_key_authenticate
 
 # One message for "wrong project" and "wrong scope": nothing about other projects leaks.
 FORBIDDEN = "This key is not allowed to do this on this project."
 BAD_KEY = "Invalid or revoked API key."
+TOO_MANY_FAILURES = "Too many failed authentication attempts; retry later."
+AUTH_FAILURE_WINDOW = 60
 
 
 @dataclass
@@ -27,20 +31,29 @@ class ApiClient:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
+    """Bearer API keys. A client that keeps presenting wrong keys is slowed down: after
+    VOC_API_AUTH_FAILURES failures within a minute from one address, every attempt from it is
+    answered 429 with Retry-After until the minute is over (guessing keys stays pointless)."""
+
     keyword = "Bearer"
 
     def authenticate(self, request):
         header = get_authorization_header(request).split()
         if not header:
             return None
-        if header[0].lower() != self.keyword.lower().encode() or len(header) != 2:
-            raise exceptions.AuthenticationFailed(BAD_KEY)
-        try:
-            full_key = header[1].decode("ascii")
-        except UnicodeDecodeError as exc:
-            raise exceptions.AuthenticationFailed(BAD_KEY) from exc
-        api_key = api_key_authenticate(full_key=full_key)
+        throttle_key = f"api-auth-failure:{client_address(request)}"
+        limit = settings.VOC_API_AUTH_FAILURES
+        verdict = rate_limit_peek(key=throttle_key, limit=limit, window=AUTH_FAILURE_WINDOW)
+        if not verdict.allowed:
+            raise exceptions.Throttled(wait=verdict.retry_after, detail=TOO_MANY_FAILURES)
+        api_key = None
+        if header[0].lower() == self.keyword.lower().encode() and len(header) == 2:
+            try:
+                api_key = api_key_authenticate(full_key=header[1].decode("ascii"))
+            except UnicodeDecodeError:
+                api_key = None
         if api_key is None:
+            rate_limit_hit(key=throttle_key, limit=limit, window=AUTH_FAILURE_WINDOW)
             raise exceptions.AuthenticationFailed(BAD_KEY)
         return ApiClient(project_slug=api_key.project.slug), api_key
 

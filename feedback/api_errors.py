@@ -1,5 +1,8 @@
 """The API's error shape: {"error": {"code", "message", "details"}} with a 4xx status."""
 
+import logging
+
+from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -23,6 +26,8 @@ class InvalidBody(exceptions.APIException):
     default_detail = "The request body does not have the expected shape."
 
 
+logger = logging.getLogger(__name__)
+
 CODES = {
     exceptions.ParseError: "invalid_json",
     exceptions.NotAuthenticated: "not_authenticated",
@@ -41,7 +46,19 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = "The database is unavailable; retry shortly (nothing was stored)."
+    wait = 5
+
+
 def api_exception_handler(exc, context):
+    if isinstance(exc, db.OperationalError | db.InterfaceError):
+        # The database went away (restart, failover): the request's transaction is gone, so
+        # nothing was stored. Say so with a retryable status instead of a 500.
+        logger.warning("database unavailable during an API request", exc_info=True)
+        exc = ServiceUnavailable()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -63,7 +80,8 @@ def api_exception_handler(exc, context):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
-    set_rollback()
+    if not isinstance(exc, ServiceUnavailable):
+        set_rollback()
     return Response(
         error_body(code or "error", message, details), status=exc.status_code, headers=headers
     )

@@ -1,8 +1,8 @@
 """Request body parsers that enforce the body size limit themselves.
 
 DRF's parsers read the WSGI stream directly, skipping Django's DATA_UPLOAD_MAX_MEMORY_SIZE, so
-without these a client could send any amount. Chunked bodies (no Content-Length) are read from
-the server's terminated input stream, still bounded.
+without these a client could send any amount. Chunked bodies (no Content-Length) are made
+readable, still bounded, by `feedback.middleware.ChunkedApiBodyMiddleware`.
 """
 
 import orjson
@@ -33,10 +33,6 @@ def read_bounded_body(stream, parser_context) -> bytes:
                 raise _too_large(limit)
         except ValueError as exc:
             raise ParseError("Invalid Content-Length.") from exc
-    elif request.META.get("wsgi.input_terminated"):
-        # Chunked transfer: Django sees no length and would read nothing; the server (gunicorn)
-        # marks its input as terminated, so it can be read to its end, bounded by the limit.
-        stream = request.META["wsgi.input"]
     chunks, size = [], 0
     while True:
         chunk = stream.read(READ_CHUNK) if stream is not None else b""

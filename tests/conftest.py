@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 import subprocess
@@ -143,3 +144,20 @@ def purge_broker():
 
     with app.connection_for_write() as conn:
         app.control.purge(connection=conn)
+
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture
+def figures(request):
+    """Record a test's figures for RELIABILITY.md."""
+    recorded: dict = {}
+    yield recorded
+    if recorded:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / "reliability.json"
+        everything = json.loads(path.read_text()) if path.exists() else {}
+        everything[request.node.name] = recorded
+        path.write_text(json.dumps(everything, indent=2, sort_keys=True) + "\n")
+        print(f"\nFIGURES {request.node.name}: {json.dumps(recorded)}")

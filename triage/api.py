@@ -7,7 +7,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from feedback.api import ProjectApiView
-from feedback.api_schema import error_responses
+from feedback.api_errors import InvalidBody
+from feedback.api_schema import PAGE_PARAMETERS, error_responses, paginated
 
 from . import selectors
 from .models import ClusteringRun, ErrorCategory
@@ -20,6 +21,13 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        # DRF quietly falls back to the default for a page_size it cannot read; say so instead.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+            raise serializers.ValidationError({"page_size": ["Use a whole number from 1."]})
+        return super().get_page_size(request)
 
 
 class RunInputSerializer(serializers.Serializer):
@@ -57,8 +65,9 @@ class ClusteringRunsApi(ProjectApiView):
         description="Queue a clustering run; a run already queued or running is returned (200).",
     )
     def post(self, request, slug):
-        data = request.data if isinstance(request.data, dict) else {}
-        serializer = RunInputSerializer(data=data)
+        if not isinstance(request.data, dict):
+            raise InvalidBody('The body must be a JSON object: {} or {"since", "until"}.')
+        serializer = RunInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         run, created = clustering_run_request(
             project=self.project, trigger="api", **serializer.validated_data
@@ -113,7 +122,11 @@ class CategoriesApi(ProjectApiView):
 
     @extend_schema(
         operation_id="categories_list",
-        responses={200: CategoryOutputSerializer(many=True), **error_responses(401, 403)},
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: paginated("PaginatedCategoryList", CategoryOutputSerializer),
+            **error_responses(400, 401, 403, 404),
+        },
     )
     def get(self, request, slug):
         paginator = Pagination()
@@ -144,7 +157,11 @@ class CategoryItemsApi(ProjectApiView):
 
     @extend_schema(
         operation_id="category_items",
-        responses={200: CategoryItemSerializer(many=True), **error_responses(401, 403, 404)},
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: paginated("PaginatedCategoryItemList", CategoryItemSerializer),
+            **error_responses(400, 401, 403, 404),
+        },
     )
     def get(self, request, slug, category_id: int):
         category = get_object_or_404(ErrorCategory, id=category_id, project=self.project)

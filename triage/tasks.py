@@ -75,3 +75,29 @@ def weekly_digest() -> None:
     for project in Project.objects.all():
         if review_settings(project).digest:
             digest_send(project=project)
+
+
+# An export of a million rows takes about a minute; the limits leave room for slow disks.
+EXPORT_SOFT_LIMIT = 1500
+EXPORT_HARD_LIMIT = 1800
+
+
+@shared_task(
+    bind=True,
+    name="triage.export_build",
+    soft_time_limit=EXPORT_SOFT_LIMIT,
+    time_limit=EXPORT_HARD_LIMIT,
+)
+def export_build(self, export_id: int) -> None:
+    """Claim and build a dataset export; a second delivery of the export is skipped."""
+    from .services.exports import export_build as build
+
+    build(export_id=export_id, task_id=self.request.id or "")
+
+
+@shared_task(name="triage.export_sweep")
+def export_sweep() -> None:
+    """Requeue exports whose worker died; republish exports whose message was lost."""
+    from .services.exports import exports_sweep
+
+    exports_sweep()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_board, views_inbox, views_review
+from . import views, views_board, views_exports, views_inbox, views_review
 
 urlpatterns = [
     path("board/", views_board.board, name="board"),
@@ -41,6 +41,11 @@ urlpatterns = [
     path("reviews/", views_review.review_list, name="review-list"),
     path("reviews/start", views_review.review_start, name="review-start"),
     path("reviews/<int:review_id>/", views_review.review_detail, name="review-detail"),
+    path(
+        "exports/<int:export_id>/download",
+        views_exports.export_download,
+        name="export-download",
+    ),
     path("inbox/", views_inbox.inbox, name="inbox"),
     path("inbox/<int:feedback_id>/", views_inbox.feedback_detail, name="feedback-detail"),
 ]

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "feedback.middleware.ChunkedApiBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -120,10 +121,14 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": CELERY_LONGEST_TASK_SECONDS + 600,
-        # Publishing from a web request must never hang on a dead broker.
-        "socket_connect_timeout": 2,
+        # Publishing from a web request must never hang on a dead broker: one quick retry,
+        # then config.celery_app.publish gives up (and skips the broker for a while).
+        "socket_connect_timeout": 1,
         "socket_timeout": 5,
         "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
     }
 else:
     # Embedded default: kombu's filesystem transport is a real broker in a folder, so
@@ -141,6 +146,9 @@ else:
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# After a failed publish, requests skip the broker for this long instead of each waiting on a
+# dead connection; nothing is lost, the sweepers redo what was not published.
+VOC_BROKER_COOLDOWN_SECONDS = env.float("VOC_BROKER_COOLDOWN_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # The beat schedule: one dict, each entry says why and when.
 CELERY_BEAT_SCHEDULE = {
@@ -165,6 +173,12 @@ CELERY_BEAT_SCHEDULE = {
     # CSV imports whose worker died or whose message was lost are resumed where they stopped
     # (feedback/imports.py); every few minutes bounds the delay without load.
     "feedback-import-sweep": {"task": "feedback.import_sweep", "schedule": 300.0},
+    # Dashboards read hourly rollups: each pass recomputes only the hours touched since the
+    # last one, so every minute keeps the current hour fresh at the cost of one hour's recount.
+    "dashboards-rollup": {"task": "dashboards.rollup", "schedule": 60.0},
+    # Dataset exports whose worker died are rebuilt from their snapshot (triage/services/
+    # exports.py); a training pipeline waits on them, so every two minutes.
+    "export-sweep": {"task": "triage.export_sweep", "schedule": 120.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -214,6 +228,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Clustering runs and exports share one job lifecycle: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "triage.models.DatasetExport.Status",
+        "ExportFormatEnum": "triage.models.DatasetExport.Format",
+        "ResolutionEnum": "triage.models.DatasetExport.Resolution",
+    },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     # Swagger UI is served from the installed sidecar package: no CDN at run time.
@@ -223,6 +243,8 @@ SPECTACULAR_SETTINGS = {
 }
 VOC_API_MAX_BATCH_ITEMS = env.int("VOC_API_MAX_BATCH_ITEMS", default=10_000)
 VOC_API_MAX_BODY_BYTES = env.int("VOC_API_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# Failed API-key attempts allowed per client address and minute before 429s.
+VOC_API_AUTH_FAILURES = env.int("VOC_API_AUTH_FAILURES", default=20)
 # Keyed hash for customer references: the raw reference is never stored.
 VOC_CUSTOMER_REF_KEY = env.str("VOC_CUSTOMER_REF_KEY", default=SECRET_KEY)
 # Public base URL of the app, for links in emails and in the feedback links sent to customers.

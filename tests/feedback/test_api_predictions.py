@@ -313,3 +313,21 @@ def test_keys_are_stored_only_as_hashes(project):
     api_key.refresh_from_db()
     assert full_key not in str(vars(api_key))
     assert full_key.split("_")[1] == api_key.prefix
+
+
+def test_repeated_wrong_keys_are_throttled_with_retry_after(project, settings, make_key):
+    settings.VOC_API_AUTH_FAILURES = 3
+    good = make_key(project)
+    client = APIClient(REMOTE_ADDR="203.0.113.77")
+    client.credentials(HTTP_AUTHORIZATION="Bearer voc_000000000000_wrong")
+
+    codes = [post(client, project, [item()]).status_code for _ in range(4)]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {good}")
+    blocked = post(client, project, [item()])
+
+    assert codes == [401, 401, 401, 429]
+    assert blocked.status_code == 429 and 0 < int(blocked["Retry-After"]) <= 60
+    assert blocked.json()["error"]["code"] == "rate_limited"
+    other = APIClient(REMOTE_ADDR="203.0.113.78")
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {good}")
+    assert post(other, project, [item()]).status_code == 200, "only the guessing client waits"

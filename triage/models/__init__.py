@@ -11,6 +11,7 @@ from .clustering import (
     ItemAssignment,
     ItemVector,
 )
+from .exports import DatasetExport
 from .review import Comment, ImprovementPoint, ReviewSession, ReviewSettings
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "CategoryVersionStat",
     "ClusteringRun",
     "ClusteringSettings",
+    "DatasetExport",
     "Comment",
     "ErrorCategory",
     "ImprovementPoint",

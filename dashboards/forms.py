@@ -1,0 +1,111 @@
+"""The overview page's period, version and reference filters: GET parameters in, an
+`OverviewQuery` out. An invalid field falls back to its default and is shown with its error."""
+
+from datetime import UTC, datetime, time, timedelta
+
+from django import forms
+
+from feedback.models import Project
+
+from .models import DashboardSettings
+from .selectors_overview import OverviewQuery, data_end
+
+PERIODS = [
+    ("7", "last 7 days"),
+    ("28", "last 28 days"),
+    ("90", "last 90 days"),
+    ("365", "last year"),
+    ("custom", "custom"),
+]
+DEFAULT_PERIOD_DAYS = 28
+MAX_PERIOD_DAYS = 400
+BAD_RANGE = "Must be after the start date."
+TOO_LONG = f"A period is at most {MAX_PERIOD_DAYS} days."
+
+
+def _day_start(value) -> datetime:
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+class OverviewForm(forms.Form):
+    period = forms.ChoiceField(choices=PERIODS, required=False)
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Inclusive.",
+    )
+    versions = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Model versions"
+    )
+    bucket = forms.ChoiceField(choices=[("day", "per day"), ("week", "per week")], required=False)
+    reference = forms.ChoiceField(
+        choices=[("previous", "previous version's first weeks"), ("window", "a chosen window")],
+        required=False,
+        label="Drift reference",
+    )
+    reference_since = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Reference from"
+    )
+    reference_until = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Reference to"
+    )
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.version_objects = list(project.model_versions.order_by("released_at", "id"))
+        self.fields["versions"].choices = [(v.version, v.version) for v in self.version_objects]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("period") == "custom":
+            since, until = data.get("since"), data.get("until")
+            if not since:
+                self.add_error("since", "Choose a start date for a custom period.")
+            if since and until and until < since:
+                self.add_error("until", BAD_RANGE)
+            if since and until and (until - since).days >= MAX_PERIOD_DAYS:
+                self.add_error("until", TOO_LONG)
+        if data.get("reference") == "window":
+            since, until = data.get("reference_since"), data.get("reference_until")
+            if not since or not until:
+                self.add_error("reference_since", "Choose both dates of the reference window.")
+            elif until < since:
+                self.add_error("reference_until", BAD_RANGE)
+        return data
+
+    def query(self) -> OverviewQuery:
+        data = self.cleaned_data if self.is_bound else {}
+        valid = {k: v for k, v in data.items() if k not in self.errors and v not in (None, "")}
+        end = data_end(self.project) or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        if valid.get("period") == "custom" and valid.get("since"):
+            since = _day_start(valid["since"])
+            until = _day_start(valid["until"]) + timedelta(days=1) if valid.get("until") else end
+        else:
+            days = int(valid.get("period") or DEFAULT_PERIOD_DAYS)
+            until, since = end, end - timedelta(days=days)
+        chosen = set(valid.get("versions") or [])
+        reference_window = valid.get("reference") == "window" and "reference_since" in valid
+        return OverviewQuery(
+            since=since,
+            until=until,
+            bucket=valid.get("bucket") or "day",
+            versions=[v for v in self.version_objects if v.version in chosen],
+            reference="window" if reference_window else "previous",
+            reference_since=_day_start(valid["reference_since"]) if reference_window else None,
+            reference_until=_day_start(valid["reference_until"]) + timedelta(days=1)
+            if reference_window and valid.get("reference_until")
+            else None,
+            project_versions=self.version_objects,
+        )
+
+
+class SettingsForm(forms.ModelForm):
+    class Meta:
+        model = DashboardSettings
+        fields = ["sla_latency_p95_ms", "target_correction_rate"]
+        labels = {
+            "sla_latency_p95_ms": "Latency SLA, p95 (ms)",
+            "target_correction_rate": "Target correction rate",
+        }

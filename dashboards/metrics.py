@@ -1,0 +1,183 @@
+"""Pure metric functions of the dashboards: no ORM, no Django. Tested against hand-computed
+values in tests/dashboards/test_metrics.py.
+
+Conventions: a rate whose denominator is 0 is None (unknown), never 0; intervals are Wilson
+score intervals (they behave at 0 and at small counts, where the normal approximation gives
+negative bounds); histograms are lists of counts over the same bins.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+
+# 95 % two-sided.
+Z_95 = 1.959963984540054
+
+# Confidence histograms: CONFIDENCE_BINS equal bins over [0, 1]; 1.0 falls in the last one.
+CONFIDENCE_BINS = 20
+
+# Latency sketch: log buckets of ratio LATENCY_GAMMA (relative error under 2 %), so quantiles
+# of merged hours are exact to that precision and sketches merge by adding counts. Latencies
+# under LATENCY_FLOOR_MS share the first bucket.
+LATENCY_GAMMA = 1.04
+LATENCY_FLOOR_MS = 0.1
+
+# Population stability index bands (the usual reading: < 0.1 stable, 0.1-0.25 moderate shift,
+# > 0.25 significant shift) and the share given to an empty bin so the logarithm is defined.
+PSI_MODERATE = 0.1
+PSI_SIGNIFICANT = 0.25
+PSI_EMPTY_SHARE = 1e-4
+
+
+def rate(k: int | float, n: int | float) -> float | None:
+    """k / n, or None when there is nothing to divide by."""
+    return k / n if n else None
+
+
+def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
+    """Wilson score interval of a proportion k/n; None when n is 0. k is clamped to [0, n]."""
+    if n <= 0:
+        return None
+    k = min(max(k, 0), n)
+    p = k / n
+    z2 = z * z
+    denominator = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def shares(counts: Sequence[float]) -> list[float]:
+    total = sum(counts)
+    return [c / total for c in counts] if total else [0.0 for _ in counts]
+
+
+def psi(expected: Sequence[float], actual: Sequence[float]) -> float | None:
+    """Population stability index of `actual` against `expected` (counts over the same bins):
+    sum over bins of (a - e) * ln(a / e) with a, e the shares. Empty bins count as
+    PSI_EMPTY_SHARE. None when either side has no data."""
+    if len(expected) != len(actual):
+        raise ValueError("expected and actual need the same bins")
+    if not sum(expected) or not sum(actual):
+        return None
+    total = 0.0
+    for e, a in zip(shares(expected), shares(actual), strict=True):
+        e, a = max(e, PSI_EMPTY_SHARE), max(a, PSI_EMPTY_SHARE)
+        total += (a - e) * math.log(a / e)
+    return total
+
+
+def psi_of_mappings(expected: Mapping[str, float], actual: Mapping[str, float]) -> float | None:
+    """PSI of two categorical distributions given as label -> count (union of labels)."""
+    keys = sorted(set(expected) | set(actual))
+    return psi([expected.get(k, 0) for k in keys], [actual.get(k, 0) for k in keys])
+
+
+def psi_band(value: float | None) -> str:
+    """'stable', 'moderate' or 'significant' after the usual 0.1 / 0.25 bands; '' if unknown."""
+    if value is None:
+        return ""
+    if value >= PSI_SIGNIFICANT:
+        return "significant"
+    if value >= PSI_MODERATE:
+        return "moderate"
+    return "stable"
+
+
+def confidence_bin(confidence: float) -> int:
+    """Index of the confidence histogram bin of a value in [0, 1]."""
+    return min(max(int(math.floor(confidence * CONFIDENCE_BINS)), 0), CONFIDENCE_BINS - 1)
+
+
+def confidence_bin_edges(i: int, bins: int = CONFIDENCE_BINS) -> tuple[float, float]:
+    return i / bins, (i + 1) / bins
+
+
+def reliability(predictions: Sequence[int], corrections: Sequence[int]) -> list[dict]:
+    """Correction rate per confidence bin (a reliability curve from real feedback): one row per
+    non-empty bin with its edges, counts, rate and Wilson interval. A calibrated model is
+    corrected at about 1 - confidence."""
+    rows = []
+    for i, (n, k) in enumerate(zip(predictions, corrections, strict=True)):
+        if not n:
+            continue
+        lo, hi = confidence_bin_edges(i, len(predictions))
+        rows.append(
+            {
+                "bin_low": lo,
+                "bin_high": hi,
+                "predictions": n,
+                "corrections": k,
+                "correction_rate": rate(k, n),
+                "ci": wilson_interval(k, n),
+                "expected_rate": 1 - (lo + hi) / 2,
+            }
+        )
+    return rows
+
+
+def threshold_table(predictions: Sequence[int], corrections: Sequence[int]) -> list[dict]:
+    """For each bin edge t as a threshold: the share of traffic with confidence >= t (answered
+    automatically), its correction rate, and the share below t (routed to a human) with the
+    corrections a human would have caught there."""
+    total = sum(predictions)
+    rows = []
+    above_n, above_k = total, sum(corrections)
+    for i in range(len(predictions)):
+        lo, _ = confidence_bin_edges(i, len(predictions))
+        rows.append(
+            {
+                "threshold": lo,
+                "share_above": rate(above_n, total),
+                "predictions_above": above_n,
+                "corrections_above": above_k,
+                "correction_rate_above": rate(above_k, above_n),
+                "share_below": rate(total - above_n, total),
+                "corrections_below": sum(corrections) - above_k,
+            }
+        )
+        above_n -= predictions[i]
+        above_k -= corrections[i]
+    return rows
+
+
+def latency_bucket(latency_ms: float) -> int:
+    """Sketch bucket of a latency: floor(log_gamma(max(latency, floor)))."""
+    return int(math.floor(math.log(max(latency_ms, LATENCY_FLOOR_MS)) / math.log(LATENCY_GAMMA)))
+
+
+def latency_bucket_value(bucket: int) -> float:
+    """Representative value of a bucket: the geometric middle of its bounds."""
+    return LATENCY_GAMMA ** (bucket + 0.5)
+
+
+def sketch_merge(*sketches: Mapping) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for sketch in sketches:
+        for bucket, n in sketch.items():
+            merged[int(bucket)] = merged.get(int(bucket), 0) + n
+    return merged
+
+
+def sketch_quantile(sketch: Mapping, q: float) -> float | None:
+    """The q-quantile (0..1) of a latency sketch, to the sketch's relative precision."""
+    items = sorted((int(bucket), n) for bucket, n in sketch.items() if n)
+    total = sum(n for _, n in items)
+    if not total:
+        return None
+    # Nearest rank: the smallest value with at least q of the data at or below it.
+    rank = max(1, math.ceil(q * total))
+    seen = 0
+    for bucket, n in items:
+        seen += n
+        if seen >= rank:
+            return latency_bucket_value(bucket)
+    return latency_bucket_value(items[-1][0])
+
+
+def top_share(counts: Mapping[str, int]) -> tuple[str, float] | None:
+    """The most frequent label and its share, or None without data."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    label = max(sorted(counts), key=lambda k: counts[k])
+    return label, counts[label] / total

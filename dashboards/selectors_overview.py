@@ -1,0 +1,684 @@
+"""The overview page's figures, folded from the hourly rollups of the chosen period.
+
+Every section is a dict with a `table` (columns and rows: the page shows it and the CSV
+download writes it) and a `chart` (the Chart.js data the page draws from the same numbers).
+Queries: the rollups of the period (one), the reference windows for drift (two), the series of
+the metrics API (one), the project's categories for the confused pairs (one).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Min, Q, Sum
+
+from feedback.models import ModelVersion, Project
+from triage.models import ErrorCategory
+
+from . import metrics
+from .models import DashboardSettings, MetricRollup
+from .selectors import metrics_series, rollups_for
+
+# Labels shown in the confusion matrix; the rest are grouped as OTHER.
+CONFUSION_TOP_LABELS = 8
+TOP_PAIRS = 10
+OTHER = "(other)"
+# Prediction collapse: a label is flagged in a bucket when its share there is at least
+# COLLAPSE_MIN_SHARE and at least COLLAPSE_RATIO times its share in the reference window.
+COLLAPSE_MIN_SHARE = 0.5
+COLLAPSE_RATIO = 2.0
+# Buckets with fewer predictions say little about shares: not flagged, not scored for drift.
+MIN_BUCKET_PREDICTIONS = 30
+# Drift reference by default: the previous version's first weeks of traffic.
+REFERENCE_DAYS = 14
+# Offline vs online: a gap at least this large (in accuracy points) is highlighted.
+GAP_HIGHLIGHT = 0.05
+LABELS_IN_SHARE_CHART = 6
+
+
+@dataclass
+class OverviewQuery:
+    since: datetime
+    until: datetime
+    bucket: str = "day"
+    versions: list[ModelVersion] = field(default_factory=list)
+    # "previous" (the previous version's first weeks) or "window" (reference_since/until).
+    reference: str = "previous"
+    reference_since: datetime | None = None
+    reference_until: datetime | None = None
+    # Every version of the project, oldest first, when the caller already has them.
+    project_versions: list[ModelVersion] | None = None
+
+    def all_versions(self, project: Project) -> list[ModelVersion]:
+        if self.project_versions is None:
+            self.project_versions = list(
+                ModelVersion.objects.filter(project=project).order_by("released_at", "id")
+            )
+        return self.project_versions
+
+
+def bucket_start(hour: datetime, bucket: str) -> datetime:
+    day = hour.replace(hour=0)
+    return day - timedelta(days=day.weekday()) if bucket == "week" else day
+
+
+def data_end(project: Project) -> datetime | None:
+    """End of the last hour with rollups: the default end of the period."""
+    last = MetricRollup.objects.filter(project=project).order_by("-hour").first()
+    return last.hour + timedelta(hours=1) if last else None
+
+
+def _add(target: dict, source: dict) -> None:
+    for key, n in source.items():
+        target[key] = target.get(key, 0) + n
+
+
+def _add_list(target: list, source: list) -> None:
+    for i, n in enumerate(source[: len(target)]):
+        target[i] += n
+
+
+class Totals:
+    """Sums of rollup rows (counts, label counts, pairs, histograms, sketch)."""
+
+    def __init__(self):
+        self.counts = defaultdict(int)
+        self.labels: dict[str, int] = {}
+        self.pairs: dict[str, dict[str, int]] = {}
+        self.conf_n = [0] * metrics.CONFIDENCE_BINS
+        self.conf_k = [0] * metrics.CONFIDENCE_BINS
+        self.sketch: dict[int, int] = {}
+        self.peak = 0
+        self.hours = 0
+
+    def add(self, row: dict) -> None:
+        for name in ("predictions", "feedback_predictions", "corrections", "complaints"):
+            self.counts[name] += row.get(name) or 0
+        _add(self.labels, row.get("label_counts") or {})
+        for predicted, corrected in (row.get("corrected_pairs") or {}).items():
+            _add(self.pairs.setdefault(predicted, {}), corrected)
+        _add_list(self.conf_n, row.get("confidence_predictions") or [])
+        _add_list(self.conf_k, row.get("confidence_corrections") or [])
+        for bucket, n in (row.get("latency_sketch") or {}).items():
+            self.sketch[int(bucket)] = self.sketch.get(int(bucket), 0) + n
+        self.peak = max(self.peak, row.get("peak_per_second") or 0)
+        self.hours += 1 if row.get("predictions") else 0
+
+
+ROW_FIELDS = [
+    "model_version_id",
+    "hour",
+    "predictions",
+    "feedback_predictions",
+    "corrections",
+    "complaints",
+    "label_counts",
+    "corrected_pairs",
+    "confidence_predictions",
+    "confidence_corrections",
+    "latency_sketch",
+    "peak_per_second",
+]
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{100 * value:.{digits}f} %"
+
+
+def _num(value: float | None, digits: int = 4) -> float | str:
+    return "" if value is None else round(value, digits)
+
+
+def overview_build(*, project: Project, query: OverviewQuery) -> dict:
+    """All sections of the overview page for the query's period, versions and reference."""
+    versions = query.versions or query.all_versions(project)
+    names = {v.id: v.version for v in versions}
+    rows = list(
+        rollups_for(
+            project=project, versions=list(names.values()), since=query.since, until=query.until
+        )
+        .order_by("hour")
+        .values(*ROW_FIELDS)
+    )
+    per_version: dict[int, Totals] = {v.id: Totals() for v in versions}
+    per_bucket: dict[tuple, Totals] = defaultdict(Totals)
+    for row in rows:
+        per_version[row["model_version_id"]].add(row)
+        per_bucket[(bucket_start(row["hour"], query.bucket), row["model_version_id"])].add(row)
+    active = [v for v in versions if per_version[v.id].counts["predictions"]]
+    references = _references(project, query, versions)
+    settings = DashboardSettings.for_project(project)
+    unlinked = (
+        MetricRollup.objects.filter(
+            project=project,
+            model_version__isnull=True,
+            hour__gte=query.since,
+            hour__lt=query.until,
+        ).aggregate(n=Sum("complaints"))["n"]
+        or 0
+    )
+    series = metrics_series(
+        project=project,
+        bucket=query.bucket,
+        versions=list(names.values()),
+        since=query.since,
+        until=query.until,
+    )
+    return {
+        "versions": active,
+        "has_data": bool(rows),
+        "unlinked_complaints": unlinked,
+        "settings": settings,
+        "sections": [
+            _rates_section(series),
+            _offline_online_section(active, per_version),
+            _confusion_section(project, per_version),
+            _collapse_section(active, per_bucket, references, names),
+            _drift_section(active, per_bucket, references, names),
+            _reliability_section(active, per_version, settings),
+            _service_section(active, per_version, settings),
+        ],
+    }
+
+
+def _references(project: Project, query: OverviewQuery, versions: list[ModelVersion]) -> dict:
+    """Reference Totals per version id: the chosen window for all, or the previous version's
+    (the first version's own) first REFERENCE_DAYS of traffic."""
+    if query.reference == "window" and query.reference_since and query.reference_until:
+        total = Totals()
+        for row in rollups_for(
+            project=project, since=query.reference_since, until=query.reference_until
+        ).values(*ROW_FIELDS):
+            total.add(row)
+        return {v.id: (total, "the chosen window") for v in versions}
+    ordered = query.all_versions(project)
+    first_hours = dict(
+        MetricRollup.objects.filter(project=project, model_version__isnull=False)
+        .values("model_version_id")
+        .annotate(first=Min("hour"))
+        .values_list("model_version_id", "first")
+    )
+    source_of = {}
+    for version in versions:
+        index = ordered.index(version) if version in ordered else 0
+        candidates = [v for v in ordered[:index] if v.id in first_hours][-1:] or [version]
+        source_of[version.id] = candidates[0]
+    wanted = {s.id for s in source_of.values() if s.id in first_hours}
+    condition = Q()
+    for version_id in wanted:
+        start = first_hours[version_id]
+        condition |= Q(
+            model_version_id=version_id,
+            hour__gte=start,
+            hour__lt=start + timedelta(days=REFERENCE_DAYS),
+        )
+    totals: dict[int, Totals] = defaultdict(Totals)
+    if wanted:
+        for row in MetricRollup.objects.filter(condition, project=project).values(*ROW_FIELDS):
+            totals[row["model_version_id"]].add(row)
+    return {
+        version_id: (
+            totals[source.id],
+            f"{source.version}'s first {REFERENCE_DAYS} days",
+        )
+        for version_id, source in source_of.items()
+    }
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+def _rates_section(series: list[dict]) -> dict:
+    columns = [
+        "bucket_start",
+        "model_version",
+        "predictions",
+        "corrections",
+        "correction_rate",
+        "ci_low",
+        "ci_high",
+        "complaints",
+        "complaint_rate",
+        "online_accuracy_proxy",
+        "online_accuracy_among_feedback",
+    ]
+    table_rows, datasets = [], defaultdict(list)
+    for row in series:
+        ci = row["correction_rate_ci"] or (None, None)
+        table_rows.append(
+            [
+                row["bucket_start"].date().isoformat(),
+                row["model_version"],
+                row["predictions"],
+                row["corrections"],
+                _num(row["correction_rate"]),
+                _num(ci[0]),
+                _num(ci[1]),
+                row["complaints"],
+                _num(row["complaint_rate"]),
+                _num(row["online_accuracy_proxy"]),
+                _num(row["online_accuracy_among_feedback"]),
+            ]
+        )
+        datasets[row["model_version"]].append(
+            {
+                "x": row["bucket_start"].date().isoformat(),
+                "y": row["correction_rate"],
+                "lo": ci[0],
+                "hi": ci[1],
+                "complaint": row["complaint_rate"],
+            }
+        )
+    return {
+        "id": "rates",
+        "title": "Correction and complaint rates",
+        "lead": "Corrections per prediction, per model version, with 95 % Wilson intervals.",
+        "chart": {"kind": "rates", "series": datasets},
+        "table": {"columns": columns, "rows": table_rows},
+    }
+
+
+def _offline_online_section(versions: list[ModelVersion], per_version: dict) -> dict:
+    columns = [
+        "model_version",
+        "offline_accuracy",
+        "online_accuracy_proxy",
+        "online_accuracy_among_feedback",
+        "gap",
+        "predictions",
+        "predictions_with_feedback",
+        "corrections",
+    ]
+    rows, flags, chart = [], [], {"labels": [], "offline": [], "online": [], "feedback": []}
+    for version in versions:
+        c = per_version[version.id].counts
+        offline = (version.offline_metrics or {}).get("accuracy")
+        online = metrics.rate(c["predictions"] - c["corrections"], c["predictions"])
+        among = (
+            1 - metrics.rate(c["corrections"], c["feedback_predictions"])
+            if c["feedback_predictions"]
+            else None
+        )
+        gap = offline - among if offline is not None and among is not None else None
+        rows.append(
+            [
+                version.version,
+                _num(offline),
+                _num(online),
+                _num(among),
+                _num(gap),
+                c["predictions"],
+                c["feedback_predictions"],
+                c["corrections"],
+            ]
+        )
+        flags.append(gap is not None and abs(gap) >= GAP_HIGHLIGHT)
+        chart["labels"].append(version.version)
+        chart["offline"].append(offline)
+        chart["online"].append(online)
+        chart["feedback"].append(among)
+    return {
+        "id": "offline-online",
+        "title": "Offline vs online",
+        "lead": "Accuracy measured at release next to the online proxies (1 − correction "
+        "rate, over all predictions and over those that received feedback). The gap is offline "
+        f"minus online among feedback; {GAP_HIGHLIGHT:.0%} or more is highlighted.",
+        "chart": {"kind": "offline", **chart},
+        "table": {"columns": columns, "rows": rows, "flags": flags},
+    }
+
+
+def _category_for_pairs(project: Project) -> dict[tuple[str, str], dict]:
+    best: dict[tuple[str, str], tuple[int, dict]] = {}
+    for category in ErrorCategory.objects.filter(
+        project=project, merged_into__isnull=True, is_unsorted=False
+    ).values("id", "title", "top_confusions"):
+        for confusion in category["top_confusions"] or []:
+            try:
+                key = (confusion["predicted"], confusion["corrected"])
+                count = int(confusion.get("count", 0))
+            except (KeyError, TypeError, ValueError):
+                continue
+            if key not in best or count > best[key][0]:
+                best[key] = (count, {"id": category["id"], "title": category["title"]})
+    return {key: value for key, (_, value) in best.items()}
+
+
+def _confusion_section(project: Project, per_version: dict) -> dict:
+    pairs: dict[str, dict[str, int]] = {}
+    labels: dict[str, int] = {}
+    for totals in per_version.values():
+        for predicted, corrected in totals.pairs.items():
+            _add(pairs.setdefault(predicted, {}), corrected)
+        _add(labels, totals.labels)
+    involvement: dict[str, int] = defaultdict(int)
+    flat = []
+    for predicted, corrected in pairs.items():
+        for label, n in corrected.items():
+            involvement[predicted] += n
+            involvement[label] += n
+            flat.append((n, predicted, label))
+    top = sorted(involvement, key=lambda k: (-involvement[k], k))[:CONFUSION_TOP_LABELS]
+    axis = top + ([OTHER] if len(involvement) > len(top) else [])
+    matrix = {p: dict.fromkeys(axis, 0) for p in axis}
+    for n, predicted, label in flat:
+        p = predicted if predicted in top else OTHER
+        c = label if label in top else OTHER
+        matrix[p][c] += n
+    corrections_of = {p: sum(c.values()) for p, c in pairs.items()}
+    categories = _category_for_pairs(project)
+    top_pairs = []
+    for n, predicted, label in sorted(flat, key=lambda t: (-t[0], t[1], t[2]))[:TOP_PAIRS]:
+        top_pairs.append(
+            {
+                "predicted": predicted,
+                "corrected": label,
+                "count": n,
+                "share": metrics.rate(n, corrections_of[predicted]),
+                "category": categories.get((predicted, label)),
+            }
+        )
+    precision = []
+    for label in sorted(labels, key=lambda k: (-labels[k], k)):
+        n, k = labels[label], corrections_of.get(label, 0)
+        precision.append([label, n, k, _num(1 - k / n if n else None)])
+    max_cell = max((v for row in matrix.values() for v in row.values()), default=0)
+    return {
+        "id": "confusion",
+        "title": "Confusion from corrections",
+        "lead": "What the model predicted (rows) against what customers corrected it to "
+        f"(columns): the {CONFUSION_TOP_LABELS} labels most involved, the rest grouped.",
+        "chart": {
+            "kind": "pairs",
+            "labels": [f"{p['predicted']} → {p['corrected']}" for p in top_pairs],
+            "values": [p["count"] for p in top_pairs],
+        },
+        "matrix": {
+            "axis": axis,
+            "rows": [
+                {
+                    "label": p,
+                    "cells": [
+                        {"n": matrix[p][c], "alpha": round(matrix[p][c] / max_cell, 2)}
+                        if max_cell
+                        else {"n": 0, "alpha": 0}
+                        for c in axis
+                    ],
+                }
+                for p in axis
+            ],
+        },
+        "pairs": top_pairs,
+        "precision": precision[:30],
+        "table": {
+            "columns": ["predicted", "corrected", "corrections", "share_of_label_corrections"],
+            "rows": [
+                [p["predicted"], p["corrected"], p["count"], _num(p["share"])] for p in top_pairs
+            ],
+        },
+        "precision_table": {
+            "columns": ["predicted_label", "predictions", "corrections", "precision_proxy"],
+            "rows": precision,
+        },
+    }
+
+
+def _collapse_section(versions, per_bucket, references, names) -> dict:
+    columns = [
+        "bucket_start",
+        "model_version",
+        "predictions",
+        "top_label",
+        "top_share",
+        "reference_share",
+        "collapse",
+    ]
+    rows, flags = [], []
+    combined: dict[datetime, dict[str, int]] = defaultdict(dict)
+    for (start, version_id), totals in sorted(per_bucket.items(), key=lambda kv: kv[0][0]):
+        _add(combined[start], totals.labels)
+        if version_id not in {v.id for v in versions}:
+            continue
+        top = metrics.top_share(totals.labels)
+        if top is None:
+            continue
+        label, share = top
+        reference = references.get(version_id, (Totals(), ""))[0]
+        ref_share = metrics.rate(reference.labels.get(label, 0), sum(reference.labels.values()))
+        flagged = (
+            totals.counts["predictions"] >= MIN_BUCKET_PREDICTIONS
+            and share >= COLLAPSE_MIN_SHARE
+            and (ref_share is None or share >= COLLAPSE_RATIO * ref_share)
+        )
+        rows.append(
+            [
+                start.date().isoformat(),
+                names[version_id],
+                totals.counts["predictions"],
+                label,
+                _num(share),
+                _num(ref_share),
+                "yes" if flagged else "",
+            ]
+        )
+        flags.append(flagged)
+    overall: dict[str, int] = {}
+    for labels in combined.values():
+        _add(overall, labels)
+    shown = sorted(overall, key=lambda k: (-overall[k], k))[:LABELS_IN_SHARE_CHART]
+    starts = sorted(combined)
+    datasets = []
+    for label in [*shown, OTHER]:
+        values = []
+        for start in starts:
+            total = sum(combined[start].values())
+            n = (
+                combined[start].get(label, 0)
+                if label != OTHER
+                else total - sum(combined[start].get(s, 0) for s in shown)
+            )
+            values.append(round(n / total, 4) if total else None)
+        datasets.append({"label": label, "values": values})
+    return {
+        "id": "collapse",
+        "title": "Prediction collapse",
+        "lead": "Share of each predicted label over time. A bucket is flagged when one label "
+        f"takes {COLLAPSE_MIN_SHARE:.0%} or more of the answers and at least "
+        f"{COLLAPSE_RATIO:g}× its share in the reference (the majority-class trap).",
+        "chart": {
+            "kind": "shares",
+            "labels": [s.date().isoformat() for s in starts],
+            "datasets": datasets,
+        },
+        "table": {"columns": columns, "rows": rows, "flags": flags},
+        "flagged": sum(flags),
+    }
+
+
+def _drift_section(versions, per_bucket, references, names) -> dict:
+    columns = [
+        "bucket_start",
+        "model_version",
+        "predictions",
+        "psi_labels",
+        "labels_band",
+        "psi_confidence",
+        "confidence_band",
+        "reference",
+    ]
+    rows, flags, series = [], [], defaultdict(list)
+    wanted = {v.id for v in versions}
+    for (start, version_id), totals in sorted(per_bucket.items(), key=lambda kv: kv[0][0]):
+        if version_id not in wanted or totals.counts["predictions"] < MIN_BUCKET_PREDICTIONS:
+            continue
+        reference, described = references.get(version_id, (Totals(), ""))
+        psi_labels = metrics.psi_of_mappings(reference.labels, totals.labels)
+        psi_conf = metrics.psi(reference.conf_n, totals.conf_n)
+        bands = metrics.psi_band(psi_labels), metrics.psi_band(psi_conf)
+        rows.append(
+            [
+                start.date().isoformat(),
+                names[version_id],
+                totals.counts["predictions"],
+                _num(psi_labels),
+                bands[0],
+                _num(psi_conf),
+                bands[1],
+                described,
+            ]
+        )
+        flags.append("significant" in bands)
+        series[names[version_id]].append(
+            {"x": start.date().isoformat(), "labels": psi_labels, "confidence": psi_conf}
+        )
+    return {
+        "id": "drift",
+        "title": "Drift",
+        "lead": "Population stability index of the predicted labels and of the confidence "
+        "against the reference; under 0.1 stable, 0.1–0.25 moderate, over 0.25 significant.",
+        "chart": {
+            "kind": "psi",
+            "series": series,
+            "bands": [metrics.PSI_MODERATE, metrics.PSI_SIGNIFICANT],
+        },
+        "table": {"columns": columns, "rows": rows, "flags": flags},
+    }
+
+
+def _reliability_section(versions, per_version, settings) -> dict:
+    columns = [
+        "model_version",
+        "confidence_from",
+        "confidence_to",
+        "predictions",
+        "corrections",
+        "correction_rate",
+        "expected_if_calibrated",
+    ]
+    rows, chart, thresholds = [], {}, []
+    for version in versions:
+        totals = per_version[version.id]
+        curve = metrics.reliability(totals.conf_n, totals.conf_k)
+        chart[version.version] = [
+            {"x": round((r["bin_low"] + r["bin_high"]) / 2, 3), "y": r["correction_rate"]}
+            for r in curve
+        ]
+        for r in curve:
+            rows.append(
+                [
+                    version.version,
+                    r["bin_low"],
+                    r["bin_high"],
+                    r["predictions"],
+                    r["corrections"],
+                    _num(r["correction_rate"]),
+                    _num(r["expected_rate"]),
+                ]
+            )
+        table = metrics.threshold_table(totals.conf_n, totals.conf_k)
+        suggested = next(
+            (
+                t["threshold"]
+                for t in table
+                if t["correction_rate_above"] is not None
+                and t["correction_rate_above"] <= settings.target_correction_rate
+                and t["predictions_above"]
+            ),
+            None,
+        )
+        thresholds.append({"version": version.version, "rows": table, "suggested": suggested})
+    threshold_rows = [
+        [
+            t["version"],
+            round(r["threshold"], 3),
+            _num(r["share_above"]),
+            r["predictions_above"],
+            _num(r["correction_rate_above"]),
+            _num(r["share_below"]),
+            r["corrections_below"],
+        ]
+        for t in thresholds
+        for r in t["rows"]
+    ]
+    return {
+        "id": "reliability",
+        "title": "Confidence vs corrections",
+        "lead": "Correction rate per confidence bin, from real feedback (a calibrated model is "
+        "corrected at about 1 − confidence), and what each threshold would leave to a human. "
+        f"Target correction rate above the threshold: {settings.target_correction_rate:.0%}.",
+        "chart": {"kind": "reliability", "series": chart},
+        "table": {"columns": columns, "rows": rows},
+        "thresholds": thresholds,
+        "threshold_table": {
+            "columns": [
+                "model_version",
+                "threshold",
+                "share_answered",
+                "predictions_answered",
+                "correction_rate_answered",
+                "share_to_human",
+                "corrections_caught_by_human",
+            ],
+            "rows": threshold_rows,
+        },
+    }
+
+
+def _service_section(versions, per_version, settings) -> dict:
+    columns = [
+        "model_version",
+        "predictions",
+        "hours_with_traffic",
+        "average_per_second",
+        "peak_per_second",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "sla_p95_ms",
+        "within_sla",
+    ]
+    rows, flags, chart = [], [], {"labels": [], "p50": [], "p95": []}
+    for version in versions:
+        totals = per_version[version.id]
+        n = totals.counts["predictions"]
+        p50 = metrics.sketch_quantile(totals.sketch, 0.5)
+        p95 = metrics.sketch_quantile(totals.sketch, 0.95)
+        sla = settings.sla_latency_p95_ms
+        breach = p95 is not None and sla is not None and p95 > sla
+        rows.append(
+            [
+                version.version,
+                n,
+                totals.hours,
+                _num(n / (totals.hours * 3600) if totals.hours else None, 3),
+                totals.peak,
+                _num(p50, 1),
+                _num(p95, 1),
+                _num(sla, 1),
+                "" if p95 is None or sla is None else ("no" if breach else "yes"),
+            ]
+        )
+        flags.append(breach)
+        chart["labels"].append(version.version)
+        chart["p50"].append(p50)
+        chart["p95"].append(p95)
+    return {
+        "id": "service",
+        "title": "Service figures",
+        "lead": "Predictions per second (average over the hours with traffic, and the busiest "
+        "second) and latency quantiles against the project's SLA.",
+        "chart": {"kind": "latency", **chart, "sla": settings.sla_latency_p95_ms},
+        "table": {"columns": columns, "rows": rows, "flags": flags},
+    }
+
+
+def section_table(overview: dict, section_id: str) -> dict | None:
+    """The table of one section (for its CSV download); sections with two tables name the
+    second one `<id>-<name>` (confusion-precision, reliability-thresholds)."""
+    extra = {"confusion-precision": "precision_table", "reliability-thresholds": "threshold_table"}
+    for section in overview["sections"]:
+        if section["id"] == section_id:
+            return section["table"]
+        for key, name in extra.items():
+            if key == section_id and section["id"] == key.split("-")[0]:
+                return section[name]
+    return None

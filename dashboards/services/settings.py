@@ -1,0 +1,39 @@
+"""Changes to a project's dashboard settings (SLA, target correction rate), audited."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from feedback.models import Project
+from triage.services.categories import audit
+
+from ..models import DashboardSettings
+
+
+@transaction.atomic
+def settings_update(
+    *, project: Project, actor, sla_latency_p95_ms: float | None, target_correction_rate: float
+) -> DashboardSettings:
+    current, _ = DashboardSettings.objects.select_for_update().get_or_create(project=project)
+    before = {
+        "sla_latency_p95_ms": current.sla_latency_p95_ms,
+        "target_correction_rate": current.target_correction_rate,
+    }
+    current.sla_latency_p95_ms = sla_latency_p95_ms
+    current.target_correction_rate = target_correction_rate
+    current.updated_at = timezone.now()
+    current.full_clean()
+    current.save()
+    after = {
+        "sla_latency_p95_ms": sla_latency_p95_ms,
+        "target_correction_rate": target_correction_rate,
+    }
+    if after != before:
+        audit(
+            project=project,
+            actor=actor,
+            action="dashboard_settings_update",
+            target=current,
+            before=before,
+            after=after,
+        )
+    return current

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("projects/<slug:slug>/metrics", api.MetricsApi.as_view()),
+]

@@ -1,0 +1,238 @@
+"""The hourly rollups against a raw recount, and their incremental, idempotent upkeep."""
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dashboards import metrics
+from dashboards.models import MetricRollup, RollupCursor, RollupDirtyHour
+from dashboards.services.rollups import hour_floor, rollup_pass, rollup_rebuild
+from feedback.models import Feedback, Prediction
+from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
+
+from .conftest import T0, make_traffic
+
+FIELDS = [
+    "predictions",
+    "feedback_predictions",
+    "corrections",
+    "complaints",
+    "ratings_up",
+    "ratings_down",
+    "label_counts",
+    "corrected_pairs",
+    "confidence_predictions",
+    "confidence_corrections",
+    "latency_sketch",
+    "latency_count",
+    "peak_per_second",
+]
+
+
+def raw_recount(project) -> dict:
+    """What the rollups must say, counted naively row by row in Python."""
+    rows = defaultdict(
+        lambda: {
+            "predictions": 0,
+            "feedback_predictions": 0,
+            "corrections": 0,
+            "complaints": 0,
+            "ratings_up": 0,
+            "ratings_down": 0,
+            "label_counts": Counter(),
+            "corrected_pairs": defaultdict(Counter),
+            "confidence_predictions": [0] * metrics.CONFIDENCE_BINS,
+            "confidence_corrections": [0] * metrics.CONFIDENCE_BINS,
+            "latency_sketch": Counter(),
+            "latency_count": 0,
+            "latency_sum_ms": 0.0,
+            "per_second": Counter(),
+        }
+    )
+    predictions = {p.id: p for p in Prediction.objects.filter(project=project)}
+    for p in predictions.values():
+        r = rows[(p.model_version.version, hour_floor(p.served_at))]
+        r["predictions"] += 1
+        r["label_counts"][p.predicted_label] += 1
+        r["per_second"][p.served_at.replace(microsecond=0)] += 1
+        if p.confidence is not None:
+            r["confidence_predictions"][metrics.confidence_bin(p.confidence)] += 1
+        if p.latency_ms is not None:
+            r["latency_sketch"][str(metrics.latency_bucket(p.latency_ms))] += 1
+            r["latency_count"] += 1
+            r["latency_sum_ms"] += p.latency_ms
+    current = Feedback.objects.filter(project=project, superseded_at__isnull=True)
+    with_feedback, corrected = set(), {}
+    for f in current.order_by("id"):
+        if f.prediction_id is None:
+            rows[(None, hour_floor(f.created_at))]["complaints"] += 1
+            continue
+        p = predictions[f.prediction_id]
+        r = rows[(p.model_version.version, hour_floor(p.served_at))]
+        with_feedback.add(p.id)
+        if f.kind == "correction":
+            corrected[p.id] = f.corrected_label
+        elif f.kind == "complaint":
+            r["complaints"] += 1
+        elif f.rating == 1:
+            r["ratings_up"] += 1
+        else:
+            r["ratings_down"] += 1
+    for pid in with_feedback:
+        p = predictions[pid]
+        rows[(p.model_version.version, hour_floor(p.served_at))]["feedback_predictions"] += 1
+    for pid, label in corrected.items():
+        p = predictions[pid]
+        r = rows[(p.model_version.version, hour_floor(p.served_at))]
+        r["corrections"] += 1
+        r["corrected_pairs"][p.predicted_label][label] += 1
+        if p.confidence is not None:
+            r["confidence_corrections"][metrics.confidence_bin(p.confidence)] += 1
+    out = {}
+    for key, r in rows.items():
+        r["peak_per_second"] = max(r.pop("per_second").values(), default=0)
+        r["label_counts"] = dict(r["label_counts"])
+        r["corrected_pairs"] = {k: dict(v) for k, v in r["corrected_pairs"].items()}
+        r["latency_sketch"] = dict(r["latency_sketch"])
+        out[key] = r
+    return out
+
+
+def rollup_rows(project) -> dict:
+    return {
+        (r.model_version.version if r.model_version else None, r.hour): r
+        for r in MetricRollup.objects.filter(project=project).select_related("model_version")
+    }
+
+
+def assert_rollups_match_raw(project):
+    expected, actual = raw_recount(project), rollup_rows(project)
+    assert set(actual) == set(expected)
+    for key, want in expected.items():
+        got = actual[key]
+        for field in FIELDS:
+            if key[0] is None and field != "complaints":
+                continue  # the unlinked row carries complaints only
+            assert getattr(got, field) == want[field], (key, field)
+        assert got.latency_sum_ms == pytest.approx(want["latency_sum_ms"])
+
+
+def test_a_pass_matches_a_raw_recount(traffic_project):
+    result = rollup_pass()
+
+    assert result.claimed and result.recomputed == 3 and result.remaining == 0
+    assert_rollups_match_raw(traffic_project)
+    rows = rollup_rows(traffic_project)
+    # The fixture's burst: eight predictions served in one second of the first hour.
+    assert max(r.peak_per_second for r in rows.values()) >= 4
+    assert rows[(None, T0)].complaints == 2
+
+
+def test_rerunning_hours_gives_the_same_rows(traffic_project):
+    rollup_pass()
+    before = {k: [getattr(r, f) for f in FIELDS] for k, r in rollup_rows(traffic_project).items()}
+
+    assert rollup_pass().recomputed == 3  # the overlap pass looks at the same ids again
+    assert rollup_pass().recomputed == 0  # and then nothing is left to do
+    assert rollup_rebuild(project=traffic_project) == 3
+    assert rollup_pass().recomputed == 3
+
+    after = {k: [getattr(r, f) for f in FIELDS] for k, r in rollup_rows(traffic_project).items()}
+    assert after == before
+
+
+def test_late_feedback_updates_the_hour_of_its_prediction(traffic_project):
+    rollup_pass()
+    rollup_pass()
+    prediction = (
+        Prediction.objects.filter(project=traffic_project, feedback__isnull=True)
+        .order_by("id")
+        .first()
+    )
+    hour = hour_floor(prediction.served_at)
+    version = prediction.model_version.version
+    before = rollup_rows(traffic_project)[(version, hour)].corrections
+    FeedbackFactory(prediction=prediction, created_at=timezone.now(), corrected_label="x_label")
+
+    assert rollup_pass().recomputed == 1
+    assert rollup_rows(traffic_project)[(version, hour)].corrections == before + 1
+    assert_rollups_match_raw(traffic_project)
+
+
+def test_a_superseded_correction_stops_counting(traffic_project):
+    rollup_pass()
+    rollup_pass()
+    correction = Feedback.objects.filter(
+        project=traffic_project, kind="correction", superseded_at__isnull=True
+    ).first()
+    Feedback.objects.filter(id=correction.id).update(superseded_at=timezone.now())
+
+    assert rollup_pass().recomputed == 1
+    assert_rollups_match_raw(traffic_project)
+
+
+def test_a_row_committed_late_with_a_smaller_id_is_still_counted(db):
+    project = ProjectFactory()
+    early = PredictionFactory(project=project, served_at=T0)
+    PredictionFactory(project=project, served_at=T0, id=early.id + 100)
+    rollup_pass()
+    # A concurrent transaction took id + 50 before and commits only now.
+    PredictionFactory(project=project, served_at=T0 + timedelta(hours=5), id=early.id + 50)
+
+    rollup_pass()
+
+    assert_rollups_match_raw(project)
+    assert sum(r.predictions for r in rollup_rows(project).values()) == 3
+
+
+def test_hours_whose_traffic_is_gone_lose_their_rows(traffic_project):
+    rollup_pass()
+    Feedback.objects.filter(project=traffic_project).delete()
+    Prediction.objects.filter(
+        project=traffic_project, served_at__lt=T0 + timedelta(hours=1)
+    ).delete()
+
+    rollup_rebuild(project=traffic_project)
+    rollup_pass()
+
+    assert_rollups_match_raw(traffic_project)
+    assert not MetricRollup.objects.filter(project=traffic_project, hour=T0).exists()
+
+
+def test_a_pass_does_not_run_while_another_holds_the_claim(traffic_project):
+    RollupCursor.objects.create(claimed_until=timezone.now() + timedelta(minutes=5))
+
+    assert rollup_pass().claimed is False
+    assert not MetricRollup.objects.exists()
+
+    RollupCursor.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
+    assert rollup_pass().claimed is True  # a dead pass's claim expires
+
+
+def test_hours_left_over_by_the_time_budget_are_done_by_the_next_pass(traffic_project):
+    first = rollup_pass(time_budget=-1)
+
+    assert first.recomputed == 0 and first.remaining == 3
+    assert RollupDirtyHour.objects.count() == 3
+    rollup_pass()
+    assert not RollupDirtyHour.objects.exists()
+    assert_rollups_match_raw(traffic_project)
+
+
+def test_projects_are_rolled_up_apart(traffic_project):
+    other = ProjectFactory()
+    make_traffic(other, n=90, seed=7)
+
+    rollup_pass()
+
+    assert_rollups_match_raw(traffic_project)
+    assert_rollups_match_raw(other)
+
+
+def test_the_beat_schedule_runs_the_rollup_task(settings):
+    from dashboards import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["dashboards-rollup"]
+    assert entry["task"] == tasks.rollup.name == "dashboards.rollup"

@@ -1,0 +1,102 @@
+"""Dataset exports of mislabeled samples: immutable, numbered snapshots for retraining."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from feedback.models import ApiKey, Project
+
+
+class DatasetExport(models.Model):
+    """One export of a project's resolved corrections, numbered v1, v2, ... per project.
+
+    Lifecycle: QUEUED -> RUNNING -> SUCCEEDED | FAILED. What goes in is fixed when the export
+    is requested: its filters, policy and `as_of` (feedback received later never enters it),
+    so a rebuild after a lost worker writes the same rows. Once SUCCEEDED nothing changes it:
+    the services only ever update QUEUED or RUNNING rows, and the file is written read-only.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON Lines"
+        PARQUET = "parquet", "Parquet"
+
+    class Resolution(models.TextChoices):
+        LATEST = "latest", "latest correction"
+        MAJORITY = "majority", "majority of corrections"
+        UNANIMOUS = "unanimous", "unanimous corrections only"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
+    number = models.PositiveIntegerField()
+    format = models.CharField(max_length=10, choices=Format.choices)
+    resolution = models.CharField(
+        max_length=20, choices=Resolution.choices, default=Resolution.LATEST
+    )
+    # Normalised filters: categories, improvement_points, model_versions, labels, since,
+    # until, reviewed_only (see triage/exports/query.py).
+    filters = models.JSONField(default=dict, blank=True)
+    # {"validation": 0.2, "seed": 0} or {} for no split; plus further options (flagged).
+    split = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The snapshot's cut-off: feedback received after it is not part of this export.
+    as_of = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    task_id = models.CharField(max_length=64, blank=True)
+    # Progress: corrections read of the (estimated) total.
+    items_total = models.PositiveBigIntegerField(default=0)
+    items_done = models.PositiveBigIntegerField(default=0)
+    row_count = models.PositiveBigIntegerField(null=True, blank=True)
+    file = models.FileField(max_length=300, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    manifest = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="export_number_unique")
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="export_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug} {self.label}"
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def progress(self) -> float:
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        return min(1.0, self.items_done / self.items_total) if self.items_total else 0.0
+
+    @property
+    def file_name(self) -> str:
+        """What the download is called: project, version and format; never from a request."""
+        return f"{self.project.slug}-export-{self.label}.{self.format}"

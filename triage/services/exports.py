@@ -1,0 +1,517 @@
+"""Dataset exports of mislabeled samples: request, build (in a Celery worker), download.
+
+Guarantees:
+- Numbered per project (v1, v2, ...) under a lock on the project row; the unique constraint
+  (project, number) backs it.
+- A snapshot: the rows are the feedback received up to the export's `as_of` (its request
+  time), so a build redone after a lost worker writes the same rows.
+- Immutable once built: only QUEUED/RUNNING rows are ever updated, the file is written
+  under a fresh name, moved into place whole, and made read-only; its sha256 is in the
+  manifest.
+- Bounded memory: corrections stream from a server-side cursor and go to the file in
+  batches of BATCH predictions.
+- Audited: every request and every download is an AuditEvent.
+"""
+
+import glob
+import hashlib
+import logging
+import os
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from importlib import metadata
+
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.celery_app import publish
+from feedback.models import Feedback, ModelVersion, Project
+
+from ..exports import resolve as resolution
+from ..exports.split import near_duplicate_key, split_side
+from ..exports.writers import COLUMNS, WRITERS
+from ..models import DatasetExport, ErrorCategory, ImprovementPoint
+from ..selectors_exports import (
+    export_corrections,
+    export_corrections_stream,
+    feedback_of_predictions,
+)
+from .categories import audit
+
+logger = logging.getLogger(__name__)
+
+BUILD_TASK = "triage.export_build"
+# Predictions per batch handed to the writer (and per progress update): one more query per
+# batch fetches their feedback ids and categories.
+BATCH = 5000
+STALE_HEARTBEAT = timedelta(minutes=5)
+STALE_QUEUED = timedelta(minutes=2)
+MAX_ATTEMPTS = 3
+
+UNKNOWN_CATEGORIES = "No category with id {ids} in this project."
+UNKNOWN_POINTS = "No improvement point with id {ids} in this project."
+UNKNOWN_VERSIONS = "No model version {names} in this project."
+UNKNOWN_LABELS = "Not in the project's label set: {names}."
+BAD_WINDOW = "since must be before until."
+BAD_FORMAT = "Must be one of: csv, jsonl, parquet."
+BAD_RESOLUTION = "Must be one of: latest, majority, unanimous."
+BAD_VALIDATION_SHARE = "The validation share must be between 0 and 1 (exclusive)."
+BAD_SEED = "The seed must be a whole number from 0."
+GAVE_UP = "Stopped after {attempts} attempts: the worker died while building this export."
+INTERNAL_ERROR = "The export stopped on an unexpected error; the details are in the server log."
+
+
+class ExportInvalid(Exception):
+    """The request cannot be built; `errors` is field -> [messages] (dotted for filters)."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def app_version() -> str:
+    try:
+        return metadata.version("voc-triage")
+    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
+        return "unknown"
+
+
+# --- request ---------------------------------------------------------------------------------
+
+
+def _ids_missing(model, project: Project, ids: list) -> list:
+    found = set(model.objects.filter(project=project, id__in=ids).values_list("id", flat=True))
+    return sorted(set(ids) - found)
+
+
+def _filters_clean(*, project: Project, filters: dict) -> dict:
+    """Check the filters against the project; returns them normalised (JSON-ready)."""
+    errors: dict[str, list[str]] = {}
+    categories = sorted({int(i) for i in filters.get("categories") or []})
+    points = sorted({int(i) for i in filters.get("improvement_points") or []})
+    versions = sorted({str(v) for v in filters.get("model_versions") or []})
+    labels = sorted({str(v) for v in filters.get("labels") or []})
+    if missing := _ids_missing(ErrorCategory, project, categories):
+        errors["filters.categories"] = [UNKNOWN_CATEGORIES.format(ids=", ".join(map(str, missing)))]
+    if missing := _ids_missing(ImprovementPoint, project, points):
+        errors["filters.improvement_points"] = [
+            UNKNOWN_POINTS.format(ids=", ".join(map(str, missing)))
+        ]
+    known = set(
+        ModelVersion.objects.filter(project=project, version__in=versions).values_list(
+            "version", flat=True
+        )
+    )
+    if missing := [v for v in versions if v not in known]:
+        errors["filters.model_versions"] = [UNKNOWN_VERSIONS.format(names=", ".join(missing))]
+    if project.has_label_set and (missing := [v for v in labels if v not in project.labels]):
+        errors["filters.labels"] = [UNKNOWN_LABELS.format(names=", ".join(missing[:20]))]
+    since, until = filters.get("since"), filters.get("until")
+    if since and until and since >= until:
+        errors["filters.since"] = [BAD_WINDOW]
+    if errors:
+        raise ExportInvalid(errors)
+    return {
+        "categories": categories,
+        "improvement_points": points,
+        "model_versions": versions,
+        "labels": labels,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "reviewed_only": bool(filters.get("reviewed_only")),
+    }
+
+
+def _split_clean(split: dict | None) -> dict:
+    if not split:
+        return {}
+    errors = {}
+    share, seed = split.get("validation"), split.get("seed", 0)
+    if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share < 1:
+        errors["split.validation"] = [BAD_VALIDATION_SHARE]
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        errors["split.seed"] = [BAD_SEED]
+    if errors:
+        raise ExportInvalid(errors)
+    return {"validation": float(share), "seed": seed}
+
+
+def export_request(
+    *,
+    project: Project,
+    format: str,
+    filters: dict | None = None,
+    resolution_policy: str = resolution.LATEST,
+    split: dict | None = None,
+    actor=None,
+    api_key=None,
+) -> DatasetExport:
+    """Number and queue a new export (built after commit by a worker). Raises ExportInvalid
+    naming the field at fault. Audited as `export_requested`."""
+    errors = {}
+    if format not in DatasetExport.Format.values:
+        errors["format"] = [BAD_FORMAT]
+    if resolution_policy not in resolution.POLICIES:
+        errors["resolution"] = [BAD_RESOLUTION]
+    if errors:
+        raise ExportInvalid(errors)
+    clean_filters = _filters_clean(project=project, filters=filters or {})
+    clean_split = _split_clean(split)
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        # The lock serialises numbering within the project (SQLite's writes are serial anyway).
+        Project.objects.select_for_update().filter(id=project.id).first()
+        last = DatasetExport.objects.filter(project=project).order_by("-number").first()
+        now = timezone.now()
+        export = DatasetExport.objects.create(
+            project=project,
+            number=(last.number if last else 0) + 1,
+            format=format,
+            resolution=resolution_policy,
+            filters=clean_filters,
+            split=clean_split,
+            created_by=user,
+            api_key=api_key,
+            created_at=now,
+            as_of=now,
+            queued_at=now,
+        )
+        audit(
+            project=project,
+            actor=user,
+            action="export_requested",
+            target=export,
+            version=export.label,
+            format=format,
+            resolution=resolution_policy,
+            filters=clean_filters,
+            split=clean_split,
+            **({"api_key": api_key.prefix} if api_key else {}),
+        )
+        transaction.on_commit(partial(publish, BUILD_TASK, export.id))
+    return export
+
+
+def export_downloaded(*, export: DatasetExport, actor=None, api_key=None) -> None:
+    """Record a download in the audit log."""
+    audit(
+        project=export.project,
+        actor=actor,
+        action="export_downloaded",
+        target=export,
+        version=export.label,
+        sha256=export.sha256,
+        **({"api_key": api_key.prefix} if api_key else {}),
+    )
+
+
+def export_file_path(export: DatasetExport) -> str | None:
+    """The built file on disk, or None when the export has none (not built, or removed)."""
+    if export.status != DatasetExport.Status.SUCCEEDED or not export.file:
+        return None
+    path = export.file.storage.path(export.file.name)
+    return path if os.path.exists(path) else None
+
+
+# --- build -----------------------------------------------------------------------------------
+
+
+class _Lost(Exception):
+    """The export is no longer ours (requeued by the sweeper): stop without finishing."""
+
+
+@dataclass
+class _Tally:
+    """What the manifest counts while rows stream by."""
+
+    predictions: int = 0
+    corrections: int = 0
+    dismissed: int = 0
+    conflicts: int = 0
+    agrees_with_prediction: int = 0
+    label_filtered: int = 0
+    rows: int = 0
+    labels: Counter = field(default_factory=Counter)
+    splits: Counter = field(default_factory=Counter)
+
+
+def _claim(export_id: int, task_id: str) -> bool:
+    """Take a QUEUED export, or take back a RUNNING one whose message came back (the worker
+    that had it died: Celery redelivers with the same task id)."""
+    now = timezone.now()
+    return (
+        DatasetExport.objects.filter(id=export_id)
+        .filter(
+            Q(status=DatasetExport.Status.QUEUED)
+            | Q(status=DatasetExport.Status.RUNNING, task_id=task_id[:64])
+        )
+        .update(
+            status=DatasetExport.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            task_id=task_id[:64],
+            attempts=F("attempts") + 1,
+        )
+        == 1
+    )
+
+
+def _running(export: DatasetExport):
+    return DatasetExport.objects.filter(
+        id=export.id, status=DatasetExport.Status.RUNNING, task_id=export.task_id
+    )
+
+
+def _grouped(stream):
+    """Consecutive corrections of the same prediction, as (prediction tuple, [corrections])."""
+    current, corrections = None, []
+    for row in stream:
+        if current is not None and row[0] != current[0]:
+            yield current, corrections
+            corrections = []
+        current = row
+        corrections.append(row)
+    if current is not None:
+        yield current, corrections
+
+
+class _Builder:
+    def __init__(self, export: DatasetExport, writer):
+        self.export, self.writer = export, writer
+        self.policy = export.resolution
+        self.labels = set(export.filters.get("labels") or [])
+        self.split = export.split or {}
+        self.versions = dict(
+            ModelVersion.objects.filter(project=export.project).values_list("id", "version")
+        )
+        self.tally = _Tally()
+
+    def run(self) -> None:
+        batch: list[tuple] = []
+        for prediction, corrections in _grouped(export_corrections_stream(export=self.export)):
+            batch.append((prediction, corrections))
+            if len(batch) >= BATCH:
+                self._flush(batch)
+                batch = []
+        self._flush(batch)
+
+    def _flush(self, batch: list) -> None:
+        if not batch:
+            return
+        tally = self.tally
+        resolved = []
+        for prediction, corrections in batch:
+            tally.predictions += 1
+            tally.corrections += len(corrections)
+            kept = [c for c in corrections if c[3] != Feedback.TriageState.NOT_AN_ERROR]
+            tally.dismissed += len(corrections) - len(kept)
+            if not kept:
+                continue
+            outcome = resolution.resolve([c[2] for c in kept], self.policy)
+            predicted = prediction[6]
+            if outcome.label is None:
+                tally.conflicts += 1
+            elif outcome.label == predicted:
+                tally.agrees_with_prediction += 1
+            elif self.labels and predicted not in self.labels and outcome.label not in self.labels:
+                tally.label_filtered += 1
+            else:
+                resolved.append((prediction, len(kept), outcome))
+        provenance: dict[int, tuple[list, set]] = {p[0]: ([], set()) for p, _, _ in resolved}
+        if provenance:
+            for prediction_id, feedback_id, category_id in feedback_of_predictions(
+                project=self.export.project,
+                prediction_ids=list(provenance),
+                as_of=self.export.as_of,
+            ):
+                ids, categories = provenance[prediction_id]
+                ids.append(feedback_id)
+                if category_id is not None:
+                    categories.add(category_id)
+        rows = []
+        for prediction, n_corrections, outcome in resolved:
+            feedback_ids, categories = provenance[prediction[0]]
+            side = None
+            if self.split:
+                side = split_side(
+                    key=near_duplicate_key(prediction[5]),
+                    validation=self.split["validation"],
+                    seed=self.split["seed"],
+                )
+                tally.splits[side] += 1
+            tally.labels[outcome.label] += 1
+            rows.append(
+                (
+                    prediction[4],
+                    prediction[5],
+                    prediction[6],
+                    outcome.label,
+                    self.versions.get(prediction[7], ""),
+                    prediction[8],
+                    len(feedback_ids),
+                    n_corrections,
+                    round(outcome.agreement, 4),
+                    sorted(feedback_ids),
+                    sorted(categories),
+                    side,
+                )
+            )
+        self.writer.write(rows)
+        tally.rows += len(rows)
+        updated = _running(self.export).update(
+            items_done=tally.corrections, heartbeat_at=timezone.now()
+        )
+        if updated != 1:
+            raise _Lost()
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _manifest(export: DatasetExport, tally: _Tally, *, size: int, sha256: str) -> dict:
+    if export.created_by_id:
+        created_by = {"user": export.created_by.get_username()}
+    elif export.api_key_id:
+        created_by = {"api_key": export.api_key.prefix}
+    else:
+        created_by = {}
+    return {
+        "project": export.project.slug,
+        "export_id": export.id,
+        "version": export.label,
+        "format": export.format,
+        "resolution": export.resolution,
+        "filters": export.filters,
+        "split": export.split or None,
+        "as_of": export.as_of.isoformat(),
+        "created_at": export.created_at.isoformat(),
+        "created_by": created_by,
+        "built_at": timezone.now().isoformat(),
+        "app_version": app_version(),
+        "columns": list(COLUMNS),
+        "row_count": tally.rows,
+        "label_distribution": dict(sorted(tally.labels.items())),
+        "split_counts": dict(sorted(tally.splits.items())) if export.split else None,
+        "counts": {
+            "predictions_with_corrections": tally.predictions,
+            "corrections": tally.corrections,
+        },
+        "excluded": {
+            "conflicts": tally.conflicts,
+            "dismissed_corrections": tally.dismissed,
+            "agrees_with_prediction": tally.agrees_with_prediction,
+            "label_filter": tally.label_filtered,
+        },
+        "file": {"name": export.file_name, "size_bytes": size, "sha256": sha256},
+    }
+
+
+def export_build(*, export_id: int, task_id: str = "") -> None:
+    """Claim a QUEUED export and build its file. Returns with it SUCCEEDED or FAILED; leaves
+    it RUNNING (for the sweeper) only when the database fails mid-way. A second delivery of
+    the same export finds nothing to claim and returns."""
+    task_id = task_id or uuid.uuid4().hex
+    if not _claim(export_id, task_id):
+        return
+    export = DatasetExport.objects.select_related("project", "created_by", "api_key").get(
+        id=export_id
+    )
+    name = f"exports/{export.project_id}/{export.id}-{uuid.uuid4().hex}.{export.format}"
+    storage = DatasetExport.file.field.storage
+    path = storage.path(name)
+    partial_path = path + ".part"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # What an earlier attempt left when its worker was killed. No other build of this export
+    # is alive: a message comes back only after its worker is lost or its time limit passed.
+    _remove(*_parts_of(export))
+    try:
+        # The estimate behind the progress bar: the corrections the filters select.
+        total = export_corrections(export=export).count()
+        _running(export).update(items_total=total, items_done=0)
+        with open(partial_path, "wb") as raw:
+            writer = WRITERS[export.format](raw)
+            builder = _Builder(export, writer)
+            builder.run()
+            writer.close()
+        size, digest = os.path.getsize(partial_path), _sha256(partial_path)
+        os.chmod(partial_path, 0o444)
+        os.replace(partial_path, path)
+        manifest = _manifest(export, builder.tally, size=size, sha256=digest)
+        updated = _running(export).update(
+            status=DatasetExport.Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            items_done=builder.tally.corrections,
+            row_count=builder.tally.rows,
+            file=name,
+            size_bytes=size,
+            sha256=digest,
+            manifest=manifest,
+        )
+        if updated != 1:
+            raise _Lost()
+    except _Lost:
+        logger.info("export %s was taken over; this build stops", export_id)
+        _remove(partial_path, path)
+    except DatabaseError:
+        _remove(partial_path, path)
+        raise  # transient: the export stays RUNNING and the sweeper requeues it
+    except Exception:
+        logger.exception("export %s failed", export_id)
+        _remove(partial_path, path)
+        _running(export).update(
+            status=DatasetExport.Status.FAILED, finished_at=timezone.now(), error=INTERNAL_ERROR
+        )
+
+
+def _parts_of(export: DatasetExport) -> list[str]:
+    folder = DatasetExport.file.field.storage.path(f"exports/{export.project_id}")
+    return glob.glob(os.path.join(folder, f"{export.id}-*.part"))
+
+
+def _remove(*paths: str) -> None:
+    for path in paths:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
+def exports_sweep() -> int:
+    """Recover exports a lost worker or message left behind: a RUNNING export without
+    heartbeat is requeued (up to MAX_ATTEMPTS, then FAILED) and a QUEUED one waiting too long
+    is published again (a duplicate message is harmless: only one claim succeeds). Returns how
+    many were published."""
+    now = timezone.now()
+    stale = DatasetExport.objects.filter(
+        status=DatasetExport.Status.RUNNING, heartbeat_at__lt=now - STALE_HEARTBEAT
+    ).values_list("id", "attempts")
+    requeued = set()
+    for export_id, attempts in list(stale):
+        running = DatasetExport.objects.filter(id=export_id, status=DatasetExport.Status.RUNNING)
+        if attempts >= MAX_ATTEMPTS:
+            if running.update(
+                status=DatasetExport.Status.FAILED,
+                finished_at=now,
+                error=GAVE_UP.format(attempts=attempts),
+            ):
+                _remove(*_parts_of(DatasetExport.objects.get(id=export_id)))
+        elif running.update(status=DatasetExport.Status.QUEUED, queued_at=now):
+            requeued.add(export_id)
+    waiting = set(
+        DatasetExport.objects.filter(
+            status=DatasetExport.Status.QUEUED, queued_at__lt=now - STALE_QUEUED
+        ).values_list("id", flat=True)
+    )
+    for export_id in sorted(waiting | requeued):
+        publish(BUILD_TASK, export_id)
+    return len(waiting | requeued)
