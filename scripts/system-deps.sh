@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs (PostgreSQL, Redis, Chromium) when they
-# are missing and apt-get is usable. Prints what is missing otherwise.
+# Installs the Debian packages the test suite needs (PostgreSQL, Redis, Chromium,
+# docker-compose) when they are missing and apt-get is usable. Prints what is missing otherwise.
 set -euo pipefail
 
 missing=()
@@ -14,6 +14,8 @@ pg_bindir() {
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# Parses docker-compose.yml without a Docker engine (tests/config/test_deploy.py).
+command -v docker-compose >/dev/null || missing+=(docker-compose)
 # Fonts for the browser tests' screenshots of the Korean customer page and its 👍/👎 buttons.
 if command -v fc-list >/dev/null; then
   [ -n "$(fc-list :lang=ko 2>/dev/null)" ] || missing+=(fonts-nanum)

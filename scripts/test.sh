@@ -36,6 +36,8 @@ rm -rf "$VOC_DATA_DIR"
 echo "== lint"
 ruff check .
 ruff format --check .
+echo "== bandit: no high-severity findings"
+bandit -q -r config feedback triage dashboards --severity-level high
 echo "== migrations are up to date"
 env -u DATABASE_URL -u REDIS_URL python manage.py makemigrations --check --dry-run >/dev/null
 

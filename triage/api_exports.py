@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from feedback.api import ProjectApiView
-from feedback.api_schema import error_responses
+from feedback.api_schema import PAGE_PARAMETERS, error_responses, paginated
 
 from .api import Pagination
 from .models import DatasetExport
@@ -97,6 +97,13 @@ def _service_errors(invalid: ExportInvalid) -> ValidationError:
     return ValidationError(errors)
 
 
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
 class ExportListApi(ProjectApiView):
     @property
     def required_scopes(self):
@@ -134,7 +141,11 @@ class ExportListApi(ProjectApiView):
 
     @extend_schema(
         operation_id="exports_list",
-        responses={200: ExportSerializer(many=True), **error_responses(401, 403)},
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: paginated("PaginatedExportList", ExportSerializer),
+            **error_responses(400, 401, 403, 404),
+        },
         description="The project's exports, newest first.",
     )
     def get(self, request, slug):
@@ -165,11 +176,14 @@ class ExportDownloadApi(ProjectApiView):
     @extend_schema(
         operation_id="exports_download",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY,
-                description="The export's file (CSV, JSON Lines or Parquet); its sha256 is in "
-                "the manifest.",
-            ),
+            **{
+                (200, content_type.split(";")[0]): OpenApiResponse(
+                    OpenApiTypes.BINARY,
+                    description="The export's file (CSV, JSON Lines or Parquet); its sha256 is "
+                    "in the manifest.",
+                )
+                for content_type in CONTENT_TYPES.values()
+            },
             **error_responses(401, 403, 404, 409),
         },
     )
@@ -182,13 +196,6 @@ class ExportDownloadApi(ProjectApiView):
             raise NotReady()
         export_downloaded(export=export, api_key=request.auth)
         return export_file_response(export, path)
-
-
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "jsonl": "application/x-ndjson",
-    "parquet": "application/vnd.apache.parquet",
-}
 
 
 def export_file_response(export: DatasetExport, path: str) -> FileResponse:

@@ -6,6 +6,7 @@ Each test records its figures with the `figures` fixture (tests/conftest.py).
 """
 
 import os
+import shlex
 import subprocess
 import time
 from urllib.parse import urlsplit
@@ -67,6 +68,23 @@ class Postgres:
         self.bin = os.environ["VOC_PG_BIN"]
         self.folder = os.environ["VOC_SERVICES_DIR"]
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.as_user, f"{self.bin}/pg_ctl", "-D", self.data, "-w", *args],
+            # A started server inherits our stdout: never a pipe we would wait on.
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        # The running server's command line (port, socket folder, settings), to start it again.
+        with open(os.path.join(self.data, "postmaster.opts")) as file:
+            words = shlex.split(file.read())[1:]
+        self.options = [w for i, w in enumerate(words) if "-D" not in (w, words[i - 1])]
+        self._pg_ctl("-m", "immediate", "stop")
+
+    def start(self) -> None:
+        self._pg_ctl("-l", f"{self.folder}/pg.log", "-o", shlex.join(self.options), "start")
 
     def restart_immediately(self) -> None:
         """Crash-stop (no checkpoint, connections cut) and start again, as a failover would."""

@@ -140,6 +140,20 @@ def test_a_database_restart_loses_no_batch_and_stores_none_twice(
     assert failures > 0, "the restart did interrupt the load (else no test)"
 
 
+def test_healthz_fails_while_the_database_is_down(live_server, postgres_server, figures):
+    health = f"{live_server.url}/healthz"
+    assert requests.get(health, timeout=10).status_code == 200  # the control
+    postgres_server.stop()
+    try:
+        down = requests.get(health, timeout=10)
+    finally:
+        postgres_server.start()
+    wait_for(lambda: requests.get(health, timeout=10).status_code == 200, timeout=30)
+    figures.update(healthz_while_database_down=down.status_code, healthz_after_restart=200)
+    assert down.status_code == 503
+    assert down.json() == {"status": "unavailable", "database": "unreachable", "broker": "ok"}
+
+
 def test_fifty_identical_batches_at_once_store_each_row_once(endpoint, figures):
     project, session, base = endpoint
     body = predictions(0, 200)

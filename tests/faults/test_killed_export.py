@@ -32,7 +32,7 @@ def project(transactional_db):
             {"request_id": f"r{i}", "model_version": "v1", "input_text": f"question {i}",
              "predicted_label": f"label-{i % 50}"} for i in ids])  # fmt: skip
         feedback_ingest(project=project, items=[
-            {"kind": "correction", "request_id": f"r{i}", "corrected_label": f"label-{i % 49}"}
+            {"kind": "correction", "request_id": f"r{i}", "corrected_label": f"right-{i % 49}"}
             for i in ids])  # fmt: skip
     purge_broker()  # the ingest's follow-up messages: this test is about the export
     return project

@@ -75,7 +75,7 @@ def slow_run_settings(project):
 
 
 def test_a_killed_pool_process_leaves_nothing_half_written_and_the_run_is_redone(
-    project, slow_run_settings, tmp_path
+    project, slow_run_settings, tmp_path, figures
 ):
     worker = Worker(tmp_path)
     worker.env["VOC_CLUSTERING_HEARTBEAT_SECONDS"] = "1"
@@ -87,18 +87,20 @@ def test_a_killed_pool_process_leaves_nothing_half_written_and_the_run_is_redone
         for child in pool_children(worker.process.pid):
             os.kill(child, signal.SIGKILL)
 
-        assert status_of(run) == "running" and nothing_written()
+        partial = 0 if status_of(run) == "running" and nothing_written() else 1
         # The pool replaces the process and the message, rejected on worker loss, comes back.
         wait_for(lambda: status_of(run) == "succeeded", timeout=180)
     finally:
         worker.stop()
     run.refresh_from_db()
+    figures.update(runs_killed=1, completed_after_restart=1, partial_results_found=partial)
+    assert partial == 0
     assert run.attempts == 2
     assert ItemAssignment.objects.filter(run=run).count() == run.n_items
 
 
 def test_a_killed_worker_leaves_nothing_half_written_and_no_lock_behind(
-    project, slow_run_settings, tmp_path, settings
+    project, slow_run_settings, tmp_path, settings, figures
 ):
     settings.VOC_CLUSTERING_STALE_SECONDS = 3
     first = Worker(tmp_path)
@@ -111,7 +113,8 @@ def test_a_killed_worker_leaves_nothing_half_written_and_no_lock_behind(
     finally:
         first.stop()
 
-    assert status_of(run) == "running" and nothing_written()
+    partial = 0 if status_of(run) == "running" and nothing_written() else 1
+    assert partial == 0
     # The message stays unacknowledged in Redis until its visibility timeout (an hour);
     # the sweeper notices the silent heartbeat and queues the run again.
     wait_for(lambda: clustering_runs_sweep()["requeued"] == 1, timeout=30, interval=1)
@@ -122,4 +125,9 @@ def test_a_killed_worker_leaves_nothing_half_written_and_no_lock_behind(
         second.stop()
     run.refresh_from_db()
     assert ItemAssignment.objects.filter(run=run).count() == run.n_items
-    assert clustering_run_request(project=project)[1] is True, "no lock left behind"
+    lock_left = 0 if clustering_run_request(project=project)[1] is True else 1
+    figures.update(
+        runs_killed=1, completed_after_restart=1, partial_results_found=partial,
+        locks_left_behind=lock_left,
+    )  # fmt: skip
+    assert lock_left == 0, "no lock left behind"

@@ -16,6 +16,13 @@ from tests.factories import PredictionFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def no_address_limit(settings):
+    # Other tests of the run post from the same address: this file is about tokens, not limits.
+    settings.VOC_FEEDBACK_RATE_PER_ADDRESS = (100_000, 600)
+
+
 ALPHABET = string.ascii_letters + string.digits + "-_:"
 
 

@@ -24,6 +24,7 @@ from datetime import timedelta
 from functools import partial
 from importlib import metadata
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -213,8 +214,15 @@ def export_file_path(export: DatasetExport) -> str | None:
     """The built file on disk, or None when the export has none (not built, or removed)."""
     if export.status != DatasetExport.Status.SUCCEEDED or not export.file:
         return None
-    path = export.file.storage.path(export.file.name)
-    return path if os.path.exists(path) else None
+    storage = export.file.storage
+    try:
+        path = os.path.realpath(storage.path(export.file.name))
+    except SuspiciousFileOperation:
+        return None
+    # Only files of this project's export folder, whatever the row says (and through links).
+    folder = os.path.realpath(storage.path(f"exports/{export.project_id}"))
+    inside = os.path.commonpath([folder, path]) == folder
+    return path if inside and os.path.isfile(path) else None
 
 
 # --- build -----------------------------------------------------------------------------------
