@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from feedback.api import ProjectApiView
-from feedback.api_schema import error_responses
+from feedback.api_schema import PAGE_PARAMETERS, error_responses, paginated
 
 from .api import Pagination
 from .models import DatasetExport
@@ -134,7 +134,11 @@ class ExportListApi(ProjectApiView):
 
     @extend_schema(
         operation_id="exports_list",
-        responses={200: ExportSerializer(many=True), **error_responses(401, 403)},
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: paginated("PaginatedExportList", ExportSerializer),
+            **error_responses(400, 401, 403, 404),
+        },
         description="The project's exports, newest first.",
     )
     def get(self, request, slug):
