@@ -60,6 +60,17 @@ class ExportForm(forms.Form):
         help_text="Optional seeded train/validation split, e.g. 0.2; near-duplicates stay "
         "on one side.",
     )
+    flagged = forms.ChoiceField(
+        choices=[
+            ("mark", "Mark them (a flagged column)"),
+            ("exclude", "Leave them out"),
+            ("ignore", "Do not check"),
+        ],
+        initial="mark",
+        label="Likely-wrong corrections",
+        help_text="Corrections the model confidently disagrees with and that similar inputs "
+        "do not back.",
+    )
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1, initial=0)
 
     def __init__(self, *args, project, **kwargs):
@@ -103,4 +114,5 @@ class ExportForm(forms.Form):
             "filters": filters,
             "resolution_policy": data["resolution"],
             "split": split,
+            "flagged": data["flagged"],
         }

@@ -40,7 +40,7 @@ def login(client, project, role):
 
 
 def form_data(**overrides):
-    data = {"format": "jsonl", "resolution": "latest", "seed": "0"}
+    data = {"format": "jsonl", "resolution": "latest", "seed": "0", "flagged": "mark"}
     data.update(overrides)
     return data
 
