@@ -48,6 +48,13 @@ class ExportCreateSerializer(serializers.Serializer):
         choices=DatasetExport.Resolution.choices, required=False, default="latest"
     )
     split = SplitSerializer(required=False, allow_null=True)
+    flagged = serializers.ChoiceField(
+        choices=["ignore", "mark", "exclude"],
+        required=False,
+        default="ignore",
+        help_text="Likely-wrong corrections: ignore (no check), mark (the `flagged` column) "
+        "or exclude (left out, counted in the manifest).",
+    )
 
 
 class ExportQueuedSerializer(serializers.Serializer):
@@ -62,6 +69,7 @@ class ExportSerializer(serializers.ModelSerializer):
     manifest = serializers.JSONField()
     filters = serializers.JSONField()
     split = serializers.JSONField()
+    options = serializers.JSONField()
 
     class Meta:
         model = DatasetExport
@@ -73,6 +81,7 @@ class ExportSerializer(serializers.ModelSerializer):
             "resolution",
             "filters",
             "split",
+            "options",
             "progress",
             "row_count",
             "size_bytes",
@@ -130,6 +139,7 @@ class ExportListApi(ProjectApiView):
                 filters=values.get("filters") or {},
                 resolution_policy=values["resolution"],
                 split=values.get("split"),
+                flagged=values["flagged"],
                 api_key=request.auth,
             )
         except ExportInvalid as invalid:

@@ -3,9 +3,9 @@
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 
-from feedback.models import Feedback, ModelVersion, Project
+from feedback.models import Feedback, ModelVersion, Prediction, Project
 
 from .models import DatasetExport, ErrorCategory, ImprovementPoint, ItemAssignment
 
@@ -46,10 +46,8 @@ def export_category_ids(*, project: Project, filters: dict) -> list[int] | None:
     return sorted(ids)
 
 
-def export_corrections(*, export: DatasetExport) -> QuerySet:
-    """The corrections an export reads, ordered by prediction (so one pass groups them), as
-    tuples: prediction_id, feedback id, corrected_label, triage_state, request_id,
-    input_text, predicted_label, model_version_id, served_at."""
+def _export_feedback(*, export: DatasetExport) -> QuerySet:
+    """The correction feedback an export's filters select, alive at its as_of."""
     project, filters, as_of = export.project, export.filters, export.as_of
     qs = Feedback.objects.filter(_alive_at(as_of), project=project, kind="correction")
     if filters.get("model_versions"):
@@ -78,6 +76,14 @@ def export_corrections(*, export: DatasetExport) -> QuerySet:
             feedback__project=project,
         )
         qs = qs.filter(prediction_id__in=reviewed.values("feedback__prediction_id"))
+    return qs
+
+
+def export_corrections(*, export: DatasetExport) -> QuerySet:
+    """The corrections an export reads, ordered by prediction (so one pass groups them), as
+    tuples: prediction_id, feedback id, corrected_label, triage_state, request_id,
+    input_text, predicted_label, model_version_id, served_at."""
+    qs = _export_feedback(export=export)
     return qs.order_by("prediction_id", "created_at", "id").values_list(
         "prediction_id",
         "id",
@@ -105,4 +111,49 @@ def feedback_of_predictions(
         .values_list("prediction_id", "id", "assignment__category_id")
         .order_by()
         .iterator(chunk_size=FETCH_CHUNK)
+    )
+
+
+def export_check_rows(*, export: DatasetExport) -> Iterator[tuple]:
+    """What the likely-wrong-corrections check reads, ordered by prediction: prediction_id,
+    corrected_label, triage_state, input_text, predicted_label, scores."""
+    return (
+        _export_feedback(export=export)
+        .order_by("prediction_id", "created_at", "id")
+        .values_list(
+            "prediction_id",
+            "corrected_label",
+            "triage_state",
+            "prediction__input_text",
+            "prediction__predicted_label",
+            "prediction__scores",
+        )
+        .iterator(chunk_size=FETCH_CHUNK)
+    )
+
+
+def confidence_by_label(*, project: Project, as_of: datetime) -> list[tuple[str, float, int]]:
+    """(predicted_label, mean confidence, count) of the project's predictions served up to
+    as_of: the per-class thresholds of the check."""
+    return list(
+        Prediction.objects.filter(project=project, served_at__lte=as_of, confidence__isnull=False)
+        .values("predicted_label")
+        .annotate(mean=Avg("confidence"), n=Count("id"))
+        .values_list("predicted_label", "mean", "n")
+        .order_by()
+    )
+
+
+def recent_uncorrected(*, project: Project, as_of: datetime, limit: int) -> list[tuple[str, str]]:
+    """(input_text, predicted_label) of up to `limit` of the latest predictions served up to
+    as_of that no customer corrected: the model's answers as weak neighbour votes."""
+    corrected = Feedback.objects.filter(
+        project=project, kind="correction", prediction_id=OuterRef("pk")
+    )
+    return list(
+        Prediction.objects.filter(project=project, served_at__lte=as_of)
+        .exclude(input_text="")
+        .exclude(Exists(corrected))
+        .order_by("-served_at", "-id")
+        .values_list("input_text", "predicted_label")[:limit]
     )

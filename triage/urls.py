@@ -41,6 +41,8 @@ urlpatterns = [
     path("reviews/", views_review.review_list, name="review-list"),
     path("reviews/start", views_review.review_start, name="review-start"),
     path("reviews/<int:review_id>/", views_review.review_detail, name="review-detail"),
+    path("exports/", views_exports.export_list, name="export-list"),
+    path("exports/<int:export_id>/", views_exports.export_detail, name="export-detail"),
     path(
         "exports/<int:export_id>/download",
         views_exports.export_download,

@@ -1,14 +1,93 @@
-"""Team pages of dataset exports, under /p/<slug>/exports/ (reviewers)."""
+"""Team pages of dataset exports, under /p/<slug>/exports/.
 
+Viewers see the list and an export's page; creating and downloading need the reviewer role
+(downloads carry customer text out of the app, and both are audited).
+"""
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
+from django.shortcuts import redirect, render
 
 from feedback.access import project_view
 
 from .api_exports import export_file_response
-from .selectors_exports import export_get
-from .services.exports import export_downloaded, export_file_path
+from .forms_exports import ExportForm
+from .selectors_exports import export_get, exports_for_project
+from .services.exports import ExportInvalid, export_downloaded, export_file_path, export_request
 
 REVIEWER = "reviewer"
+EXPORTS_PER_PAGE = 25
+
+
+def _prefill(request) -> dict:
+    """Initial values from the query string: the "Export corrections" buttons of a category
+    and of an improvement point link here with their ids."""
+    initial = {}
+    for name in ("categories", "improvement_points"):
+        ids = [int(v) for v in request.GET.getlist(name) if v.isdigit() and len(v) < 12]
+        if ids:
+            initial[name] = ids
+    return initial
+
+
+def _show_errors(form: ExportForm, invalid: ExportInvalid) -> None:
+    for name, errors in invalid.errors.items():
+        field = name.rpartition(".")[2]
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@project_view()
+def export_list(request):
+    """The project's exports, newest first, and the form to request a new one."""
+    can_export = request.membership.has_role(REVIEWER)
+    form = ExportForm(initial=_prefill(request), project=request.project)
+    if request.method == "POST":
+        if not can_export:
+            raise PermissionDenied("Your role in this project does not allow exports.")
+        form = ExportForm(request.POST, project=request.project)
+        if form.is_valid():
+            try:
+                export = export_request(
+                    project=request.project, actor=request.user, **form.to_request()
+                )
+            except ExportInvalid as invalid:
+                _show_errors(form, invalid)
+            else:
+                messages.success(request, f"Export {export.label} is queued.")
+                return redirect("export-detail", slug=request.project.slug, export_id=export.id)
+    page = Paginator(
+        exports_for_project(project=request.project).order_by("-number"), EXPORTS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "form": form,
+        "can_export": can_export,
+        "prefilled": bool(_prefill(request)),
+        "section": "exports",
+    }
+    return render(request, "triage/export_list.html", context)
+
+
+@project_view()
+def export_detail(request, export_id: int):
+    """An export's status and manifest; while it builds, HTMX polls this view for the status
+    panel alone (HX-Request) until it is done."""
+    export = export_get(project=request.project, export_id=export_id)
+    if export is None:
+        raise Http404("No such export.")
+    context = {
+        "export": export,
+        "manifest_json": json.dumps(export.manifest, indent=2, ensure_ascii=False),
+        "can_download": request.membership.has_role(REVIEWER),
+        "section": "exports",
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "triage/_export_status.html", context)
+    return render(request, "triage/export_detail.html", context)
 
 
 @project_view(role=REVIEWER)

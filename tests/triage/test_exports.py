@@ -90,7 +90,7 @@ def test_it_resolves_corrections_by_policy(labels, policy, expected):
 def test_csv_cells_that_would_run_as_formulas_are_neutralised(text):
     raw = io.BytesIO()
     writer = CsvWriter(raw)
-    row = ("r1", text, "a", "b", "v1", timezone.now(), 1, 1, 1.0, [1], [], None)
+    row = ("r1", text, "a", "b", "v1", timezone.now(), 1, 1, 1.0, [1], [], None, None)
     writer.write([row])
     writer.close()
 
@@ -170,6 +170,7 @@ def test_it_exports_one_row_per_corrected_prediction_with_provenance(project):
         "feedback_ids": sorted([first.id, second.id, complaint.id]),
         "category_ids": [category.id],
         "split": None,
+        "flagged": None,
     }
 
 

@@ -29,6 +29,7 @@ COLUMNS = (
     "feedback_ids",
     "category_ids",
     "split",
+    "flagged",  # likely-wrong correction (null when the export did not run the check)
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Parquet rows per row group: large enough for good compression and fast reads, small
@@ -118,6 +119,7 @@ class ParquetWriter:
                 ("feedback_ids", pa.list_(pa.int64())),
                 ("category_ids", pa.list_(pa.int64())),
                 ("split", pa.string()),
+                ("flagged", pa.bool_()),
             ]
         )
         assert tuple(self.schema.names) == COLUMNS

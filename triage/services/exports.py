@@ -42,6 +42,7 @@ from ..selectors_exports import (
     feedback_of_predictions,
 )
 from .categories import audit
+from .export_checks import Flags, export_flags
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ BAD_FORMAT = "Must be one of: csv, jsonl, parquet."
 BAD_RESOLUTION = "Must be one of: latest, majority, unanimous."
 BAD_VALIDATION_SHARE = "The validation share must be between 0 and 1 (exclusive)."
 BAD_SEED = "The seed must be a whole number from 0."
+BAD_FLAGGED = "Must be one of: ignore, mark, exclude."
+# What to do with corrections the likely-wrong check flags (triage/exports/checks.py):
+# ignore (no check, the `flagged` column is empty), mark (column true/false), exclude.
+FLAGGED_HANDLING = ("ignore", "mark", "exclude")
 GAVE_UP = "Stopped after {attempts} attempts: the worker died while building this export."
 INTERNAL_ERROR = "The export stopped on an unexpected error; the details are in the server log."
 
@@ -148,6 +153,7 @@ def export_request(
     filters: dict | None = None,
     resolution_policy: str = resolution.LATEST,
     split: dict | None = None,
+    flagged: str = "ignore",
     actor=None,
     api_key=None,
 ) -> DatasetExport:
@@ -158,6 +164,8 @@ def export_request(
         errors["format"] = [BAD_FORMAT]
     if resolution_policy not in resolution.POLICIES:
         errors["resolution"] = [BAD_RESOLUTION]
+    if flagged not in FLAGGED_HANDLING:
+        errors["flagged"] = [BAD_FLAGGED]
     if errors:
         raise ExportInvalid(errors)
     clean_filters = _filters_clean(project=project, filters=filters or {})
@@ -175,6 +183,7 @@ def export_request(
             resolution=resolution_policy,
             filters=clean_filters,
             split=clean_split,
+            options={"flagged": flagged},
             created_by=user,
             api_key=api_key,
             created_at=now,
@@ -191,6 +200,7 @@ def export_request(
             resolution=resolution_policy,
             filters=clean_filters,
             split=clean_split,
+            flagged=flagged,
             **({"api_key": api_key.prefix} if api_key else {}),
         )
         transaction.on_commit(partial(publish, BUILD_TASK, export.id))
@@ -242,6 +252,7 @@ class _Tally:
     conflicts: int = 0
     agrees_with_prediction: int = 0
     label_filtered: int = 0
+    flagged: int = 0
     rows: int = 0
     labels: Counter = field(default_factory=Counter)
     splits: Counter = field(default_factory=Counter)
@@ -288,8 +299,10 @@ def _grouped(stream):
 
 
 class _Builder:
-    def __init__(self, export: DatasetExport, writer):
+    def __init__(self, export: DatasetExport, writer, flags: Flags | None = None):
         self.export, self.writer = export, writer
+        self.flags = flags
+        self.exclude_flagged = export.options.get("flagged") == "exclude"
         self.policy = export.resolution
         self.labels = set(export.filters.get("labels") or [])
         self.split = export.split or {}
@@ -328,8 +341,13 @@ class _Builder:
             elif self.labels and predicted not in self.labels and outcome.label not in self.labels:
                 tally.label_filtered += 1
             else:
-                resolved.append((prediction, len(kept), outcome))
-        provenance: dict[int, tuple[list, set]] = {p[0]: ([], set()) for p, _, _ in resolved}
+                flagged = None if self.flags is None else prediction[0] in self.flags.flagged
+                if flagged:
+                    tally.flagged += 1
+                    if self.exclude_flagged:
+                        continue
+                resolved.append((prediction, len(kept), outcome, flagged))
+        provenance: dict[int, tuple[list, set]] = {p[0]: ([], set()) for p, _, _, _ in resolved}
         if provenance:
             for prediction_id, feedback_id, category_id in feedback_of_predictions(
                 project=self.export.project,
@@ -341,7 +359,7 @@ class _Builder:
                 if category_id is not None:
                     categories.add(category_id)
         rows = []
-        for prediction, n_corrections, outcome in resolved:
+        for prediction, n_corrections, outcome, flagged in resolved:
             feedback_ids, categories = provenance[prediction[0]]
             side = None
             if self.split:
@@ -366,6 +384,7 @@ class _Builder:
                     sorted(feedback_ids),
                     sorted(categories),
                     side,
+                    flagged,
                 )
             )
         self.writer.write(rows)
@@ -385,7 +404,10 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _manifest(export: DatasetExport, tally: _Tally, *, size: int, sha256: str) -> dict:
+def _manifest(
+    export: DatasetExport, tally: _Tally, *, size: int, sha256: str, checked: int | None
+) -> dict:
+    handling = export.options.get("flagged", "ignore")
     if export.created_by_id:
         created_by = {"user": export.created_by.get_username()}
     elif export.api_key_id:
@@ -418,6 +440,15 @@ def _manifest(export: DatasetExport, tally: _Tally, *, size: int, sha256: str) -
             "dismissed_corrections": tally.dismissed,
             "agrees_with_prediction": tally.agrees_with_prediction,
             "label_filter": tally.label_filtered,
+            "flagged": tally.flagged if handling == "exclude" else 0,
+        },
+        "flagged": {
+            "handling": handling,
+            "count": tally.flagged if handling != "ignore" else None,
+            "checked": checked,
+            "check": "confident joint on the model's scores + agreement of similar inputs"
+            if handling != "ignore"
+            else None,
         },
         "file": {"name": export.file_name, "size_bytes": size, "sha256": sha256},
     }
@@ -445,15 +476,24 @@ def export_build(*, export_id: int, task_id: str = "") -> None:
         # The estimate behind the progress bar: the corrections the filters select.
         total = export_corrections(export=export).count()
         _running(export).update(items_total=total, items_done=0)
+        flags = None
+        if export.options.get("flagged", "ignore") != "ignore":
+            flags = export_flags(export=export)
         with open(partial_path, "wb") as raw:
             writer = WRITERS[export.format](raw)
-            builder = _Builder(export, writer)
+            builder = _Builder(export, writer, flags)
             builder.run()
             writer.close()
         size, digest = os.path.getsize(partial_path), _sha256(partial_path)
         os.chmod(partial_path, 0o444)
         os.replace(partial_path, path)
-        manifest = _manifest(export, builder.tally, size=size, sha256=digest)
+        manifest = _manifest(
+            export,
+            builder.tally,
+            size=size,
+            sha256=digest,
+            checked=flags.checked if flags else None,
+        )
         updated = _running(export).update(
             status=DatasetExport.Status.SUCCEEDED,
             finished_at=timezone.now(),

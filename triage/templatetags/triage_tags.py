@@ -47,3 +47,9 @@ def signed_percent(value):
         return f"{float(value) * 100:+.0f} %"
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def humanize_key(value) -> str:
+    """A manifest key as words: "predictions_with_corrections" -> "Predictions with corrections"."""
+    return str(value).replace("_", " ").capitalize()

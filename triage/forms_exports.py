@@ -1,0 +1,118 @@
+"""The export form of the team pages: the API's filters and options as form fields."""
+
+from django import forms
+
+from .models import DatasetExport, ErrorCategory, ImprovementPoint
+
+BAD_SHARE = "The validation share must be between 0 and 1 (exclusive), e.g. 0.2."
+
+
+class _CategoryChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, category):
+        return f"#{category.pk} {category.title} ({category.size})"
+
+
+class _PointChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, point):
+        return f"#{point.pk} {point.title}"
+
+
+class ExportForm(forms.Form):
+    """Prefilled from the query string (?categories=1&improvement_points=2) by the buttons on
+    a category's and an improvement point's page. `to_request()` gives export_request()'s
+    keyword arguments; the service checks everything again against the project."""
+
+    format = forms.ChoiceField(
+        choices=DatasetExport.Format.choices, initial="jsonl", widget=forms.RadioSelect
+    )
+    resolution = forms.ChoiceField(
+        choices=DatasetExport.Resolution.choices,
+        initial="latest",
+        label="When customers disagree",
+        help_text="Conflicts the policy cannot resolve are left out and counted in the manifest.",
+    )
+    categories = _CategoryChoice(queryset=ErrorCategory.objects.none(), required=False)
+    improvement_points = _PointChoice(queryset=ImprovementPoint.objects.none(), required=False)
+    model_versions = forms.MultipleChoiceField(choices=[], required=False)
+    labels = forms.MultipleChoiceField(
+        choices=[],
+        required=False,
+        help_text="Rows whose predicted or corrected label is one of these.",
+    )
+    since = forms.DateTimeField(
+        required=False,
+        label="Served from (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    until = forms.DateTimeField(
+        required=False,
+        label="Served before (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    reviewed_only = forms.BooleanField(
+        required=False,
+        label="Reviewed only",
+        help_text="Only predictions whose feedback is in a category someone has triaged.",
+    )
+    validation = forms.FloatField(
+        required=False,
+        label="Validation share",
+        help_text="Optional seeded train/validation split, e.g. 0.2; near-duplicates stay "
+        "on one side.",
+    )
+    flagged = forms.ChoiceField(
+        choices=[
+            ("mark", "Mark them (a flagged column)"),
+            ("exclude", "Leave them out"),
+            ("ignore", "Do not check"),
+        ],
+        initial="mark",
+        label="Likely-wrong corrections",
+        help_text="Corrections the model confidently disagrees with and that similar inputs "
+        "do not back.",
+    )
+    seed = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1, initial=0)
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].queryset = ErrorCategory.objects.filter(
+            project=project, merged_into__isnull=True
+        ).order_by("-size", "id")
+        self.fields["improvement_points"].queryset = ImprovementPoint.objects.filter(
+            project=project
+        ).order_by("-id")
+        versions = project.model_versions.order_by("-released_at").values_list("version", flat=True)
+        self.fields["model_versions"].choices = [(v, v) for v in versions]
+        self.fields["labels"].choices = [
+            (label, project.label_display(label)) for label in project.labels
+        ]
+        if not project.has_label_set:
+            del self.fields["labels"]
+
+    def clean_validation(self):
+        share = self.cleaned_data.get("validation")
+        if share is not None and not 0 < share < 1:
+            raise forms.ValidationError(BAD_SHARE)
+        return share
+
+    def to_request(self) -> dict:
+        data = self.cleaned_data
+        filters = {
+            "categories": [c.id for c in data["categories"]],
+            "improvement_points": [p.id for p in data["improvement_points"]],
+            "model_versions": data["model_versions"],
+            "labels": data.get("labels") or [],
+            "since": data["since"],
+            "until": data["until"],
+            "reviewed_only": data["reviewed_only"],
+        }
+        split = None
+        if data["validation"] is not None:
+            split = {"validation": data["validation"], "seed": data["seed"] or 0}
+        return {
+            "format": data["format"],
+            "filters": filters,
+            "resolution_policy": data["resolution"],
+            "split": split,
+            "flagged": data["flagged"],
+        }
