@@ -11,6 +11,7 @@ join (prediction + its correction) into a CSV file, also in a fresh process.
 """
 
 import argparse
+import csv
 import json
 import os
 import resource
@@ -39,6 +40,12 @@ COPY (
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not getrusage's ru_maxrss: Linux carries
+    ru_maxrss over fork and exec, so a child would report its parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -129,8 +136,8 @@ def baseline_copy(database_url: str, project_id: int, folder: str) -> dict:
             for block in copy:
                 out.write(block)
     seconds = time.perf_counter() - start
-    with open(path, "rb") as handle:
-        rows = sum(1 for _ in handle) - 1  # header
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = sum(1 for _ in csv.reader(handle)) - 1  # header
     return {
         "format": "psycopg COPY TO (csv)",
         "rows": rows,
