@@ -9,12 +9,8 @@ ask for the check (flagged handling "ignore", the API's default) skip it and sta
 
 from dataclasses import dataclass
 
-import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-
 from feedback.models import Feedback
 
-from ..exports import checks
 from ..exports import resolve as resolution
 from ..models import DatasetExport
 from ..selectors_exports import confidence_by_label, export_check_rows, recent_uncorrected
@@ -66,6 +62,13 @@ def export_flags(*, export: DatasetExport) -> Flags:
         p_corr.append(_score(scores, outcome.label))
     if not ids:
         return Flags(frozenset(), 0)
+    # Imported here: scikit-learn and SciPy cost ~150 MB that exports without the check
+    # (and the web process) should not pay.
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from ..exports import checks
+
     thresholds = {
         label: float(mean)
         for label, mean, _ in confidence_by_label(project=export.project, as_of=export.as_of)

@@ -1,0 +1,199 @@
+"""Exports of 1,000,000 corrected predictions on PostgreSQL, to each format: rows/s and memory.
+
+    make bench                 # all benchmarks
+    python benchmarks/export.py --rows 1000000
+
+A project with `--rows` predictions (Banking77 queries, with scores), each corrected once by
+a customer, is loaded with COPY. Each export is then built by `export_build` exactly as the
+Celery worker runs it, in a fresh process per format so that its peak resident memory is its
+own. The baseline, in the same run: a plain psycopg `COPY (SELECT ...) TO STDOUT` of the same
+join (prediction + its correction) into a CSV file, also in a fresh process.
+"""
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import django_setup, fresh_database, machine  # noqa: E402
+
+FORMATS = ("jsonl", "csv", "parquet")
+BASELINE_SQL = """
+COPY (
+  SELECT p.request_id, p.input_text, p.predicted_label, f.corrected_label, v.version,
+         p.served_at, f.id
+  FROM feedback_feedback f
+  JOIN feedback_prediction p ON p.id = f.prediction_id
+  JOIN feedback_modelversion v ON v.id = p.model_version_id
+  WHERE f.project_id = %s AND f.kind = 'correction'
+  ORDER BY f.prediction_id, f.created_at, f.id
+) TO STDOUT WITH (FORMAT csv, HEADER)
+"""
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not getrusage's ru_maxrss: Linux carries
+    ru_maxrss over fork and exec, so a child would report its parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load(rows: int) -> int:
+    """`rows` predictions and one correction each, by COPY and INSERT ... SELECT."""
+    from django.db import connection
+
+    from feedback.models import ModelVersion
+    from feedback.replay import load_banking77
+    from feedback.services import project_create
+
+    _, test, labels = load_banking77()
+    project = project_create(slug="bench-export", name="Export", labels=labels)
+    version = ModelVersion.objects.create(project=project, version="v1")
+    texts, truths = test.text.tolist(), test.category.tolist()
+    with connection.cursor() as cursor:
+        raw = cursor.connection  # psycopg 3
+        columns = (
+            "request_id, input_text, predicted_label, scores, confidence, served_at, metadata, "
+            "customer_hash, received_at, model_version_id, project_id"
+        )
+        with raw.cursor().copy(f"COPY feedback_prediction ({columns}) FROM STDIN") as copy:
+            for i in range(rows):
+                truth = truths[i % len(truths)]
+                predicted = labels[(labels.index(truth) + 1) % len(labels)]
+                scores = json.dumps({predicted: 0.55, truth: 0.3})
+                when = f"2025-{1 + i % 12:02d}-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:00+00"
+                copy.write_row(
+                    (f"bench-{i:07d}", f"{texts[i % len(texts)]} #{i // len(texts)}", predicted,
+                     scores, 0.55, when, "{}", "", when, version.id, project.id)
+                )  # fmt: skip
+        # The customer corrects to the model's second guess (the other key of its scores).
+        cursor.execute(
+            """
+            INSERT INTO feedback_feedback (kind, text, corrected_label, source, customer_hash,
+              created_at, received_at, triage_state, dedup_key, repeat_count, prediction_id,
+              project_id, model_version_id, predicted_label)
+            SELECT 'correction', '',
+              (SELECT k FROM jsonb_object_keys(p.scores) k WHERE k <> p.predicted_label LIMIT 1),
+              'widget', '', p.served_at + interval '1 min', p.served_at + interval '1 min',
+              'new', '', 1, p.id, p.project_id, p.model_version_id, p.predicted_label
+            FROM feedback_prediction p WHERE p.project_id = %s
+            """,
+            [project.id],
+        )
+        cursor.execute("ANALYZE feedback_prediction")
+        cursor.execute("ANALYZE feedback_feedback")
+    return project.id
+
+
+def build_one(database_url: str, fmt: str, folder: str) -> dict:
+    """In a fresh process: build one export as the worker does."""
+    django_setup(database_url)
+    from django.conf import settings
+
+    import triage.services.exports as export_services
+    from feedback.models import Project
+    from triage.models import DatasetExport
+
+    settings.MEDIA_ROOT = folder
+    export_services.publish = lambda *args: False  # this process builds it itself
+    project = Project.objects.get(slug="bench-export")
+    export = export_services.export_request(project=project, format=fmt)
+    rss_before = peak_rss_mb()
+    start = time.perf_counter()
+    export_services.export_build(export_id=export.id)
+    seconds = time.perf_counter() - start
+    export = DatasetExport.objects.get(id=export.id)
+    assert export.status == "succeeded", export.error
+    return {
+        "format": fmt,
+        "rows": export.row_count,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(export.row_count / seconds),
+        "file_mb": round(export.size_bytes / 1e6, 1),
+        "peak_rss_mb_before": round(rss_before, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def baseline_copy(database_url: str, project_id: int, folder: str) -> dict:
+    import psycopg
+
+    start = time.perf_counter()
+    path = Path(folder) / "baseline.csv"
+    with psycopg.connect(database_url) as conn, open(path, "wb") as out:
+        with conn.cursor().copy(BASELINE_SQL.replace("%s", str(int(project_id)))) as copy:
+            for block in copy:
+                out.write(block)
+    seconds = time.perf_counter() - start
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = sum(1 for _ in csv.reader(handle)) - 1  # header
+    return {
+        "format": "psycopg COPY TO (csv)",
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def child(args) -> None:
+    if args.child == "baseline":
+        figures = baseline_copy(args.database, args.project, args.folder)
+    else:
+        figures = build_one(args.database, args.child, args.folder)
+    print(json.dumps(figures))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--project", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+
+    database = fresh_database("voc_bench_export")
+    django_setup(database)
+    start = time.perf_counter()
+    project_id = load(args.rows)
+    load_seconds = time.perf_counter() - start
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in ("baseline", *FORMATS):
+            output = subprocess.run(
+                [sys.executable, __file__, "--child", name, "--database", database,
+                 "--project", str(project_id), "--folder", folder],
+                check=True, capture_output=True, text=True, env=os.environ,
+            ).stdout  # fmt: skip
+            results.append(json.loads(output.strip().splitlines()[-1]))
+            print(json.dumps(results[-1]), flush=True)
+    figures = {
+        "machine": machine(),
+        "rows": args.rows,
+        "load_seconds": round(load_seconds, 1),
+        "results": results,
+    }
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
