@@ -22,6 +22,7 @@ PERIODS = [
 ]
 DEFAULT_PERIOD_DAYS = 28
 MAX_PERIOD_DAYS = 400
+AUTO_DAILY_MAX_DAYS = 92
 MAX_ALERT_EMAILS = 20
 BAD_RANGE = "Must be after the start date."
 TOO_LONG = f"A period is at most {MAX_PERIOD_DAYS} days."
@@ -42,7 +43,11 @@ class OverviewForm(forms.Form):
     versions = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Model versions"
     )
-    bucket = forms.ChoiceField(choices=[("day", "per day"), ("week", "per week")], required=False)
+    bucket = forms.ChoiceField(
+        choices=[("", "auto"), ("day", "per day"), ("week", "per week")],
+        required=False,
+        help_text=f"Auto: per day up to {AUTO_DAILY_MAX_DAYS} days, per week beyond.",
+    )
     reference = forms.ChoiceField(
         choices=[("previous", "previous version's first weeks"), ("window", "a chosen window")],
         required=False,
@@ -90,11 +95,13 @@ class OverviewForm(forms.Form):
             days = int(valid.get("period") or DEFAULT_PERIOD_DAYS)
             until, since = end, end - timedelta(days=days)
         chosen = set(valid.get("versions") or [])
+        # A point per day over a year is unreadable (and thousands of table rows): weeks.
+        auto = "day" if until - since <= timedelta(days=AUTO_DAILY_MAX_DAYS) else "week"
         reference_window = valid.get("reference") == "window" and "reference_since" in valid
         return OverviewQuery(
             since=since,
             until=until,
-            bucket=valid.get("bucket") or "day",
+            bucket=valid.get("bucket") or auto,
             versions=[v for v in self.version_objects if v.version in chosen],
             reference="window" if reference_window else "previous",
             reference_since=_day_start(valid["reference_since"]) if reference_window else None,

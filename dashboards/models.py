@@ -65,6 +65,53 @@ class MetricRollup(models.Model):
         return f"{self.project_id}/{self.model_version_id}/{self.hour:%Y-%m-%d %H}h"
 
 
+class MetricRollupDay(models.Model):
+    """The hourly rollups of one UTC day added up (same fields, `day` instead of `hour`), so
+    long periods read one row per version and day instead of 24. Rewritten from the day's
+    hourly rows whenever one of them is recomputed, in the same transaction."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateTimeField(help_text="Start of the UTC day the predictions were served in.")
+    predictions = models.PositiveIntegerField(default=0)
+    feedback_predictions = models.PositiveIntegerField(default=0)
+    corrections = models.PositiveIntegerField(default=0)
+    complaints = models.PositiveIntegerField(default=0)
+    ratings_up = models.PositiveIntegerField(default=0)
+    ratings_down = models.PositiveIntegerField(default=0)
+    label_counts = models.JSONField(default=dict, blank=True)
+    corrected_pairs = models.JSONField(default=dict, blank=True)
+    confidence_predictions = models.JSONField(default=list, blank=True)
+    confidence_corrections = models.JSONField(default=list, blank=True)
+    latency_sketch = models.JSONField(default=dict, blank=True)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_sum_ms = models.FloatField(default=0)
+    peak_per_second = models.PositiveIntegerField(default=0)
+    # Hours of the day with at least one prediction (average throughput is per active hour).
+    active_hours = models.PositiveSmallIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "model_version", "day"],
+                condition=Q(model_version__isnull=False),
+                name="rollup_day_project_version",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "day"],
+                condition=Q(model_version__isnull=True),
+                name="rollup_day_project_unlinked",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "day"], name="rollup_day_project_day")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.model_version_id}/{self.day:%Y-%m-%d}"
+
+
 class RollupDirtyHour(models.Model):
     """An hour of a project whose rollup must be recomputed: new predictions served in it,
     new or superseded feedback about them. Deleted by the recompute that saw every change
