@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import DashboardSettings, MetricRollup
+from .models import AlertEvent, AlertRule, DashboardSettings, MetricRollup
 
 
 @admin.register(MetricRollup)
@@ -21,3 +21,24 @@ class MetricRollupAdmin(admin.ModelAdmin):
 @admin.register(DashboardSettings)
 class DashboardSettingsAdmin(admin.ModelAdmin):
     list_display = ["project", "sla_latency_p95_ms", "target_correction_rate", "updated_at"]
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "project",
+        "metric",
+        "comparator",
+        "threshold",
+        "window_hours",
+        "enabled",
+    ]
+    list_filter = ["project", "metric", "enabled"]
+
+
+@admin.register(AlertEvent)
+class AlertEventAdmin(admin.ModelAdmin):
+    list_display = ["rule", "project", "status", "opened_at", "resolved_at", "value"]
+    list_filter = ["project", "status"]
+    readonly_fields = ["deliveries"]

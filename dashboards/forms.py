@@ -2,12 +2,15 @@
 `OverviewQuery` out. An invalid field falls back to its default and is shown with its error."""
 
 from datetime import UTC, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from django import forms
+from django.core.validators import EmailValidator
 
 from feedback.models import Project
 
-from .models import DashboardSettings
+from . import webhooks
+from .models import AlertRule, DashboardSettings
 from .selectors_overview import OverviewQuery, data_end
 
 PERIODS = [
@@ -19,6 +22,8 @@ PERIODS = [
 ]
 DEFAULT_PERIOD_DAYS = 28
 MAX_PERIOD_DAYS = 400
+AUTO_DAILY_MAX_DAYS = 92
+MAX_ALERT_EMAILS = 20
 BAD_RANGE = "Must be after the start date."
 TOO_LONG = f"A period is at most {MAX_PERIOD_DAYS} days."
 
@@ -38,7 +43,11 @@ class OverviewForm(forms.Form):
     versions = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Model versions"
     )
-    bucket = forms.ChoiceField(choices=[("day", "per day"), ("week", "per week")], required=False)
+    bucket = forms.ChoiceField(
+        choices=[("", "auto"), ("day", "per day"), ("week", "per week")],
+        required=False,
+        help_text=f"Auto: per day up to {AUTO_DAILY_MAX_DAYS} days, per week beyond.",
+    )
     reference = forms.ChoiceField(
         choices=[("previous", "previous version's first weeks"), ("window", "a chosen window")],
         required=False,
@@ -86,11 +95,13 @@ class OverviewForm(forms.Form):
             days = int(valid.get("period") or DEFAULT_PERIOD_DAYS)
             until, since = end, end - timedelta(days=days)
         chosen = set(valid.get("versions") or [])
+        # A point per day over a year is unreadable (and thousands of table rows): weeks.
+        auto = "day" if until - since <= timedelta(days=AUTO_DAILY_MAX_DAYS) else "week"
         reference_window = valid.get("reference") == "window" and "reference_since" in valid
         return OverviewQuery(
             since=since,
             until=until,
-            bucket=valid.get("bucket") or "day",
+            bucket=valid.get("bucket") or auto,
             versions=[v for v in self.version_objects if v.version in chosen],
             reference="window" if reference_window else "previous",
             reference_since=_day_start(valid["reference_since"]) if reference_window else None,
@@ -109,3 +120,77 @@ class SettingsForm(forms.ModelForm):
             "sla_latency_p95_ms": "Latency SLA, p95 (ms)",
             "target_correction_rate": "Target correction rate",
         }
+
+
+class AlertRuleForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", label="Webhook URL"
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "name",
+            "metric",
+            "comparator",
+            "threshold",
+            "window_hours",
+            "min_volume",
+            "email_to",
+            "webhook_url",
+            "enabled",
+        ]
+        labels = {
+            "window_hours": "Window (hours)",
+            "min_volume": "Minimum predictions in the window",
+            "email_to": "Email to",
+            "webhook_url": "Webhook URL",
+        }
+        widgets = {"email_to": forms.TextInput(attrs={"placeholder": "oncall@example.com"})}
+
+    def clean_email_to(self):
+        value = self.cleaned_data.get("email_to") or ""
+        addresses = [a.strip() for a in value.replace(";", ",").split(",") if a.strip()]
+        if len(addresses) > MAX_ALERT_EMAILS:
+            raise forms.ValidationError(f"At most {MAX_ALERT_EMAILS} addresses.")
+        validator = EmailValidator()
+        for address in addresses:
+            try:
+                validator(address)
+            except forms.ValidationError as error:
+                raise forms.ValidationError(
+                    f"“{address[:100]}” is not an email address."
+                ) from error
+        return ", ".join(addresses)
+
+    def clean_webhook_url(self):
+        url = (self.cleaned_data.get("webhook_url") or "").strip()
+        if url and urlsplit(url).scheme not in ("http", "https"):
+            raise forms.ValidationError(webhooks.BAD_SCHEME)
+        return url
+
+    def clean_threshold(self):
+        threshold = self.cleaned_data.get("threshold")
+        metric = self.data.get("metric")
+        rates = ("correction_rate", "complaint_rate", "top_label_share")
+        if threshold is not None and metric in rates and threshold > 1:
+            raise forms.ValidationError("A rate or share is between 0 and 1.")
+        return threshold
+
+
+class AllowListForm(forms.Form):
+    webhook_allow_list = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "10.0.0.0/8\nalerts.internal"}),
+        label="Webhook allow list",
+        help_text=DashboardSettings._meta.get_field("webhook_allow_list").help_text,
+    )
+
+    def clean_webhook_allow_list(self):
+        text = self.cleaned_data.get("webhook_allow_list") or ""
+        try:
+            webhooks.AllowList.parse(text)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+        return text

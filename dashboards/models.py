@@ -7,6 +7,7 @@ hour by hour (`services/rollups.py`), never incremented: re-running an hour give
 numbers.
 """
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -62,6 +63,53 @@ class MetricRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id}/{self.model_version_id}/{self.hour:%Y-%m-%d %H}h"
+
+
+class MetricRollupDay(models.Model):
+    """The hourly rollups of one UTC day added up (same fields, `day` instead of `hour`), so
+    long periods read one row per version and day instead of 24. Rewritten from the day's
+    hourly rows whenever one of them is recomputed, in the same transaction."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateTimeField(help_text="Start of the UTC day the predictions were served in.")
+    predictions = models.PositiveIntegerField(default=0)
+    feedback_predictions = models.PositiveIntegerField(default=0)
+    corrections = models.PositiveIntegerField(default=0)
+    complaints = models.PositiveIntegerField(default=0)
+    ratings_up = models.PositiveIntegerField(default=0)
+    ratings_down = models.PositiveIntegerField(default=0)
+    label_counts = models.JSONField(default=dict, blank=True)
+    corrected_pairs = models.JSONField(default=dict, blank=True)
+    confidence_predictions = models.JSONField(default=list, blank=True)
+    confidence_corrections = models.JSONField(default=list, blank=True)
+    latency_sketch = models.JSONField(default=dict, blank=True)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_sum_ms = models.FloatField(default=0)
+    peak_per_second = models.PositiveIntegerField(default=0)
+    # Hours of the day with at least one prediction (average throughput is per active hour).
+    active_hours = models.PositiveSmallIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "model_version", "day"],
+                condition=Q(model_version__isnull=False),
+                name="rollup_day_project_version",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "day"],
+                condition=Q(model_version__isnull=True),
+                name="rollup_day_project_unlinked",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "day"], name="rollup_day_project_day")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.model_version_id}/{self.day:%Y-%m-%d}"
 
 
 class RollupDirtyHour(models.Model):
@@ -126,6 +174,14 @@ class DashboardSettings(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Correction rate acceptable for automatic answers (0 to 1).",
     )
+    # Webhook receivers inside the network are refused (SSRF) unless listed here: one IP
+    # address, network (CIDR) or exact host name per line (dashboards/webhooks.py).
+    webhook_allow_list = models.TextField(
+        blank=True,
+        default="",
+        help_text="Internal webhook receivers to allow: one IP, network (10.0.0.0/8) or host "
+        "name per line. Cloud metadata addresses are always refused.",
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -138,3 +194,104 @@ class DashboardSettings(models.Model):
     def for_project(cls, project: Project) -> "DashboardSettings":
         found = cls.objects.filter(project=project).first()
         return found or cls(project=project)
+
+
+class AlertRule(models.Model):
+    """A threshold on an online metric of a project, evaluated over the last `window_hours`
+    complete hours of rollups (all model versions together) by a beat task."""
+
+    class Metric(models.TextChoices):
+        CORRECTION_RATE = "correction_rate", "correction rate"
+        COMPLAINT_RATE = "complaint_rate", "complaint rate"
+        TOP_LABEL_SHARE = "top_label_share", "top predicted label's share"
+        PSI = "psi", "PSI of predicted labels (vs the 7 days before)"
+        LATENCY_P95 = "latency_p95", "latency p95 (ms)"
+
+    class Comparator(models.TextChoices):
+        GT = "gt", ">"
+        GTE = "gte", "≥"
+        LT = "lt", "<"
+        LTE = "lte", "≤"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alert_rules")
+    name = models.CharField(max_length=100)
+    metric = models.CharField(max_length=30, choices=Metric.choices)
+    comparator = models.CharField(max_length=3, choices=Comparator.choices, default="gt")
+    threshold = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(1e7)])
+    window_hours = models.PositiveIntegerField(
+        default=24, validators=[MinValueValidator(1), MaxValueValidator(24 * 31)]
+    )
+    # Fewer predictions than this in the window: too little to judge, nothing changes.
+    min_volume = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(1), MaxValueValidator(10**9)]
+    )
+    email_to = models.TextField(
+        blank=True, default="", help_text="Addresses to notify, separated by commas."
+    )
+    webhook_url = models.URLField(max_length=500, blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def describe(self) -> str:
+        return (
+            f"{self.get_metric_display()} {self.get_comparator_display()} {self.threshold:g} "
+            f"over {self.window_hours} h (min. {self.min_volume} predictions)"
+        )
+
+    def breached(self, value: float) -> bool:
+        return {
+            "gt": value > self.threshold,
+            "gte": value >= self.threshold,
+            "lt": value < self.threshold,
+            "lte": value <= self.threshold,
+        }[self.comparator]
+
+    @property
+    def emails(self) -> list[str]:
+        return [a.strip() for a in self.email_to.replace(";", ",").split(",") if a.strip()]
+
+
+class AlertEvent(models.Model):
+    """One firing of a rule: opened when the metric crosses the threshold, resolved when it
+    is back. At most one open event per rule (a constraint), so a rule never fires again
+    while it is open."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        RESOLVED = "resolved", "resolved"
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="events")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # The metric and the volume of the window that opened the event, then of the last check.
+    value = models.FloatField()
+    predictions = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    last_value = models.FloatField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    # Notification attempts: [{"transition", "channel", "ok", "refused", "detail", "at"}].
+    deliveries = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule"], condition=Q(status="open"), name="alert_one_open_event_per_rule"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "-opened_at"], name="alert_event_project")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.status} {self.opened_at:%Y-%m-%d %H:%M}"

@@ -10,14 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Min, Q, Sum
+from django.db.models import Min
 
 from feedback.models import ModelVersion, Project
 from triage.models import ErrorCategory
 
 from . import metrics
-from .models import DashboardSettings, MetricRollup
-from .selectors import metrics_series, rollups_for
+from .models import DashboardSettings, MetricRollup, MetricRollupDay
+from .selectors import metrics_series, rollup_rows
 
 # Labels shown in the confusion matrix; the rest are grouped as OTHER.
 CONFUSION_TOP_LABELS = 8
@@ -81,7 +81,9 @@ def _add_list(target: list, source: list) -> None:
 class Totals:
     """Sums of rollup rows (counts, label counts, pairs, histograms, sketch)."""
 
-    def __init__(self):
+    def __init__(self, full: bool = True):
+        # Per-bucket totals (collapse, drift) need counts, labels and confidences only.
+        self.full = full
         self.counts = defaultdict(int)
         self.labels: dict[str, int] = {}
         self.pairs: dict[str, dict[str, int]] = {}
@@ -95,14 +97,16 @@ class Totals:
         for name in ("predictions", "feedback_predictions", "corrections", "complaints"):
             self.counts[name] += row.get(name) or 0
         _add(self.labels, row.get("label_counts") or {})
+        _add_list(self.conf_n, row.get("confidence_predictions") or [])
+        self.hours += row.get("active_hours", 1 if row.get("predictions") else 0)
+        if not self.full:
+            return
         for predicted, corrected in (row.get("corrected_pairs") or {}).items():
             _add(self.pairs.setdefault(predicted, {}), corrected)
-        _add_list(self.conf_n, row.get("confidence_predictions") or [])
         _add_list(self.conf_k, row.get("confidence_corrections") or [])
         for bucket, n in (row.get("latency_sketch") or {}).items():
             self.sketch[int(bucket)] = self.sketch.get(int(bucket), 0) + n
         self.peak = max(self.peak, row.get("peak_per_second") or 0)
-        self.hours += 1 if row.get("predictions") else 0
 
 
 ROW_FIELDS = [
@@ -112,6 +116,8 @@ ROW_FIELDS = [
     "feedback_predictions",
     "corrections",
     "complaints",
+    "ratings_up",
+    "ratings_down",
     "label_counts",
     "corrected_pairs",
     "confidence_predictions",
@@ -133,39 +139,36 @@ def overview_build(*, project: Project, query: OverviewQuery) -> dict:
     """All sections of the overview page for the query's period, versions and reference."""
     versions = query.versions or query.all_versions(project)
     names = {v.id: v.version for v in versions}
-    rows = list(
-        rollups_for(
-            project=project, versions=list(names.values()), since=query.since, until=query.until
-        )
-        .order_by("hour")
-        .values(*ROW_FIELDS)
-    )
+    rows = rollup_rows(
+        project=project, fields=ROW_FIELDS, version_ids=list(names), since=query.since,
+        until=query.until,
+    )  # fmt: skip
     per_version: dict[int, Totals] = {v.id: Totals() for v in versions}
-    per_bucket: dict[tuple, Totals] = defaultdict(Totals)
+    per_bucket: dict[tuple, Totals] = defaultdict(lambda: Totals(full=False))
     for row in rows:
         per_version[row["model_version_id"]].add(row)
         per_bucket[(bucket_start(row["hour"], query.bucket), row["model_version_id"])].add(row)
     active = [v for v in versions if per_version[v.id].counts["predictions"]]
     references = _references(project, query, versions)
     settings = DashboardSettings.for_project(project)
-    unlinked = (
-        MetricRollup.objects.filter(
-            project=project,
-            model_version__isnull=True,
-            hour__gte=query.since,
-            hour__lt=query.until,
-        ).aggregate(n=Sum("complaints"))["n"]
-        or 0
-    )
+    unlinked = sum(
+        row["complaints"]
+        for row in rollup_rows(
+            project=project, fields=["complaints"], since=query.since, until=query.until,
+            unlinked_only=True,
+        )
+    )  # fmt: skip
     series = metrics_series(
         project=project,
         bucket=query.bucket,
         versions=list(names.values()),
         since=query.since,
         until=query.until,
+        rows=rows,
     )
     return {
         "versions": active,
+        "headline": _headline(active, per_version),
         "has_data": bool(rows),
         "unlinked_complaints": unlinked,
         "settings": settings,
@@ -186,16 +189,18 @@ def _references(project: Project, query: OverviewQuery, versions: list[ModelVers
     (the first version's own) first REFERENCE_DAYS of traffic."""
     if query.reference == "window" and query.reference_since and query.reference_until:
         total = Totals()
-        for row in rollups_for(
-            project=project, since=query.reference_since, until=query.reference_until
-        ).values(*ROW_FIELDS):
+        for row in rollup_rows(
+            project=project, fields=ROW_FIELDS, since=query.reference_since,
+            until=query.reference_until,
+        ):  # fmt: skip
             total.add(row)
         return {v.id: (total, "the chosen window") for v in versions}
     ordered = query.all_versions(project)
+    # Each version's first day of traffic (the daily rows: a few hundred for a year).
     first_hours = dict(
-        MetricRollup.objects.filter(project=project, model_version__isnull=False)
+        MetricRollupDay.objects.filter(project=project, model_version__isnull=False)
         .values("model_version_id")
-        .annotate(first=Min("hour"))
+        .annotate(first=Min("day"))
         .values_list("model_version_id", "first")
     )
     source_of = {}
@@ -204,17 +209,13 @@ def _references(project: Project, query: OverviewQuery, versions: list[ModelVers
         candidates = [v for v in ordered[:index] if v.id in first_hours][-1:] or [version]
         source_of[version.id] = candidates[0]
     wanted = {s.id for s in source_of.values() if s.id in first_hours}
-    condition = Q()
+    totals: dict[int, Totals] = defaultdict(Totals)
     for version_id in wanted:
         start = first_hours[version_id]
-        condition |= Q(
-            model_version_id=version_id,
-            hour__gte=start,
-            hour__lt=start + timedelta(days=REFERENCE_DAYS),
-        )
-    totals: dict[int, Totals] = defaultdict(Totals)
-    if wanted:
-        for row in MetricRollup.objects.filter(condition, project=project).values(*ROW_FIELDS):
+        for row in rollup_rows(
+            project=project, fields=ROW_FIELDS, version_ids=[version_id], since=start,
+            until=start + timedelta(days=REFERENCE_DAYS),
+        ):  # fmt: skip
             totals[row["model_version_id"]].add(row)
     return {
         version_id: (
@@ -223,6 +224,39 @@ def _references(project: Project, query: OverviewQuery, versions: list[ModelVers
         )
         for version_id, source in source_of.items()
     }
+
+
+def _headline(versions: list[ModelVersion], per_version: dict) -> dict:
+    """One line per version (correction rate with its interval, complaint rate, online proxy,
+    offline accuracy) and how the newest version compares with the one before it."""
+    rows = []
+    for version in versions:
+        c = per_version[version.id].counts
+        n = c["predictions"]
+        rows.append(
+            {
+                "version": version.version,
+                "predictions": n,
+                "correction_rate": metrics.rate(c["corrections"], n),
+                "ci": metrics.wilson_interval(c["corrections"], n),
+                "complaint_rate": metrics.rate(c["complaints"], n),
+                "offline_accuracy": (version.offline_metrics or {}).get("accuracy"),
+            }
+        )
+    comparison = None
+    if len(rows) >= 2 and rows[-1]["correction_rate"] and rows[-2]["correction_rate"]:
+        new, old = rows[-1], rows[-2]
+        change = new["correction_rate"] / old["correction_rate"] - 1
+        # Only a change whose intervals do not overlap is called better or worse.
+        separated = new["ci"][1] < old["ci"][0] or new["ci"][0] > old["ci"][1]
+        comparison = {
+            "new": new["version"],
+            "old": old["version"],
+            "change": abs(change),
+            "better": change < 0,
+            "significant": separated,
+        }
+    return {"rows": rows, "comparison": comparison}
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -586,7 +620,16 @@ def _reliability_section(versions, per_version, settings) -> dict:
             ),
             None,
         )
-        thresholds.append({"version": version.version, "rows": table, "suggested": suggested})
+        row = next((t for t in table if t["threshold"] == suggested), None)
+        thresholds.append(
+            {
+                "version": version.version,
+                "rows": table,
+                "suggested": suggested,
+                "share_answered": row["share_above"] if row else None,
+                "rate_answered": row["correction_rate_above"] if row else None,
+            }
+        )
     threshold_rows = [
         [
             t["version"],
@@ -620,6 +663,8 @@ def _reliability_section(versions, per_version, settings) -> dict:
                 "corrections_caught_by_human",
             ],
             "rows": threshold_rows,
+            # The suggested threshold of each version is highlighted.
+            "flags": [r["threshold"] == t["suggested"] for t in thresholds for r in t["rows"]],
         },
     }
 

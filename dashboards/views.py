@@ -3,17 +3,19 @@
 import csv
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from feedback.access import project_view
 from feedback.imports import neutralise
 from feedback.models import Membership
 
-from .forms import OverviewForm, SettingsForm
-from .models import DashboardSettings
+from .forms import AlertRuleForm, AllowListForm, OverviewForm, SettingsForm
+from .models import AlertEvent, AlertRule, DashboardSettings
 from .selectors_overview import overview_build, section_table
+from .services import alerts as alerts_service
 from .services.settings import settings_update
 
 # Small tables read at a glance are shown open; long ones behind their summary.
@@ -93,3 +95,97 @@ def settings_edit(request):
         )
         messages.success(request, "Dashboard settings saved.")
     return redirect("quality-overview", slug=project.slug)
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+EVENTS_SHOWN = 100
+
+
+def _form_errors(form) -> str:
+    return "; ".join(
+        f"{form.fields[name].label if name in form.fields else name}: {' '.join(problems)}"
+        for name, problems in form.errors.items()
+    )
+
+
+def _alerts_page(request, *, rule_form=None, editing=None, allow_form=None, status=200):
+    project = request.project
+    is_admin = request.membership.has_role(Membership.Role.ADMIN)
+    settings = DashboardSettings.for_project(project)
+    context = {
+        "section": "quality",
+        "rules": list(AlertRule.objects.filter(project=project)),
+        "events": list(
+            AlertEvent.objects.filter(project=project).select_related("rule")[:EVENTS_SHOWN]
+        ),
+        "open_count": AlertEvent.objects.filter(project=project, status="open").count(),
+        "is_admin": is_admin,
+        "editing": editing,
+        "rule_form": (rule_form or AlertRuleForm(instance=editing)) if is_admin else None,
+        "allow_form": (
+            allow_form or AllowListForm(initial={"webhook_allow_list": settings.webhook_allow_list})
+        )
+        if is_admin
+        else None,
+        "settings": settings,
+    }
+    return render(request, "dashboards/alerts.html", context, status=status)
+
+
+@project_view()
+def alerts(request):
+    """Rules and events; admins create rules here (POST)."""
+    if request.method == "POST":
+        if not request.membership.has_role(Membership.Role.ADMIN):
+            raise PermissionDenied("Only project admins manage alert rules.")
+        form = AlertRuleForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Rule not saved. {_form_errors(form)}")
+            return _alerts_page(request, rule_form=form, status=400)
+        rule = alerts_service.rule_save(
+            project=request.project, actor=request.user, data=form.cleaned_data
+        )
+        messages.success(request, f"Rule “{rule.name}” created.")
+        return redirect("quality-alerts", slug=request.project.slug)
+    return _alerts_page(request)
+
+
+@project_view(Membership.Role.ADMIN)
+def alert_rule_edit(request, rule_id):
+    rule = get_object_or_404(AlertRule, id=rule_id, project=request.project)
+    if request.method == "POST":
+        form = AlertRuleForm(request.POST, instance=AlertRule.objects.get(id=rule.id))
+        if not form.is_valid():
+            messages.error(request, f"Rule not saved. {_form_errors(form)}")
+            return _alerts_page(request, rule_form=form, editing=rule, status=400)
+        alerts_service.rule_save(
+            project=request.project, actor=request.user, data=form.cleaned_data, rule=rule
+        )
+        messages.success(request, f"Rule “{rule.name}” saved.")
+        return redirect("quality-alerts", slug=request.project.slug)
+    return _alerts_page(request, editing=rule)
+
+
+@require_POST
+@project_view(Membership.Role.ADMIN)
+def alert_rule_delete(request, rule_id):
+    rule = get_object_or_404(AlertRule, id=rule_id, project=request.project)
+    name = rule.name
+    alerts_service.rule_delete(rule=rule, actor=request.user)
+    messages.success(request, f"Rule “{name}” and its events deleted.")
+    return redirect("quality-alerts", slug=request.project.slug)
+
+
+@require_POST
+@project_view(Membership.Role.ADMIN)
+def alert_allow_list(request):
+    form = AllowListForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Allow list not saved. {_form_errors(form)}")
+        return _alerts_page(request, allow_form=form, status=400)
+    alerts_service.allow_list_update(
+        project=request.project, actor=request.user, text=form.cleaned_data["webhook_allow_list"]
+    )
+    messages.success(request, "Webhook allow list saved.")
+    return redirect("quality-alerts", slug=request.project.slug)

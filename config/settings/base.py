@@ -176,6 +176,9 @@ CELERY_BEAT_SCHEDULE = {
     # Dashboards read hourly rollups: each pass recomputes only the hours touched since the
     # last one, so every minute keeps the current hour fresh at the cost of one hour's recount.
     "dashboards-rollup": {"task": "dashboards.rollup", "schedule": 60.0},
+    # Alert rules read complete hours of rollups, so every 5 minutes notices a breach soon
+    # after its hour closes without re-reading the same rows every minute.
+    "dashboards-alerts": {"task": "dashboards.alerts_evaluate", "schedule": 300.0},
     # Dataset exports whose worker died are rebuilt from their snapshot (triage/services/
     # exports.py); a training pipeline waits on them, so every two minutes.
     "export-sweep": {"task": "triage.export_sweep", "schedule": 120.0},

@@ -38,7 +38,7 @@ from django.utils import timezone
 from feedback.models import Feedback, Prediction, Project
 
 from .. import metrics
-from ..models import MetricRollup, RollupCursor, RollupDirtyHour
+from ..models import MetricRollup, MetricRollupDay, RollupCursor, RollupDirtyHour
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,9 @@ def rollup_hour_compute(*, project_id: int, hour: datetime) -> list[dict]:
     for prediction_id, version_id, kind, rating, predicted, corrected_label, confidence in (
         Feedback.objects.filter(
             project_id=project_id,
+            # The prediction's project too: it lets PostgreSQL use the (project, served_at)
+            # index for the hour instead of scanning every project's predictions of the hour.
+            prediction__project_id=project_id,
             prediction__served_at__gte=start,
             prediction__served_at__lt=end,
             superseded_at__isnull=True,
@@ -212,10 +215,87 @@ def rollup_hour_compute(*, project_id: int, hour: datetime) -> list[dict]:
     return list(rows.values())
 
 
+SUMMED = (
+    "predictions",
+    "feedback_predictions",
+    "corrections",
+    "complaints",
+    "ratings_up",
+    "ratings_down",
+    "latency_count",
+    "latency_sum_ms",
+)
+
+
+def rollup_day_fold(hour_rows: list[dict]) -> list[dict]:
+    """Day rows (MetricRollupDay fields without project/day) from the hourly rows of one
+    day: counts and histograms added, the busiest second kept, active hours counted."""
+    days: dict = {}
+    for row in hour_rows:
+        version_id = row["model_version_id"]
+        if version_id not in days:
+            days[version_id] = {
+                **{name: 0 for name in SUMMED},
+                "model_version_id": version_id,
+                "label_counts": {},
+                "corrected_pairs": {},
+                "confidence_predictions": [0] * metrics.CONFIDENCE_BINS,
+                "confidence_corrections": [0] * metrics.CONFIDENCE_BINS,
+                "latency_sketch": {},
+                "peak_per_second": 0,
+                "active_hours": 0,
+            }
+        day = days[version_id]
+        for name in SUMMED:
+            day[name] += row[name] or 0
+        for label, n in (row["label_counts"] or {}).items():
+            day["label_counts"][label] = day["label_counts"].get(label, 0) + n
+        for predicted, corrected in (row["corrected_pairs"] or {}).items():
+            pairs = day["corrected_pairs"].setdefault(predicted, {})
+            for label, n in corrected.items():
+                pairs[label] = pairs.get(label, 0) + n
+        for name in ("confidence_predictions", "confidence_corrections"):
+            for i, n in enumerate((row[name] or [])[: metrics.CONFIDENCE_BINS]):
+                day[name][i] += n
+        for bucket, n in (row["latency_sketch"] or {}).items():
+            day["latency_sketch"][bucket] = day["latency_sketch"].get(bucket, 0) + n
+        day["peak_per_second"] = max(day["peak_per_second"], row["peak_per_second"] or 0)
+        day["active_hours"] += 1 if row["predictions"] else 0
+    return list(days.values())
+
+
+DAY_SOURCE_FIELDS = [
+    "model_version_id",
+    *SUMMED,
+    "label_counts",
+    "corrected_pairs",
+    "confidence_predictions",
+    "confidence_corrections",
+    "latency_sketch",
+    "peak_per_second",
+]
+
+
+def rollup_day_refresh(*, project_id: int, day: datetime, computed_at: datetime) -> int:
+    """Rewrite one project's day rows from its hourly rows (call inside the transaction that
+    changed an hour of that day). Returns the number of rows written."""
+    hours = list(
+        MetricRollup.objects.filter(
+            project_id=project_id, hour__gte=day, hour__lt=day + timedelta(days=1)
+        ).values(*DAY_SOURCE_FIELDS)
+    )
+    MetricRollupDay.objects.filter(project_id=project_id, day=day).delete()
+    MetricRollupDay.objects.bulk_create(
+        MetricRollupDay(project_id=project_id, day=day, computed_at=computed_at, **row)
+        for row in rollup_day_fold(hours)
+    )
+    return len(hours)
+
+
 def rollup_hour_refresh(*, project_id: int, hour: datetime) -> int:
-    """Recompute one project's hour and replace its rollup rows (one transaction). Clears the
-    hour's dirty mark unless it was marked again after the recount started. Idempotent;
-    returns the number of rows written."""
+    """Recompute one project's hour and replace its rollup rows, then its day's rows (one
+    transaction). Clears the hour's dirty mark unless it was marked again after the recount
+    started. Idempotent; returns the number of hourly rows written."""
     started = timezone.now()
     with transaction.atomic():
         rows = rollup_hour_compute(project_id=project_id, hour=hour)
@@ -223,6 +303,7 @@ def rollup_hour_refresh(*, project_id: int, hour: datetime) -> int:
         MetricRollup.objects.bulk_create(
             [MetricRollup(**row, computed_at=started) for row in rows], batch_size=500
         )
+        rollup_day_refresh(project_id=project_id, day=hour.replace(hour=0), computed_at=started)
         RollupDirtyHour.objects.filter(
             project_id=project_id, hour=hour, marked_at__lte=started
         ).delete()

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from dashboards import metrics
-from dashboards.models import MetricRollup, RollupCursor, RollupDirtyHour
+from dashboards.models import MetricRollup, MetricRollupDay, RollupCursor, RollupDirtyHour
 from dashboards.services.rollups import hour_floor, rollup_pass, rollup_rebuild
 from feedback.models import Feedback, Prediction
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
@@ -117,6 +117,48 @@ def assert_rollups_match_raw(project):
                 continue  # the unlinked row carries complaints only
             assert getattr(got, field) == want[field], (key, field)
         assert got.latency_sum_ms == pytest.approx(want["latency_sum_ms"])
+    assert_days_match(project, expected)
+
+
+def _added(a, b):
+    if isinstance(a, dict):
+        return {k: _added(a.get(k, 0 if not isinstance(b.get(k), dict) else {}), b.get(k, 0))
+                if k in b else a[k] for k in {**a, **b}}  # fmt: skip
+    if isinstance(a, list):
+        return [x + y for x, y in zip(a, b, strict=True)]
+    return a + b
+
+
+def assert_days_match(project, expected):
+    """The daily rows are the raw recount summed per UTC day (the busiest second: the max)."""
+    days: dict = {}
+    for (version, hour), want in expected.items():
+        key = (version, hour.replace(hour=0))
+        if key not in days:
+            days[key] = {**want, "active_hours": 1 if want["predictions"] else 0}
+            continue
+        day = days[key]
+        for field in FIELDS:
+            if field == "peak_per_second":
+                day[field] = max(day[field], want[field])
+            else:
+                day[field] = _added(day[field], want[field])
+        day["active_hours"] += 1 if want["predictions"] else 0
+    actual = {
+        (r.model_version.version if r.model_version else None, r.day): r
+        for r in MetricRollupDay.objects.filter(project=project).select_related("model_version")
+    }
+    assert set(actual) == set(days)
+    for key, want in days.items():
+        fields = FIELDS + ["active_hours"] if key[0] else ["complaints"]
+        for field in fields:
+            got = getattr(actual[key], field)
+            if field == "latency_sketch":
+                got = {int(k): v for k, v in got.items()}
+                want_value = {int(k): v for k, v in want[field].items()}
+            else:
+                want_value = want[field]
+            assert got == want_value, (key, field)
 
 
 def test_a_pass_matches_a_raw_recount(traffic_project):
@@ -236,3 +278,30 @@ def test_the_beat_schedule_runs_the_rollup_task(settings):
 
     entry = settings.CELERY_BEAT_SCHEDULE["dashboards-rollup"]
     assert entry["task"] == tasks.rollup.name == "dashboards.rollup"
+
+
+@pytest.mark.parametrize(
+    "since_h, until_h",
+    [(0, 72), (5, 50), (15, 20), (-30, 200), (24 - 9, 48 - 9)],
+)
+def test_a_period_reads_whole_days_from_daily_rows_and_the_ends_from_hours(
+    project, since_h, until_h, django_assert_max_num_queries
+):
+    from dashboards.selectors import metrics_series, rollup_rows
+
+    make_traffic(project, n=900, hours=60)
+    rollup_pass()
+    since, until = T0 + timedelta(hours=since_h), T0 + timedelta(hours=until_h)
+    hourly = MetricRollup.objects.filter(
+        project=project, model_version__isnull=False, hour__gte=since, hour__lt=until
+    )
+    with django_assert_max_num_queries(3):
+        rows = rollup_rows(
+            project=project, fields=["predictions", "corrections", "label_counts"],
+            since=since, until=until,
+        )  # fmt: skip
+    assert sum(r["predictions"] for r in rows) == sum(hourly.values_list("predictions", flat=True))
+    assert sum(r["corrections"] for r in rows) == sum(hourly.values_list("corrections", flat=True))
+    assert sum(r["active_hours"] for r in rows) == hourly.filter(predictions__gt=0).count()
+    series = metrics_series(project=project, since=since, until=until)
+    assert sum(r["predictions"] for r in series) == sum(r["predictions"] for r in rows)

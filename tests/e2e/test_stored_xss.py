@@ -8,8 +8,10 @@ Figures: pages opened, payloads stored, dialogs (must be 0), payload scripts tha
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 
+from dashboards.models import AlertEvent, AlertRule
 from feedback.links import link_token_create, link_token_sign
 from feedback.models import ImportJob, Membership
 from tests.e2e.conftest import log_in
@@ -93,10 +95,24 @@ def poisoned(transactional_db):
                                    header=PAYLOADS[:4])  # fmt: skip
     export = export_request(project=project, format="csv", actor=admin)
     export_build(export_id=export.id)
+    rules = [
+        AlertRule.objects.create(
+            project=project, name=payload, metric="correction_rate", threshold=0.1,
+            email_to=payload, webhook_url=payload,
+        )
+        for payload in PAYLOADS
+    ]  # fmt: skip
+    for rule, payload in zip(rules, PAYLOADS, strict=True):
+        AlertEvent.objects.create(
+            rule=rule, project=project, opened_at=timezone.now(), value=0.5,
+            window_start=timezone.now(), window_end=timezone.now(),
+            deliveries=[{"transition": payload, "channel": payload, "ok": False,
+                         "refused": True, "detail": payload}],
+        )  # fmt: skip
     ids = {
         "category_id": categories[1].id, "point_id": point.id, "review_id": review.id,
         "feedback_id": complaint.id, "job_id": job.id, "run_id": 0,
-        "request_id": prediction.request_id, "export_id": export.id,
+        "request_id": prediction.request_id, "export_id": export.id, "rule_id": rules[1].id,
     }  # fmt: skip
     claims = link_token_create(
         project_id=project.id, prediction_id=prediction.id, lifetime=timedelta(days=1)

@@ -12,8 +12,10 @@ import json
 import pytest
 from django.core import serializers as django_serializers
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from dashboards.models import AlertEvent, AlertRule
 from feedback.models import ApiKey, Feedback, ImportJob, Membership, Prediction
 from feedback.services import api_key_create
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
@@ -52,10 +54,19 @@ def world_b():
     run = ClusteringRun.objects.create(project=project)
     export = export_request(project=project, format="csv", actor=owner)
     export_build(export_id=export.id)
+    rule = AlertRule.objects.create(
+        project=project, name=f"rule {SECRET}", metric="correction_rate", threshold=0.1,
+        email_to=f"{SECRET}@example.com",
+    )  # fmt: skip
+    AlertEvent.objects.create(
+        rule=rule, project=project, opened_at=timezone.now(), value=0.5,
+        window_start=timezone.now(), window_end=timezone.now(),
+        deliveries=[{"transition": "opened", "channel": "email", "ok": False, "detail": SECRET}],
+    )  # fmt: skip
     ids = {
         "category_id": category.id, "point_id": point.id, "review_id": review.id,
         "feedback_id": feedback.id, "job_id": job.id, "run_id": run.id,
-        "request_id": prediction.request_id, "export_id": export.id,
+        "request_id": prediction.request_id, "export_id": export.id, "rule_id": rule.id,
     }  # fmt: skip
     return project, ids
 
@@ -63,7 +74,10 @@ def world_b():
 def snapshot(project) -> str:
     """A digest of B's rows, to prove the attempts changed nothing."""
     rows = []
-    for model in (Prediction, Feedback, ErrorCategory, ImprovementPoint, Comment, ImportJob):
+    for model in (
+        Prediction, Feedback, ErrorCategory, ImprovementPoint, Comment, ImportJob, AlertRule,
+        AlertEvent,
+    ):  # fmt: skip
         rows.append(
             django_serializers.serialize(
                 "json", model.objects.filter(project=project).order_by("pk")

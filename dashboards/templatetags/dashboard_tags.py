@@ -1,0 +1,34 @@
+"""Rendering of the figures tables: a year per day is thousands of cells, which a template
+loop renders in hundreds of milliseconds; this does the same escaping in a few."""
+
+from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.filter
+def figure_rows(table: dict) -> str:
+    """The <tbody> rows of a section table (`display`: (row, flagged) pairs); every cell is
+    escaped (labels and versions come from outside)."""
+    rows = table.get("display") or []
+    if not rows:
+        span = len(table.get("columns") or []) or 1
+        return mark_safe(
+            f'<tr><td colspan="{span}" class="muted">No data in this period.</td></tr>'
+        )
+    out = []
+    for row, flagged in rows:
+        cells = "".join(f"<td>{conditional_escape(cell)}</td>" for cell in row)
+        out.append(f'<tr class="flagged">{cells}</tr>' if flagged else f"<tr>{cells}</tr>")
+    return mark_safe("\n".join(out))
+
+
+@register.filter
+def pct(value) -> str:
+    """0.1234 -> "12.3 %"."""
+    try:
+        return f"{100 * float(value):.1f} %"
+    except (TypeError, ValueError):
+        return ""
