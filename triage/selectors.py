@@ -181,6 +181,11 @@ def category_items(*, category: ErrorCategory):
     )
 
 
+def category_item_count(*, category: ErrorCategory) -> int:
+    """How many items category_items() lists (every assignment has its feedback)."""
+    return ItemAssignment.objects.filter(category=category).count()
+
+
 # A category "grows" when it gained at least this share since the previous run...
 GROWING_SHARE = 0.5
 # ...and is at least this big (a category of 1 that became 2 is noise).

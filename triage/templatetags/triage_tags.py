@@ -47,3 +47,21 @@ def signed_percent(value):
         return f"{float(value) * 100:+.0f} %"
     except (TypeError, ValueError):
         return ""
+
+
+@register.simple_tag
+def state_options(states, current):
+    """The <option>s of a card's state select with `current` selected, built in Python: the
+    board renders one select per card, and as template loops they were a third of its time."""
+    from django.utils.html import format_html, format_html_join
+    from django.utils.text import capfirst
+
+    return format_html_join(
+        "",
+        "<option{}>{}</option>",
+        (
+            (format_html(' value="{}" selected', value) if value == current
+             else format_html(' value="{}"', value), capfirst(label))
+            for value, label in states
+        ),
+    )  # fmt: skip
