@@ -69,7 +69,10 @@ def scores(project, replay) -> dict:
     from feedback.models import Feedback
 
     rows = list(
-        Feedback.objects.filter(project=project, assignment__run__isnull=False).values_list(
+        # Ordered: k-means (the baseline) depends on the order of its rows.
+        Feedback.objects.filter(project=project, assignment__run__isnull=False)
+        .order_by("id")
+        .values_list(
             "external_id", "kind", "text", "prediction__input_text", "assignment__category_id",
             "assignment__category__is_unsorted",
         )
