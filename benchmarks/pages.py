@@ -79,21 +79,25 @@ def generate(n_predictions: int, n_feedback: int, n_categories: int, seed: int =
             "feedback_feedback",
             ["project_id", "prediction_id", "kind", "text", "corrected_label", "rating", "source",
              "customer_hash", "created_at", "received_at", "triage_state", "dedup_key",
-             "repeat_count"],
+             "repeat_count", "predicted_label", "model_version_id"],
             (
                 (project.id, first_id + int(p), k, f"complaint text {i % 3000}" if k != "rating" else "",
                  LABELS[(predicted[p] + 1) % len(LABELS)] if k == "correction" else "",
                  -1 if k == "rating" else None, "widget", "",
                  start + timedelta(seconds=float(offsets[p]) + 600),
-                 start + timedelta(seconds=float(offsets[p]) + 600), "categorized", "", 1)
+                 start + timedelta(seconds=float(offsets[p]) + 600), "categorized", "", 1,
+                 # Ingest copies the prediction's label and version onto the feedback.
+                 LABELS[predicted[p]], v1.id if p < half else v2.id)
                 for i, (p, k) in enumerate(zip(linked, kinds, strict=True))
             ),
         )  # fmt: skip
         run = ClusteringRun.objects.create(
             project=project, status="succeeded", finished_at=now, n_items=n_feedback
         )
-        sizes = np.sort(rng.zipf(1.6, n_categories).astype(float))[::-1]
-        sizes = np.maximum(1, (sizes / sizes.sum() * n_feedback)).astype(int)
+        # Zipf's law by rank (size ~ 1/rank): of 500 categories the biggest holds ~15 % of
+        # the items and the median ~120, as a long tail of error themes does.
+        weights = 1 / np.arange(1, n_categories + 1)
+        sizes = np.maximum(1, weights / weights.sum() * n_feedback).astype(int)
         sizes[0] += n_feedback - sizes.sum()
         states = ["new", "triaging", "planned", "fixed", "wont_fix", "regressed"]
         categories = ErrorCategory.objects.bulk_create(

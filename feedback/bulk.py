@@ -71,3 +71,43 @@ def _insert_via_copy(table, columns, rows, returning):
         # tables are transactional: a rolled-back savepoint takes its rows with it).
         cursor.execute(f"DELETE FROM {staging}")
     return inserted
+
+
+def upsert(
+    table: str, columns: list[str], rows: list[tuple], *, conflict: str, update: list[str]
+) -> None:
+    """Insert rows; a row whose `conflict` column matches an existing row updates that row's
+    `update` columns instead. On PostgreSQL through COPY and one statement (Django's
+    bulk_create(update_conflicts=True) builds 5,000-row VALUES lists at ~0.7 s each)."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    column_list = ", ".join(quote(c) for c in columns)
+    tail = f" ON CONFLICT ({quote(conflict)}) DO UPDATE SET " + ", ".join(
+        f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            per_statement = max(1, MAX_PARAMS_PER_STATEMENT // len(columns))
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                cursor.execute(
+                    f"INSERT INTO {quote(table)} ({column_list}) VALUES "
+                    + ", ".join([placeholders] * len(chunk))
+                    + tail,
+                    [value for row in chunk for value in row],
+                )
+            return
+        staging = quote(f"_upsert_{table}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+            f"SELECT {column_list} FROM {quote(table)} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {quote(table)} ({column_list}) SELECT {column_list} FROM {staging}" + tail
+        )
+        cursor.execute(f"DELETE FROM {staging}")

@@ -63,6 +63,8 @@ def test_the_category_page_shows_items_confusions_and_trend(
     assert response.status_code == 200
     assert category.top_confusions[0]["corrected"] in html
     assert html.count('name="items"') == min(category.size, 50)
+    paginator = response.context["page"].paginator
+    assert paginator.count == Feedback.objects.filter(assignment__category=category).count()
 
 
 def test_a_reviewer_can_start_a_run_and_watch_it(client, clustered):

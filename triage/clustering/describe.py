@@ -42,14 +42,18 @@ def keywords(texts_per_cluster: Sequence[Sequence[str]], top: int = N_KEYWORDS) 
     rows = [(c, text) for c, texts in enumerate(texts_per_cluster) for text in texts]
     if not rows:
         return [[] for _ in texts_per_cluster]
+    # Each distinct text is analysed once (repeats are common: the same question asked by
+    # many customers); the membership matrix counts how many of a cluster's items carry it.
+    distinct: dict[str, int] = {}
+    text_index = [distinct.setdefault(text, len(distinct)) for _, text in rows]
     vectorizer = CountVectorizer(analyzer=_analyzer, binary=True)
     try:
-        presence = vectorizer.fit_transform([text for _, text in rows])
+        presence = vectorizer.fit_transform(list(distinct))
     except ValueError:  # nothing but stop words
         return [[] for _ in texts_per_cluster]
     membership = sparse.csr_matrix(
-        (np.ones(len(rows)), ([c for c, _ in rows], np.arange(len(rows)))),
-        shape=(len(texts_per_cluster), len(rows)),
+        (np.ones(len(rows)), ([c for c, _ in rows], text_index)),
+        shape=(len(texts_per_cluster), len(distinct)),
     )
     counts = np.asarray((membership @ presence).todense(), dtype=np.float64)
     words_per_class = counts.sum(axis=1, keepdims=True)

@@ -10,6 +10,7 @@
 Vectors are float32 and L2-normalised, so a dot product is a cosine similarity.
 """
 
+import importlib.util
 import io
 import os
 from functools import lru_cache
@@ -98,9 +99,9 @@ def default_embedding_model() -> str | None:
 
 
 def embeddings_available(model: str | None = None) -> bool:
-    try:
-        import sentence_transformers  # noqa: F401
-    except ImportError:
+    # Looked up, not imported: importing sentence-transformers (and torch) takes seconds,
+    # and a run whose vectors are all stored never needs it.
+    if importlib.util.find_spec("sentence_transformers") is None:
         return False
     return bool(model or default_embedding_model())
 

