@@ -289,6 +289,17 @@ class AlertRule(models.Model):
         }[self.comparator]
 
     @property
+    def webhook_host(self) -> str:
+        """The receiver's host only: webhook URLs often carry a secret token (shown to
+        admins only)."""
+        from urllib.parse import urlsplit
+
+        try:
+            return urlsplit(self.webhook_url).hostname or ""
+        except ValueError:
+            return ""
+
+    @property
     def emails(self) -> list[str]:
         return [a.strip() for a in self.email_to.replace(";", ",").split(",") if a.strip()]
 
