@@ -65,16 +65,14 @@ class MetricRollup(models.Model):
         return f"{self.project_id}/{self.model_version_id}/{self.hour:%Y-%m-%d %H}h"
 
 
-class MetricRollupDay(models.Model):
-    """The hourly rollups of one UTC day added up (same fields, `day` instead of `hour`), so
-    long periods read one row per version and day instead of 24. Rewritten from the day's
-    hourly rows whenever one of them is recomputed, in the same transaction."""
+class RollupSums(models.Model):
+    """The fields of a rollup over a span longer than an hour: the hourly rollups of the span
+    added up, with the hours that had traffic (average throughput is per active hour)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     model_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    day = models.DateTimeField(help_text="Start of the UTC day the predictions were served in.")
     predictions = models.PositiveIntegerField(default=0)
     feedback_predictions = models.PositiveIntegerField(default=0)
     corrections = models.PositiveIntegerField(default=0)
@@ -89,9 +87,19 @@ class MetricRollupDay(models.Model):
     latency_count = models.PositiveIntegerField(default=0)
     latency_sum_ms = models.FloatField(default=0)
     peak_per_second = models.PositiveIntegerField(default=0)
-    # Hours of the day with at least one prediction (average throughput is per active hour).
     active_hours = models.PositiveSmallIntegerField(default=0)
     computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class MetricRollupDay(RollupSums):
+    """The hourly rollups of one UTC day added up, so long periods read one row per version
+    and day instead of 24. Rewritten from the day's hourly rows whenever one of them is
+    recomputed, in the same transaction."""
+
+    day = models.DateTimeField(help_text="Start of the UTC day the predictions were served in.")
 
     class Meta:
         constraints = [
@@ -110,6 +118,31 @@ class MetricRollupDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id}/{self.model_version_id}/{self.day:%Y-%m-%d}"
+
+
+class MetricRollupWeek(RollupSums):
+    """The daily rollups of one week (Monday 00:00 UTC to the next) added up: a year per week
+    reads 53 rows per version. Rewritten from the week's daily rows with them."""
+
+    week = models.DateTimeField(help_text="Monday 00:00 UTC of the week.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "model_version", "week"],
+                condition=Q(model_version__isnull=False),
+                name="rollup_week_project_version",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "week"],
+                condition=Q(model_version__isnull=True),
+                name="rollup_week_project_unlinked",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "week"], name="rollup_week_project_week")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.model_version_id}/{self.week:%Y-%m-%d}w"
 
 
 class RollupDirtyHour(models.Model):
@@ -254,6 +287,17 @@ class AlertRule(models.Model):
             "lt": value < self.threshold,
             "lte": value <= self.threshold,
         }[self.comparator]
+
+    @property
+    def webhook_host(self) -> str:
+        """The receiver's host only: webhook URLs often carry a secret token (shown to
+        admins only)."""
+        from urllib.parse import urlsplit
+
+        try:
+            return urlsplit(self.webhook_url).hostname or ""
+        except ValueError:
+            return ""
 
     @property
     def emails(self) -> list[str]:

@@ -5,15 +5,16 @@ days at its ends (`rollup_rows`)."""
 
 from datetime import datetime, timedelta
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncWeek
 
 from feedback.models import ModelVersion, Project
 
 from . import metrics
-from .models import MetricRollup, MetricRollupDay
+from .models import MetricRollup, MetricRollupDay, MetricRollupWeek
 
 DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
 
 BUCKETS = {"day": TruncDay, "week": TruncWeek}
 COUNT_FIELDS = (
@@ -51,21 +52,49 @@ def _day_floor(value: datetime) -> datetime:
     return value.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def period_split(since: datetime | None, until: datetime | None):
-    """[since, until) as (hourly ranges, daily range or None): whole UTC days come from the
-    daily rollups, the partial days at the ends from the hourly ones. Open ends are days."""
-    first_day = None if since is None else _day_floor(since)
-    if first_day is not None and first_day < since:
-        first_day += DAY
-    last_day = None if until is None else _day_floor(until)
-    if first_day is not None and last_day is not None and first_day >= last_day:
-        return [(since, until)], None
-    hourly = []
-    if since is not None and first_day > since:
-        hourly.append((since, first_day))
-    if until is not None and last_day < until:
-        hourly.append((last_day, until))
-    return hourly, (first_day, last_day)
+def _ceil(value: datetime, floor, step: timedelta) -> datetime:
+    start = floor(value)
+    return start if start == value else start + step
+
+
+def _week_floor(value: datetime) -> datetime:
+    day = _day_floor(value)
+    return day - timedelta(days=day.weekday())
+
+
+def period_split(since: datetime | None, until: datetime | None, weeks: bool = False) -> dict:
+    """[since, until) as ranges per rollup table: {"hour": [...], "day": [...], "week": [...]}.
+    Whole weeks (with `weeks`) come from the weekly rollups, whole UTC days from the daily
+    ones, the partial days at the ends from the hourly ones. An open end (None) is read from
+    the daily rollups."""
+    ranges: dict[str, list] = {"hour": [], "day": [], "week": []}
+    if since is None or until is None:
+        first = None if since is None else _ceil(since, _day_floor, DAY)
+        last = None if until is None else _day_floor(until)
+        ranges["day"].append((first, last))
+        if since is not None and first > since:
+            ranges["hour"].append((since, first))
+        if until is not None and last < until:
+            ranges["hour"].append((last, until))
+        return ranges
+
+    def days(start, end):
+        first, last = _ceil(start, _day_floor, DAY), _day_floor(end)
+        if first >= last:
+            ranges["hour"].append((start, end))
+            return
+        ranges["hour"].extend(r for r in ((start, first), (last, end)) if r[0] < r[1])
+        ranges["day"].append((first, last))
+
+    first_week, last_week = _ceil(since, _week_floor, WEEK), _week_floor(until)
+    if weeks and first_week < last_week:
+        for start, end in ((since, first_week), (last_week, until)):
+            if start < end:
+                days(start, end)
+        ranges["week"].append((first_week, last_week))
+    elif since < until:
+        days(since, until)
+    return ranges
 
 
 def rollup_rows(
@@ -77,35 +106,45 @@ def rollup_rows(
     until: datetime | None = None,
     linked_only: bool = True,
     unlinked_only: bool = False,
+    weeks: bool = False,
 ) -> list[dict]:
     """Rollup rows of [since, until) as dicts of `fields` with the bucket start under "hour"
-    and the hours with traffic under "active_hours": daily rows for whole days, hourly rows
-    for the rest. At most three queries, whatever the length of the period."""
-    hourly, daily = period_split(since, until)
+    and the hours with traffic under "active_hours": weekly rows for whole weeks (when
+    `weeks`, for weekly buckets), daily rows for whole days, hourly rows for the rest. At most
+    three queries, whatever the length of the period."""
     fields = [f for f in fields if f != "hour"]
-
-    def scoped(qs):
-        if unlinked_only:
-            return qs.filter(model_version__isnull=True)
-        if linked_only:
-            qs = qs.filter(model_version__isnull=False)
-        if version_ids is not None:
-            qs = qs.filter(model_version_id__in=version_ids)
-        return qs
-
+    tables = {
+        "hour": (MetricRollup, "hour"),
+        "day": (MetricRollupDay, "day"),
+        "week": (MetricRollupWeek, "week"),
+    }
     rows: list[dict] = []
-    for start, end in hourly:
-        qs = scoped(MetricRollup.objects.filter(project=project, hour__gte=start, hour__lt=end))
-        for row in qs.values("hour", *fields):
-            row["active_hours"] = 1 if row.get("predictions") else 0
-            rows.append(row)
-    if daily is not None:
-        qs = scoped(MetricRollupDay.objects.filter(project=project))
-        if daily[0] is not None:
-            qs = qs.filter(day__gte=daily[0])
-        if daily[1] is not None:
-            qs = qs.filter(day__lt=daily[1])
-        rows.extend(qs.values(*fields, "active_hours", hour=F("day")))
+    for kind, spans in period_split(since, until, weeks).items():
+        if not spans:
+            continue
+        model, column = tables[kind]
+        condition = Q()
+        for start, end in spans:
+            part = Q()
+            if start is not None:
+                part &= Q(**{f"{column}__gte": start})
+            if end is not None:
+                part &= Q(**{f"{column}__lt": end})
+            condition |= part
+        qs = model.objects.filter(condition, project=project)
+        if unlinked_only:
+            qs = qs.filter(model_version__isnull=True)
+        else:
+            if linked_only:
+                qs = qs.filter(model_version__isnull=False)
+            if version_ids is not None:
+                qs = qs.filter(model_version_id__in=version_ids)
+        if kind == "hour":
+            for row in qs.values("hour", *fields):
+                row["active_hours"] = 1 if row.get("predictions") else 0
+                rows.append(row)
+        else:
+            rows.extend(qs.values(*fields, "active_hours", hour=F(column)))
     rows.sort(key=lambda row: row["hour"])
     return rows
 
@@ -163,6 +202,7 @@ def metrics_series(
             version_ids=list(names),
             since=since,
             until=until,
+            weeks=bucket == "week",
         )
     for row in rows:
         if row["model_version_id"] not in names:

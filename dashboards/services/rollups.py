@@ -38,7 +38,13 @@ from django.utils import timezone
 from feedback.models import Feedback, Prediction, Project
 
 from .. import metrics
-from ..models import MetricRollup, MetricRollupDay, RollupCursor, RollupDirtyHour
+from ..models import (
+    MetricRollup,
+    MetricRollupDay,
+    MetricRollupWeek,
+    RollupCursor,
+    RollupDirtyHour,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -228,8 +234,9 @@ SUMMED = (
 
 
 def rollup_day_fold(hour_rows: list[dict]) -> list[dict]:
-    """Day rows (MetricRollupDay fields without project/day) from the hourly rows of one
-    day: counts and histograms added, the busiest second kept, active hours counted."""
+    """Rows of a longer span (RollupSums fields without project and span start) from the
+    hourly rows of one day, or the daily rows of one week: counts and histograms added, the
+    busiest second kept, active hours counted."""
     days: dict = {}
     for row in hour_rows:
         version_id = row["model_version_id"]
@@ -260,7 +267,8 @@ def rollup_day_fold(hour_rows: list[dict]) -> list[dict]:
         for bucket, n in (row["latency_sketch"] or {}).items():
             day["latency_sketch"][bucket] = day["latency_sketch"].get(bucket, 0) + n
         day["peak_per_second"] = max(day["peak_per_second"], row["peak_per_second"] or 0)
-        day["active_hours"] += 1 if row["predictions"] else 0
+        # Day rows carry their active hours; an hourly row is one hour, active if it served.
+        day["active_hours"] += row.get("active_hours", 1 if row["predictions"] else 0)
     return list(days.values())
 
 
@@ -277,8 +285,9 @@ DAY_SOURCE_FIELDS = [
 
 
 def rollup_day_refresh(*, project_id: int, day: datetime, computed_at: datetime) -> int:
-    """Rewrite one project's day rows from its hourly rows (call inside the transaction that
-    changed an hour of that day). Returns the number of rows written."""
+    """Rewrite one project's day rows from its hourly rows, then its week's rows from the
+    week's daily rows (call inside the transaction that changed an hour of that day). Returns
+    the number of hourly rows read."""
     hours = list(
         MetricRollup.objects.filter(
             project_id=project_id, hour__gte=day, hour__lt=day + timedelta(days=1)
@@ -288,6 +297,17 @@ def rollup_day_refresh(*, project_id: int, day: datetime, computed_at: datetime)
     MetricRollupDay.objects.bulk_create(
         MetricRollupDay(project_id=project_id, day=day, computed_at=computed_at, **row)
         for row in rollup_day_fold(hours)
+    )
+    week = day - timedelta(days=day.weekday())
+    days = list(
+        MetricRollupDay.objects.filter(
+            project_id=project_id, day__gte=week, day__lt=week + timedelta(days=7)
+        ).values(*DAY_SOURCE_FIELDS, "active_hours")
+    )
+    MetricRollupWeek.objects.filter(project_id=project_id, week=week).delete()
+    MetricRollupWeek.objects.bulk_create(
+        MetricRollupWeek(project_id=project_id, week=week, computed_at=computed_at, **row)
+        for row in rollup_day_fold(days)
     )
     return len(hours)
 

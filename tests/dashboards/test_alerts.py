@@ -238,7 +238,7 @@ def test_a_bad_rule_is_refused_with_the_field_named(client, project, field, valu
 
 
 def test_viewers_see_rules_and_events_but_cannot_change_them(client, project):
-    r = rule(project)
+    r = rule(project, webhook_url="https://hooks.example.com/services/T0/B0/s3cr3t-token")
     hours(project, H0, 6, corrections=50)
     alerts_evaluate(at=H0 + timedelta(hours=6))
     login(client, project, "viewer")
@@ -246,6 +246,9 @@ def test_viewers_see_rules_and_events_but_cannot_change_them(client, project):
     page = client.get(url)
     assert page.status_code == 200
     assert "Corrections up" in page.content.decode() and "New rule" not in page.content.decode()
+    # The webhook URL's secret stays with the admins: viewers see its host.
+    assert "s3cr3t-token" not in page.content.decode()
+    assert "hooks.example.com" in page.content.decode()
     assert client.post(url, RULE_FORM).status_code == 403
     assert client.post(f"{url}{r.id}/", RULE_FORM).status_code == 403
     assert client.post(f"{url}{r.id}/delete").status_code == 403

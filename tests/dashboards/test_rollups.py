@@ -7,7 +7,13 @@ import pytest
 from django.utils import timezone
 
 from dashboards import metrics
-from dashboards.models import MetricRollup, MetricRollupDay, RollupCursor, RollupDirtyHour
+from dashboards.models import (
+    MetricRollup,
+    MetricRollupDay,
+    MetricRollupWeek,
+    RollupCursor,
+    RollupDirtyHour,
+)
 from dashboards.services.rollups import hour_floor, rollup_pass, rollup_rebuild
 from feedback.models import Feedback, Prediction
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
@@ -159,6 +165,30 @@ def assert_days_match(project, expected):
             else:
                 want_value = want[field]
             assert got == want_value, (key, field)
+    # Weekly rows: the daily ones added up per Monday-started week.
+    weeks: dict = {}
+    for (version, day), want in days.items():
+        key = (version, day - timedelta(days=day.weekday()))
+        week = weeks.setdefault(key, {"predictions": 0, "corrections": 0, "complaints": 0,
+                                      "active_hours": 0, "label_counts": Counter()})  # fmt: skip
+        for field in ("predictions", "corrections", "complaints", "active_hours"):
+            week[field] += want.get(field, 0)
+        week["label_counts"].update(want.get("label_counts") or {})
+    actual_weeks = {
+        (r.model_version.version if r.model_version else None, r.week): r
+        for r in MetricRollupWeek.objects.filter(project=project).select_related("model_version")
+    }
+    assert set(actual_weeks) == set(weeks)
+    for key, want in weeks.items():
+        got = actual_weeks[key]
+        assert got.complaints == want["complaints"], key
+        if key[0]:
+            assert [got.predictions, got.corrections, got.active_hours] == [
+                want["predictions"],
+                want["corrections"],
+                want["active_hours"],
+            ], key
+            assert Counter(got.label_counts) == want["label_counts"], key
 
 
 def test_a_pass_matches_a_raw_recount(traffic_project):
@@ -282,26 +312,41 @@ def test_the_beat_schedule_runs_the_rollup_task(settings):
 
 @pytest.mark.parametrize(
     "since_h, until_h",
-    [(0, 72), (5, 50), (15, 20), (-30, 200), (24 - 9, 48 - 9)],
+    [(0, 72), (5, 50), (15, 20), (-30, 200), (24 - 9, 48 - 9), (-24 * 9, 24 * 9)],
 )
 def test_a_period_reads_whole_days_from_daily_rows_and_the_ends_from_hours(
     project, since_h, until_h, django_assert_max_num_queries
 ):
     from dashboards.selectors import metrics_series, rollup_rows
 
+    # Monday 3 March 2025, 09:00 to Wednesday evening; then the Monday and Tuesday after.
     make_traffic(project, n=900, hours=60)
+    make_traffic(project, n=300, hours=40, seed=3, start=T0 + timedelta(days=7))
     rollup_pass()
     since, until = T0 + timedelta(hours=since_h), T0 + timedelta(hours=until_h)
     hourly = MetricRollup.objects.filter(
         project=project, model_version__isnull=False, hour__gte=since, hour__lt=until
     )
-    with django_assert_max_num_queries(3):
-        rows = rollup_rows(
-            project=project, fields=["predictions", "corrections", "label_counts"],
-            since=since, until=until,
-        )  # fmt: skip
-    assert sum(r["predictions"] for r in rows) == sum(hourly.values_list("predictions", flat=True))
-    assert sum(r["corrections"] for r in rows) == sum(hourly.values_list("corrections", flat=True))
-    assert sum(r["active_hours"] for r in rows) == hourly.filter(predictions__gt=0).count()
-    series = metrics_series(project=project, since=since, until=until)
-    assert sum(r["predictions"] for r in series) == sum(r["predictions"] for r in rows)
+    for weeks in (False, True):
+        with django_assert_max_num_queries(3):
+            rows = rollup_rows(
+                project=project, fields=["predictions", "corrections", "label_counts"],
+                since=since, until=until, weeks=weeks,
+            )  # fmt: skip
+        assert sum(r["predictions"] for r in rows) == sum(
+            hourly.values_list("predictions", flat=True)
+        )
+        assert sum(r["corrections"] for r in rows) == sum(
+            hourly.values_list("corrections", flat=True)
+        )
+        assert sum(r["active_hours"] for r in rows) == hourly.filter(predictions__gt=0).count()
+        labels = Counter()
+        for r in rows:
+            labels.update(r["label_counts"])
+        want = Counter()
+        for counts in hourly.values_list("label_counts", flat=True):
+            want.update(counts)
+        assert labels == want
+    for bucket in ("day", "week"):
+        series = metrics_series(project=project, since=since, until=until, bucket=bucket)
+        assert sum(r["predictions"] for r in series) == sum(r["predictions"] for r in rows)
