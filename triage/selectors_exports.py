@@ -18,7 +18,7 @@ from .models import DatasetExport, ErrorCategory, ImprovementPoint, ItemAssignme
 FETCH_CHUNK = 5000
 # ... for the build's stream (larger: fewer round trips, still a few MB), and how many such
 # chunks may wait fetched ahead.
-STREAM_CHUNK = 20_000
+STREAM_CHUNK = 10_000
 PREFETCH = 2
 # The stream's own session: UTC timestamps like Django's; a cursor's plan is otherwise
 # tuned for its first 10 % of rows (nested loops over indexes, about three times slower to
