@@ -21,6 +21,7 @@ import logging
 import os
 import uuid
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -301,9 +302,15 @@ class _Builder:
         each prediction's items are grouped here (its corrections resolve the label, all of
         them make the provenance). This loop sees every row: its usual path (one correction,
         no check, no split, no label filter) is kept inline, with counters in locals."""
+        plain = self.flags is None and not self.split and not self.labels
+        # Closed on the way out, whatever stops the loop: the stream's reader thread and
+        # connection end with it.
+        with closing(stream_chunks(export_feedback_rows(export=self.export))) as chunks:
+            self._rows(chunks, plain)
+
+    def _rows(self, chunks, plain: bool) -> None:
         correction = Feedback.Kind.CORRECTION.value
         dismissed_state = Feedback.TriageState.NOT_AN_ERROR.value
-        plain = self.flags is None and not self.split and not self.labels
         versions, out, label_counts = self.versions, self.rows, self.tally.labels
         predictions = corrections = dismissed = 0
         current = None
@@ -312,7 +319,7 @@ class _Builder:
         categories: list[int] = []
         labels: list[str] = []
         n_corrections = 0
-        for chunk in stream_chunks(export_feedback_rows(export=self.export)):
+        for chunk in chunks:
             for row in chunk:
                 if row[0] != current_id:
                     if n_corrections:
