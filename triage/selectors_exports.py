@@ -1,8 +1,13 @@
 """Reads for dataset exports: the list of a project's exports and the streamed corrections."""
 
+import queue
+import threading
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 
+import psycopg
+from django.db import connection
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 
 from feedback.models import Feedback, ModelVersion, Prediction, Project
@@ -11,6 +16,20 @@ from .models import DatasetExport, ErrorCategory, ImprovementPoint, ItemAssignme
 
 # Rows fetched per round trip from the database's server-side cursor.
 FETCH_CHUNK = 5000
+# ... for the build's stream (larger: fewer round trips, still a few MB), and how many such
+# chunks may wait fetched ahead.
+STREAM_CHUNK = 10_000
+PREFETCH = 2
+# The stream's own session: UTC timestamps like Django's; a cursor's plan is otherwise
+# tuned for its first 10 % of rows (nested loops over indexes, about three times slower to
+# read it all); JIT costs more to compile than it saves here; the sort by prediction stays
+# in memory rather than spilling to disk.
+STREAM_SETTINGS = (
+    ("TimeZone", "UTC"),
+    ("cursor_tuple_fraction", "1"),
+    ("jit", "off"),
+    ("work_mem", "64MB"),
+)
 
 
 def exports_for_project(*, project: Project) -> QuerySet[DatasetExport]:
@@ -46,16 +65,25 @@ def export_category_ids(*, project: Project, filters: dict) -> list[int] | None:
     return sorted(ids)
 
 
-def _export_feedback(*, export: DatasetExport) -> QuerySet:
-    """The correction feedback an export's filters select, alive at its as_of."""
+def _export_feedback(*, export: DatasetExport, corrections: bool = True) -> QuerySet:
+    """The feedback an export's filters select, alive at its as_of: its corrections, or (with
+    corrections=False) every feedback item about the predictions it selects. Every filter but
+    the kind is about the prediction, so both selections pick the same predictions."""
     project, filters, as_of = export.project, export.filters, export.as_of
-    qs = Feedback.objects.filter(_alive_at(as_of), project=project, kind="correction")
+    qs = Feedback.objects.filter(_alive_at(as_of), project=project)
+    if corrections:
+        qs = qs.filter(kind="correction")
+    else:
+        qs = qs.filter(prediction__isnull=False)
     if filters.get("model_versions"):
-        qs = qs.filter(
-            model_version__in=ModelVersion.objects.filter(
-                project=project, version__in=filters["model_versions"]
-            )
+        versions = ModelVersion.objects.filter(
+            project=project, version__in=filters["model_versions"]
         )
+        # A correction carries its prediction's version; other feedback may not.
+        if corrections:
+            qs = qs.filter(model_version__in=versions)
+        else:
+            qs = qs.filter(prediction__model_version__in=versions)
     if filters.get("since"):
         qs = qs.filter(prediction__served_at__gte=filters["since"])
     if filters.get("until"):
@@ -79,6 +107,132 @@ def _export_feedback(*, export: DatasetExport) -> QuerySet:
     return qs
 
 
+# The columns of export_feedback_rows, in order.
+FEEDBACK_ROW = (
+    "prediction_id",
+    "prediction__request_id",
+    "prediction__input_text",
+    "prediction__predicted_label",
+    "prediction__model_version_id",
+    "prediction__served_at",
+    "id",
+    "kind",
+    "corrected_label",
+    "triage_state",
+    "assignment__category_id",
+)
+
+
+def export_feedback_rows(*, export: DatasetExport, scores: bool = False) -> QuerySet:
+    """Every feedback item (alive at as_of) about the predictions the export's filters select,
+    ordered by prediction then age, as tuples in FEEDBACK_ROW order (+ the prediction's scores
+    when asked). One pass groups them: a prediction is in the export when one of its items is
+    a correction; all of its items make the provenance columns."""
+    fields = FEEDBACK_ROW + (("prediction__scores",) if scores else ())
+    return (
+        _export_feedback(export=export, corrections=False)
+        .order_by("prediction_id", "created_at", "id")
+        .values_list(*fields)
+    )
+
+
+def stream_chunks(qs: QuerySet, *, chunk: int = STREAM_CHUNK) -> Iterator[list[tuple]]:
+    """The rows of a values_list queryset, in lists of up to `chunk`, in bounded memory.
+
+    On PostgreSQL the SQL Django compiles is read with plain psycopg in binary (no model or
+    converter layer per row; JSON columns may arrive as text or parsed, timestamps as aware
+    UTC datetimes). Outside a transaction it is streamed on a connection of its own by a
+    thread that reads ahead while the caller works on the current chunk (the database and
+    Python then work at the same time, and the caller's connection stays free for progress
+    updates); inside one (tests), a server-side cursor on the caller's connection.
+    Elsewhere (SQLite), Django's own chunked iterator."""
+    if connection.vendor != "postgresql":
+        rows = qs.iterator(chunk_size=chunk)
+        while batch := [row for _, row in zip(range(chunk), rows, strict=False)]:
+            yield batch
+        return
+    sql, params = qs.query.sql_with_params()
+    name = f"stream_{uuid.uuid4().hex}"
+    if connection.in_atomic_block:
+        # Inside the caller's transaction (tests): what it has not committed is visible
+        # only on its own connection.
+        connection.ensure_connection()
+        yield from _fetch(connection.connection, name, sql, params, chunk)
+        return
+    yield from _prefetched(connection.get_connection_params(), name, sql, params, chunk)
+
+
+def _fetch(conn, name: str, sql: str, params, chunk: int) -> Iterator[list[tuple]]:
+    # Binary results: psycopg's C loaders parse them about twice as fast as text.
+    with conn.cursor(name=name, binary=True) as cursor:
+        cursor.itersize = chunk
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            yield rows
+
+
+_END = object()
+
+
+def _prefetched(params: dict, name: str, sql: str, args, chunk: int) -> Iterator[list[tuple]]:
+    """The query's rows on a connection of its own, read ahead in a thread (at most PREFETCH
+    chunks wait in memory)."""
+    chunks: queue.Queue = queue.Queue(maxsize=PREFETCH)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            # Closed, never committed, at the end: a reader that stopped early leaves the
+            # rest of the stream unread, which close() drops with the connection.
+            conn = psycopg.connect(**params, autocommit=True)
+            try:
+                for setting, value in STREAM_SETTINGS:
+                    conn.execute("SELECT set_config(%s, %s, false)", [setting, value])
+                # A streamed query rather than a cursor: PostgreSQL runs cursors without
+                # parallel workers; libpq 17+ hands the rows over in chunks.
+                size = chunk if psycopg.pq.version() >= 170000 else 1
+                rows = psycopg.Cursor(conn).stream(sql, args, binary=True, size=size)
+                try:
+                    batch: list[tuple] = []
+                    for row in rows:
+                        batch.append(row)
+                        if len(batch) >= chunk:
+                            if not put(batch):
+                                return  # the reader stopped early
+                            batch = []
+                    if batch and not put(batch):
+                        return
+                finally:
+                    # Closing the stream first cancels the query (it holds the connection's
+                    # lock while suspended: closing the connection first would wait forever).
+                    rows.close()
+            finally:
+                conn.close()
+            put(_END)
+        except BaseException as exc:  # handed to the reader, raised there
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="export-stream", daemon=True)
+    thread.start()
+    try:
+        while (item := chunks.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def export_corrections(*, export: DatasetExport) -> QuerySet:
     """The corrections an export reads, ordered by prediction (so one pass groups them), as
     tuples: prediction_id, feedback id, corrected_label, triage_state, request_id,
@@ -94,23 +248,6 @@ def export_corrections(*, export: DatasetExport) -> QuerySet:
         "prediction__predicted_label",
         "model_version_id",
         "prediction__served_at",
-    )
-
-
-def export_corrections_stream(*, export: DatasetExport) -> Iterator[tuple]:
-    return export_corrections(export=export).iterator(chunk_size=FETCH_CHUNK)
-
-
-def feedback_of_predictions(
-    *, project: Project, prediction_ids: list[int], as_of: datetime
-) -> Iterator[tuple[int, int, int | None]]:
-    """(prediction_id, feedback id, category id or None) of every feedback item about the
-    predictions: an export's provenance columns."""
-    return (
-        Feedback.objects.filter(_alive_at(as_of), project=project, prediction_id__in=prediction_ids)
-        .values_list("prediction_id", "id", "assignment__category_id")
-        .order_by()
-        .iterator(chunk_size=FETCH_CHUNK)
     )
 
 
