@@ -16,13 +16,14 @@ from django.utils import timezone
 from feedback.models import ModelVersion, Project
 
 
-class MetricRollup(models.Model):
+class RollupCounts(models.Model):
+    """The counts every rollup keeps, hourly or over a longer span (they merge by addition)."""
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     # NULL: complaints not linked to any prediction, counted in the hour they were written.
     model_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    hour = models.DateTimeField(help_text="Start of the UTC hour the predictions were served in.")
     predictions = models.PositiveIntegerField(default=0)
     # Predictions with at least one current (not superseded) feedback item of any kind.
     feedback_predictions = models.PositiveIntegerField(default=0)
@@ -42,9 +43,16 @@ class MetricRollup(models.Model):
     latency_sketch = models.JSONField(default=dict, blank=True)
     latency_count = models.PositiveIntegerField(default=0)
     latency_sum_ms = models.FloatField(default=0)
-    # Most predictions served in one second of the hour.
+    # Most predictions served in one second of the span.
     peak_per_second = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class MetricRollup(RollupCounts):
+    hour = models.DateTimeField(help_text="Start of the UTC hour the predictions were served in.")
 
     class Meta:
         constraints = [
@@ -65,30 +73,11 @@ class MetricRollup(models.Model):
         return f"{self.project_id}/{self.model_version_id}/{self.hour:%Y-%m-%d %H}h"
 
 
-class RollupSums(models.Model):
+class RollupSums(RollupCounts):
     """The fields of a rollup over a span longer than an hour: the hourly rollups of the span
     added up, with the hours that had traffic (average throughput is per active hour)."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    model_version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    predictions = models.PositiveIntegerField(default=0)
-    feedback_predictions = models.PositiveIntegerField(default=0)
-    corrections = models.PositiveIntegerField(default=0)
-    complaints = models.PositiveIntegerField(default=0)
-    ratings_up = models.PositiveIntegerField(default=0)
-    ratings_down = models.PositiveIntegerField(default=0)
-    label_counts = models.JSONField(default=dict, blank=True)
-    corrected_pairs = models.JSONField(default=dict, blank=True)
-    confidence_predictions = models.JSONField(default=list, blank=True)
-    confidence_corrections = models.JSONField(default=list, blank=True)
-    latency_sketch = models.JSONField(default=dict, blank=True)
-    latency_count = models.PositiveIntegerField(default=0)
-    latency_sum_ms = models.FloatField(default=0)
-    peak_per_second = models.PositiveIntegerField(default=0)
     active_hours = models.PositiveSmallIntegerField(default=0)
-    computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         abstract = True
