@@ -7,7 +7,9 @@ A project with `--rows` predictions (Banking77 queries, with scores), each corre
 a customer, is loaded with COPY. Each export is then built by `export_build` exactly as the
 Celery worker runs it, in a fresh process per format so that its peak resident memory is its
 own. The baseline, in the same run: a plain psycopg `COPY (SELECT ...) TO STDOUT` of the same
-join (prediction + its correction) into a CSV file, also in a fresh process.
+join (prediction + its correction) into a CSV file, also in a fresh process. Last, a JSONL
+export with the likely-wrong check (`flagged=mark`): every correction of this data goes
+through the neighbour search (the model's scores are against each of them).
 """
 
 import argparse
@@ -26,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import django_setup, fresh_database, machine  # noqa: E402
 
 FORMATS = ("jsonl", "csv", "parquet")
+# ... and with the likely-wrong check marking its flags (format:handling).
+CHECKED = ("jsonl:mark",)
 BASELINE_SQL = """
 COPY (
   SELECT p.request_id, p.input_text, p.predicted_label, f.corrected_label, v.version,
@@ -96,7 +100,7 @@ def load(rows: int) -> int:
     return project.id
 
 
-def build_one(database_url: str, fmt: str, folder: str) -> dict:
+def build_one(database_url: str, fmt: str, folder: str, flagged: str = "ignore") -> dict:
     """In a fresh process: build one export as the worker does."""
     django_setup(database_url)
     from django.conf import settings
@@ -108,7 +112,7 @@ def build_one(database_url: str, fmt: str, folder: str) -> dict:
     settings.MEDIA_ROOT = folder
     export_services.publish = lambda *args: False  # this process builds it itself
     project = Project.objects.get(slug="bench-export")
-    export = export_services.export_request(project=project, format=fmt)
+    export = export_services.export_request(project=project, format=fmt, flagged=flagged)
     rss_before = peak_rss_mb()
     start = time.perf_counter()
     export_services.export_build(export_id=export.id)
@@ -116,8 +120,9 @@ def build_one(database_url: str, fmt: str, folder: str) -> dict:
     export = DatasetExport.objects.get(id=export.id)
     assert export.status == "succeeded", export.error
     return {
-        "format": fmt,
+        "format": fmt if flagged == "ignore" else f"{fmt}, flagged={flagged}",
         "rows": export.row_count,
+        "flagged": export.manifest["flagged"]["count"],
         "seconds": round(seconds, 2),
         "rows_per_s": round(export.row_count / seconds),
         "file_mb": round(export.size_bytes / 1e6, 1),
@@ -152,7 +157,8 @@ def child(args) -> None:
     if args.child == "baseline":
         figures = baseline_copy(args.database, args.project, args.folder)
     else:
-        figures = build_one(args.database, args.child, args.folder)
+        fmt, _, flagged = args.child.partition(":")
+        figures = build_one(args.database, fmt, args.folder, flagged or "ignore")
     print(json.dumps(figures))
 
 
@@ -175,7 +181,7 @@ def main() -> None:
     load_seconds = time.perf_counter() - start
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        for name in ("baseline", *FORMATS):
+        for name in ("baseline", *FORMATS, *CHECKED):
             output = subprocess.run(
                 [sys.executable, __file__, "--child", name, "--database", database,
                  "--project", str(project_id), "--folder", folder],

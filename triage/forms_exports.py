@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .models import DatasetExport, ErrorCategory, ImprovementPoint
+from .models import DatasetExport, ErrorCategory, ImprovementPoint, ReferenceDataset
 
 BAD_SHARE = "The validation share must be between 0 and 1 (exclusive), e.g. 0.2."
 
@@ -15,6 +15,21 @@ class _CategoryChoice(forms.ModelMultipleChoiceField):
 class _PointChoice(forms.ModelMultipleChoiceField):
     def label_from_instance(self, point):
         return f"#{point.pk} {point.title}"
+
+
+class _ReferenceChoice(forms.ModelChoiceField):
+    def label_from_instance(self, dataset):
+        return f"{dataset.name} ({dataset.key_count:,} inputs, {dataset.created_at:%Y-%m-%d})"
+
+
+class ReferenceUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Training set file",
+        help_text="CSV (with a header row), JSON Lines or Parquet; only its text column is read.",
+    )
+    text_column = forms.CharField(
+        max_length=200, initial="text", help_text="The column that holds the input texts."
+    )
 
 
 class ExportForm(forms.Form):
@@ -72,6 +87,20 @@ class ExportForm(forms.Form):
         "do not back.",
     )
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1, initial=0)
+    reference = _ReferenceChoice(
+        queryset=ReferenceDataset.objects.none(),
+        required=False,
+        empty_label="None",
+        label="Reference dataset",
+        help_text="Your current training set (uploaded below): rows whose input it already "
+        "holds, near-duplicates included, are not new samples.",
+    )
+    reference_handling = forms.ChoiceField(
+        choices=[("mark", "Mark them (an in_reference column)"), ("exclude", "Leave them out")],
+        initial="mark",
+        required=False,
+        label="Rows in the reference dataset",
+    )
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,6 +117,7 @@ class ExportForm(forms.Form):
         ]
         if not project.has_label_set:
             del self.fields["labels"]
+        self.fields["reference"].queryset = ReferenceDataset.objects.filter(project=project)
 
     def clean_validation(self):
         share = self.cleaned_data.get("validation")
@@ -115,4 +145,6 @@ class ExportForm(forms.Form):
             "resolution_policy": data["resolution"],
             "split": split,
             "flagged": data["flagged"],
+            "reference": data["reference"].id if data["reference"] else None,
+            "reference_handling": data["reference_handling"] or "mark",
         }

@@ -12,7 +12,13 @@ from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 
 from feedback.models import Feedback, ModelVersion, Prediction, Project
 
-from .models import DatasetExport, ErrorCategory, ImprovementPoint, ItemAssignment
+from .models import (
+    DatasetExport,
+    ErrorCategory,
+    ImprovementPoint,
+    ItemAssignment,
+    ReferenceDataset,
+)
 
 # Rows fetched per round trip from the database's server-side cursor.
 FETCH_CHUNK = 5000
@@ -36,6 +42,10 @@ def exports_for_project(*, project: Project) -> QuerySet[DatasetExport]:
     return DatasetExport.objects.filter(project=project).select_related(
         "created_by", "api_key", "project"
     )
+
+
+def references_for_project(*, project: Project) -> QuerySet[ReferenceDataset]:
+    return ReferenceDataset.objects.filter(project=project).select_related("created_by")
 
 
 def export_get(*, project: Project, export_id: int) -> DatasetExport | None:
@@ -251,22 +261,25 @@ def export_corrections(*, export: DatasetExport) -> QuerySet:
     )
 
 
-def export_check_rows(*, export: DatasetExport) -> Iterator[tuple]:
-    """What the likely-wrong-corrections check reads, ordered by prediction: prediction_id,
-    corrected_label, triage_state, input_text, predicted_label, scores."""
+def export_correction_labels(*, export: DatasetExport) -> QuerySet:
+    """The export's corrections ordered by prediction, as (prediction_id, corrected_label,
+    triage_state, predicted_label): what resolving them needs, without their texts."""
     return (
         _export_feedback(export=export)
         .order_by("prediction_id", "created_at", "id")
         .values_list(
-            "prediction_id",
-            "corrected_label",
-            "triage_state",
-            "prediction__input_text",
-            "prediction__predicted_label",
-            "prediction__scores",
+            "prediction_id", "corrected_label", "triage_state", "prediction__predicted_label"
         )
-        .iterator(chunk_size=FETCH_CHUNK)
     )
+
+
+def prediction_texts(*, ids: list[int]) -> dict[int, str]:
+    """The input text of each of these predictions, read in batches."""
+    texts = {}
+    for start in range(0, len(ids), FETCH_CHUNK):
+        batch = ids[start : start + FETCH_CHUNK]
+        texts.update(Prediction.objects.filter(id__in=batch).values_list("id", "input_text"))
+    return texts
 
 
 def confidence_by_label(*, project: Project, as_of: datetime) -> list[tuple[str, float, int]]:

@@ -42,6 +42,7 @@ urlpatterns = [
     path("reviews/start", views_review.review_start, name="review-start"),
     path("reviews/<int:review_id>/", views_review.review_detail, name="review-detail"),
     path("exports/", views_exports.export_list, name="export-list"),
+    path("exports/references", views_exports.reference_create, name="reference-create"),
     path("exports/<int:export_id>/", views_exports.export_detail, name="export-detail"),
     path(
         "exports/<int:export_id>/download",

@@ -11,13 +11,18 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from feedback.access import project_view
+from feedback.imports import TOO_BIG
+from feedback.uploads import bounded_uploads
 
 from .api_exports import export_file_response
-from .forms_exports import ExportForm
-from .selectors_exports import export_get, exports_for_project
+from .forms_exports import ExportForm, ReferenceUploadForm
+from .selectors_exports import export_get, exports_for_project, references_for_project
 from .services.exports import ExportInvalid, export_downloaded, export_file_path, export_request
+from .services.references import ReferenceInvalid, reference_upload
 
 REVIEWER = "reviewer"
 EXPORTS_PER_PAGE = 25
@@ -59,17 +64,63 @@ def export_list(request):
             else:
                 messages.success(request, f"Export {export.label} is queued.")
                 return redirect("export-detail", slug=request.project.slug, export_id=export.id)
+    return _render_list(request, form=form, can_export=can_export)
+
+
+def _render_list(request, *, form, can_export, upload_form=None, status=None):
     page = Paginator(
         exports_for_project(project=request.project).order_by("-number"), EXPORTS_PER_PAGE
     ).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "form": form,
+        "upload_form": upload_form or ReferenceUploadForm(),
+        "references": references_for_project(project=request.project),
         "can_export": can_export,
         "prefilled": bool(_prefill(request)),
         "section": "exports",
     }
-    return render(request, "triage/export_list.html", context)
+    return render(request, "triage/export_list.html", context, status=status)
+
+
+@csrf_exempt  # checked by csrf_protect below, once the upload handler is in place
+def reference_create(request, slug):
+    """Upload a reference dataset (the team's training set). POST only; the file is read
+    in the request (about a million rows in 10 s here, BENCHMARKS.md) and not kept."""
+    handler = bounded_uploads(request)
+    return _reference_create(request, slug, handler=handler)
+
+
+@csrf_protect
+@project_view(role=REVIEWER)
+def _reference_create(request, handler):
+    if request.method != "POST":
+        return redirect("export-list", slug=request.project.slug)
+    form = ReferenceUploadForm(request.POST, request.FILES)
+    if handler.exceeded:
+        form = ReferenceUploadForm(request.POST)
+        form.is_valid()
+        form.add_error("file", TOO_BIG.format(limit=handler.limit))
+    elif form.is_valid():
+        try:
+            dataset = reference_upload(
+                project=request.project,
+                upload=form.cleaned_data["file"],
+                text_column=form.cleaned_data["text_column"],
+                actor=request.user,
+            )
+        except ReferenceInvalid as invalid:
+            for name, errors in invalid.errors.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            skipped = f", {dataset.skipped:,} rows skipped" if dataset.skipped else ""
+            messages.success(
+                request,
+                f"Reference dataset {dataset.name} added: {dataset.key_count:,} inputs{skipped}.",
+            )
+            return redirect(reverse("export-list", args=[request.project.slug]) + "#references")
+    export_form = ExportForm(project=request.project)
+    return _render_list(request, form=export_form, can_export=True, upload_form=form, status=400)
 
 
 @project_view()

@@ -6,9 +6,16 @@ import json
 import numpy as np
 import pytest
 
+from feedback.models import Feedback
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
 from triage.exports import checks
-from triage.exports.checks import check_corrections, class_thresholds, neighbour_support
+from triage.exports.checks import (
+    check_corrections,
+    class_thresholds,
+    make_pool,
+    neighbour_support,
+)
+from triage.services import export_checks, exports
 from triage.services.exports import ExportInvalid, export_build, export_request
 
 # --- pure functions ---------------------------------------------------------------------------
@@ -60,14 +67,21 @@ def test_missing_scores_count_as_zero():
     assert result.model_against.tolist() == [False]
 
 
+def own_pool(vectors, corrected):
+    """Corrections as their own neighbour pool (ids 1..n)."""
+    ids = np.arange(1, len(corrected) + 1)
+    return ids, make_pool(vectors, corrected, np.ones(len(corrected)), ids)
+
+
 def test_neighbours_vote_with_their_similarity_and_a_correction_is_not_its_own_neighbour():
     # Three inputs near (1, 0) corrected to "a"; one of them "corrected" to "b" by a careless
     # user (the model said "a"). Two inputs near (0, 1) corrected to "b".
     vectors = np.array([[1, 0], [1, 0.1], [1, -0.1], [1, 0.05], [0, 1], [0.1, 1]], dtype=float)
     corrected = ["a", "a", "a", "b", "b", "b"]
     predicted = ["c", "c", "c", "a", "c", "c"]
+    ids, pool = own_pool(vectors, corrected)
 
-    support_c, support_p = neighbour_support(vectors, corrected, predicted, k=3)
+    support_c, support_p = neighbour_support(vectors, ids, corrected, predicted, pool=pool, k=3)
 
     assert support_p[3] > 2.9, "its three nearest neighbours were corrected to `a`"
     assert support_c[3] == 0.0, "the careless correction does not back itself"
@@ -77,27 +91,37 @@ def test_neighbours_vote_with_their_similarity_and_a_correction_is_not_its_own_n
 def test_uncorrected_answers_vote_with_their_weight():
     vectors = np.array([[1.0, 0.0], [0.0, 1.0]])
     others = np.array([[1.0, 0.01], [1.0, -0.01]])
+    pool = make_pool(np.vstack([vectors, others]), ["b", "x", "a", "a"], [1, 1, 0.5, 0.5],
+                     [1, 2, -1, -1])  # fmt: skip
 
     support_c, support_p = neighbour_support(
-        vectors, ["b", "x"], ["a", "y"], others=others, other_labels=["a", "a"],
-        other_weight=0.5, k=2,
-    )  # fmt: skip
+        vectors, [1, 2], ["b", "x"], ["a", "y"], pool=pool, k=2
+    )
 
     assert support_p[0] == pytest.approx(1.0, abs=0.01), "two answers of `a`, half a vote each"
     assert support_c[0] == 0.0
 
 
-def test_chunked_and_sampled_similarity_gives_the_same_support(monkeypatch):
+def test_chunked_similarity_gives_the_same_support(monkeypatch):
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(40, 5))
     corrected = rng.choice(["a", "b", "c"], size=40)
     predicted = rng.choice(["a", "b", "c"], size=40)
-    whole = neighbour_support(vectors, corrected, predicted, k=4)
+    ids, pool = own_pool(vectors, corrected)
+    whole = neighbour_support(vectors, ids, corrected, predicted, pool=pool, k=4)
 
     monkeypatch.setattr(checks, "SIMILARITY_CHUNK", 7)
-    chunked = neighbour_support(vectors, corrected, predicted, k=4)
+    chunked = neighbour_support(vectors, ids, corrected, predicted, pool=pool, k=4)
 
     assert np.allclose(whole[0], chunked[0]) and np.allclose(whole[1], chunked[1])
+
+
+def test_the_pool_shrinks_as_exports_grow_so_the_work_stays_bounded():
+    assert checks.pool_size(1_000) == checks.MAX_POOL, "small exports: everything"
+    sizes = [checks.pool_size(n) for n in (200_000, 400_000, 1_000_000, 100_000_000)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] < checks.MAX_POOL
+    assert 200_000 * sizes[0] <= checks.WORK_BUDGET and 400_000 * sizes[1] <= checks.WORK_BUDGET
+    assert sizes[-1] == checks.MIN_POOL, "never below the floor"
 
 
 # --- exports that use it ------------------------------------------------------------------------
@@ -178,3 +202,36 @@ def test_an_unknown_handling_is_refused_by_name(project):
         export_request(project=project[0], format="csv", flagged="drop")
 
     assert list(caught.value.errors) == ["flagged"]
+
+
+def test_verdicts_do_not_depend_on_how_rows_are_batched(project, monkeypatch):
+    project, careless = project
+    monkeypatch.setattr(exports, "CHECK_BATCH", 2)
+
+    export, rows = built(project, "mark")
+
+    assert {r for r, row in rows.items() if row["flagged"]} == {careless.request_id}
+    assert export.manifest["flagged"]["checked"] == 5
+
+
+def test_a_large_export_searches_a_seeded_sample_of_its_corrections_and_answers(
+    project, monkeypatch
+):
+    project, _ = project
+    for name in ("MAX_POOL", "MIN_POOL"):
+        monkeypatch.setattr(checks, name, 4)
+    export = export_request(project=project, format="jsonl", flagged="mark")
+    corrected = set(
+        Feedback.objects.filter(project=project, kind="correction").values_list(
+            "prediction_id", flat=True
+        )
+    )
+
+    pools = [export_checks.prepare(export=export).pool for _ in range(2)]
+
+    assert len(pools[0].ids) == 4
+    assert {int(i) for i in pools[0].ids if i != -1} <= corrected
+    assert -1 in pools[0].ids, "uncorrected answers keep their share"
+    assert pools[0].ids.tolist() == pools[1].ids.tolist(), "the same export, the same sample"
+    first, _ = built(project, "mark")
+    assert first.status == first.Status.SUCCEEDED and first.manifest["flagged"]["checked"] == 5

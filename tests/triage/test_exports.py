@@ -90,7 +90,7 @@ def test_it_resolves_corrections_by_policy(labels, policy, expected):
 def test_csv_cells_that_would_run_as_formulas_are_neutralised(text):
     raw = io.BytesIO()
     writer = CsvWriter(raw)
-    row = ("r1", text, "a", "b", "v1", timezone.now(), 1, 1, 1.0, [1], [], None, None)
+    row = ("r1", text, "a", "b", "v1", timezone.now(), 1, 1, 1.0, [1], [], None, None, None)
     writer.write([row])
     writer.close()
 
@@ -171,6 +171,7 @@ def test_it_exports_one_row_per_corrected_prediction_with_provenance(project):
         "category_ids": [category.id],
         "split": None,
         "flagged": None,
+        "in_reference": None,
     }
 
 

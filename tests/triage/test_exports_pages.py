@@ -242,3 +242,57 @@ def test_the_manifest_json_on_the_page_matches_the_stored_manifest(client, proje
 
     export.refresh_from_db()
     assert json.loads(response.context["manifest_json"]) == export.manifest
+
+
+# --- reference datasets -------------------------------------------------------------------------
+
+
+def upload_reference(client, data=b"text\nwhere is card 1\n", name="train.csv", column="text"):
+    upload = io.BytesIO(data)
+    upload.name = name
+    return client.post("/p/shop/exports/references", {"file": upload, "text_column": column})
+
+
+def test_a_reviewer_uploads_a_reference_dataset_and_exports_against_it(client, project):
+    login(client, project, "reviewer")
+
+    response = upload_reference(client)
+
+    dataset = project.references.get()
+    assert response.status_code == 302 and response["Location"] == "/p/shop/exports/#references"
+    page = client.get("/p/shop/exports/").content.decode()
+    assert "train.csv" in page and dataset.sha256[:10] in page
+    client.post("/p/shop/exports/", form_data(reference=dataset.id, reference_handling="exclude"))
+    export = DatasetExport.objects.get(project=project)
+    assert export.options["reference"] == dataset.id
+    export_build(export_id=export.id)
+    export.refresh_from_db()
+    # "where is card 1" stands for all three inputs: numbers do not count.
+    assert export.row_count == 0 and export.manifest["excluded"]["in_reference"] == 3
+
+
+@pytest.mark.parametrize(
+    "data,name,column,field,words",
+    [
+        (b"query\nhi\n", "train.csv", "text", "text_column", "no column"),
+        (b"text\nhi\n", "train.xlsx", "text", "file", ".parquet"),
+        (b"text\nhi\n", "train.csv", " ", "text_column", "required"),
+    ],
+)
+def test_a_bad_reference_file_is_refused_with_the_reason_and_nothing_kept(
+    client, project, data, name, column, field, words
+):
+    login(client, project, "reviewer")
+
+    response = upload_reference(client, data, name, column)
+
+    assert response.status_code == 400
+    assert words in " ".join(response.context["upload_form"].errors[field])
+    assert not project.references.exists()
+
+
+def test_a_viewer_cannot_upload_a_reference_dataset(client, project):
+    login(client, project, "viewer")
+
+    assert upload_reference(client).status_code == 403
+    assert not project.references.exists()

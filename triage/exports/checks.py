@@ -32,9 +32,13 @@ from sklearn.preprocessing import normalize
 K_NEIGHBOURS = 10
 # Rows of the similarity matrix computed at once (rows x pool floats in memory).
 SIMILARITY_CHUNK = 256
-# Beyond this many corrections, neighbours are searched in a seeded sample of this size, so
-# the check's time grows linearly with the export rather than quadratically.
+# The neighbour search compares each correction with every input of the pool: its cost is
+# corrections x pool. The pool holds every correction and uncorrected answer up to MAX_POOL;
+# beyond that a seeded sample, smaller as the export grows so that corrections x pool stays
+# near WORK_BUDGET (about a minute here, BENCHMARKS.md), but never below MIN_POOL inputs.
 MAX_POOL = 50_000
+MIN_POOL = 5_000
+WORK_BUDGET = 5_000_000_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,33 @@ class CheckResult:
     model_against: np.ndarray  # bool: the confident-joint condition
     support_corrected: np.ndarray  # float: neighbours' weighted votes for the corrected label
     support_predicted: np.ndarray  # float: ... for the predicted label
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The labelled inputs a correction's neighbours are searched among: corrections (their
+    corrected label, weight 1) and uncorrected answers (the model's label, a lower weight)."""
+
+    vectors_t: object  # features x pool, columns of unit length (sparse or dense)
+    labels: np.ndarray  # object: the label each input votes for
+    weights: np.ndarray  # float: how much its vote counts
+    ids: np.ndarray  # int: the correction each input is (its prediction id), -1 for others
+
+
+def pool_size(corrections: int) -> int:
+    """How many inputs the neighbour pool may hold for an export of `corrections`."""
+    return max(MIN_POOL, min(MAX_POOL, WORK_BUDGET // max(1, corrections)))
+
+
+def make_pool(vectors, labels, weights, ids) -> Pool:
+    vectors = normalize(vectors)
+    vectors_t = vectors.T.tocsr() if sparse.issparse(vectors) else np.ascontiguousarray(vectors.T)
+    return Pool(
+        vectors_t,
+        np.asarray(labels, dtype=object),
+        np.asarray(weights, dtype=float),
+        np.asarray(ids, dtype=np.int64),
+    )
 
 
 def class_thresholds(labels, confidences) -> dict[str, float]:
@@ -59,58 +90,30 @@ def class_thresholds(labels, confidences) -> dict[str, float]:
 
 
 def neighbour_support(
-    vectors,
-    corrected,
-    predicted,
-    *,
-    others=None,
-    other_labels=None,
-    other_weight: float = 1.0,
-    k: int = K_NEIGHBOURS,
-    seed: int = 0,
+    vectors, ids, corrected, predicted, *, pool: Pool, k: int = K_NEIGHBOURS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each correction i: the summed cosine similarity of its k nearest neighbours whose
-    label is corrected[i], and of those whose label is predicted[i].
-
-    Neighbours are the other corrections (their corrected label) and, when given, `others`:
-    vectors of uncorrected predictions with the model's answers as labels (`other_labels`),
-    whose votes count `other_weight` times (an answer nobody corrected is weaker evidence
-    than a correction). `vectors`/`others`: one row each, sparse or dense, any scale."""
+    """For each correction i (its input's vector, its id): the weighted cosine similarity of
+    its k nearest neighbours in the pool whose label is corrected[i], and of those whose
+    label is predicted[i]. A correction is not its own neighbour (same id in the pool)."""
     corrected = np.asarray(corrected, dtype=object)
     predicted = np.asarray(predicted, dtype=object)
+    ids = np.asarray(ids, dtype=np.int64)
     n = len(corrected)
     support_c, support_p = np.zeros(n), np.zeros(n)
-    vectors = normalize(vectors)
-    pool_vectors, pool_labels, pool_weights = vectors, corrected, np.ones(n)
-    pool_index = np.arange(n)  # which correction each pool row is (-1: not a correction)
-    if others is not None and others.shape[0]:
-        m = others.shape[0]
-        stack = sparse.vstack if sparse.issparse(vectors) else np.vstack
-        pool_vectors = stack([vectors, normalize(others)])
-        pool_labels = np.concatenate([corrected, np.asarray(other_labels, dtype=object)])
-        pool_weights = np.concatenate([pool_weights, np.full(m, other_weight)])
-        pool_index = np.concatenate([pool_index, np.full(m, -1)])
-    if len(pool_labels) > MAX_POOL:
-        keep = np.sort(
-            np.random.default_rng(seed).choice(len(pool_labels), size=MAX_POOL, replace=False)
-        )
-        pool_vectors, pool_labels = pool_vectors[keep], pool_labels[keep]
-        pool_weights, pool_index = pool_weights[keep], pool_index[keep]
-    k = min(k, len(pool_labels) - 1)
-    if k < 1:
+    k = min(k, len(pool.labels) - 1)
+    if k < 1 or n == 0:
         return support_c, support_p
-    pool_t = pool_vectors.T.tocsr() if sparse.issparse(pool_vectors) else pool_vectors.T
+    vectors = normalize(vectors)
     for start in range(0, n, SIMILARITY_CHUNK):
         stop = min(n, start + SIMILARITY_CHUNK)
-        similarity = vectors[start:stop] @ pool_t
+        similarity = vectors[start:stop] @ pool.vectors_t
         similarity = similarity.toarray() if sparse.issparse(similarity) else np.asarray(similarity)
-        # A correction is not its own neighbour.
-        rows, own = np.nonzero(pool_index[None, :] == np.arange(start, stop)[:, None])
+        rows, own = np.nonzero(pool.ids[None, :] == ids[start:stop, None])
         similarity[rows, own] = -np.inf
         nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
         weights = np.take_along_axis(similarity, nearest, axis=1).clip(min=0)
-        weights = weights * pool_weights[nearest]
-        labels = pool_labels[nearest]
+        weights = weights * pool.weights[nearest]
+        labels = pool.labels[nearest]
         support_c[start:stop] = (weights * (labels == corrected[start:stop, None])).sum(axis=1)
         support_p[start:stop] = (weights * (labels == predicted[start:stop, None])).sum(axis=1)
     return support_c, support_p

@@ -30,6 +30,7 @@ COLUMNS = (
     "category_ids",
     "split",
     "flagged",  # likely-wrong correction (null when the export did not run the check)
+    "in_reference",  # input in the reference dataset (null when the export named none)
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
@@ -58,7 +59,7 @@ class CsvWriter:
 
     def write(self, rows: Sequence[tuple]) -> None:
         # Rows come in COLUMNS order with fixed types (texts, served_at, counts, agreement,
-        # two id lists, split, flagged): each cell is converted by position, without the
+        # two id lists, split, flagged, in_reference): each cell is converted by position, without the
         # per-value type tests of a general writer (3x faster at a million rows).
         starts, dumps, rfc3339 = _FORMULA_FIRST, orjson.dumps, _rfc3339
         self.writer.writerows(
@@ -73,6 +74,7 @@ class CsvWriter:
                     dumps(row[10]).decode(),
                     "" if row[11] is None else neutralise(row[11]),
                     "" if row[12] is None else row[12],
+                    "" if row[13] is None else row[13],
                 )
                 for row in rows
             ]
@@ -127,6 +129,7 @@ class ParquetWriter:
                 ("category_ids", pa.list_(pa.int64())),
                 ("split", pa.string()),
                 ("flagged", pa.bool_()),
+                ("in_reference", pa.bool_()),
             ]
         )
         assert tuple(self.schema.names) == COLUMNS

@@ -11,7 +11,7 @@ from .clustering import (
     ItemAssignment,
     ItemVector,
 )
-from .exports import DatasetExport
+from .exports import DatasetExport, ReferenceDataset
 from .review import Comment, ImprovementPoint, ReviewSession, ReviewSettings
 
 __all__ = [
@@ -28,5 +28,6 @@ __all__ = [
     "ItemAssignment",
     "ItemVector",
     "ReviewSession",
+    "ReferenceDataset",
     "ReviewSettings",
 ]

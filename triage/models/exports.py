@@ -100,3 +100,32 @@ class DatasetExport(models.Model):
     def file_name(self) -> str:
         """What the download is called: project, version and format; never from a request."""
         return f"{self.project.slug}-export-{self.label}.{self.format}"
+
+
+class ReferenceDataset(models.Model):
+    """A file the team uploaded as their current training set, kept as the sorted 64-bit
+    keys of its inputs (triage/exports/reference.py): an export can then mark or leave out
+    the rows they already train on, so re-exported samples are not counted as new. The
+    uploaded file itself is not kept."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="references")
+    name = models.CharField(max_length=200)
+    text_column = models.CharField(max_length=200)
+    format = models.CharField(max_length=10)
+    sha256 = models.CharField(max_length=64)  # of the uploaded file
+    size_bytes = models.PositiveBigIntegerField()
+    rows = models.PositiveBigIntegerField()  # data rows read
+    skipped = models.PositiveBigIntegerField()  # ... without a usable text
+    key_count = models.PositiveBigIntegerField()  # distinct inputs (near-duplicates as one)
+    problems = models.JSONField(default=list, blank=True)  # the first few skipped rows, why
+    keys = models.FileField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug} reference {self.name}"

@@ -1,67 +1,85 @@
-"""The likely-wrong-corrections check of an export: load what triage/exports/checks.py needs,
-run it, return the flagged predictions.
+"""The likely-wrong-corrections check of an export (triage/exports/checks.py), in bounded
+memory: prepared once before the file is written, then asked batch by batch while it is.
 
-It reads the export's corrections once before the file is written (the neighbours of a
-correction can be anywhere in the export), so its memory grows with the export: about the
-text and labels of each corrected prediction plus their TF-IDF vectors. Exports that do not
-ask for the check (flagged handling "ignore", the API's default) skip it and stay streamed.
+Preparing reads the export's resolved corrections once, keeping only a seeded sample of
+them (ids and labels, then their texts): with the latest uncorrected answers they make the
+neighbour pool, which fits the TF-IDF vectoriser and keeps its vectors. A batch's flags then
+depend on the pool only, so the build scores each batch of corrections as it writes them;
+memory is the pool plus one batch whatever the export's size. Exports that do not ask for
+the check (flagged handling "ignore", the API's default) skip it.
 """
 
-from dataclasses import dataclass
+import random
+
+import orjson
 
 from feedback.models import Feedback
 
 from ..exports import resolve as resolution
 from ..models import DatasetExport
-from ..selectors_exports import confidence_by_label, export_check_rows, recent_uncorrected
+from ..selectors_exports import (
+    confidence_by_label,
+    export_correction_labels,
+    prediction_texts,
+    recent_uncorrected,
+    stream_chunks,
+)
 
 # Uncorrected predictions whose (model) answers vote as neighbours, and how much each vote
 # counts against a correction's: measured on the Banking77 replay (BENCHMARKS.md).
 OTHERS = 20_000
 OTHER_WEIGHT = 0.5
+# The seed of the pool's samples: the same export always gets the same flags.
+SEED = 0
 
 
-@dataclass(frozen=True)
-class Flags:
-    flagged: frozenset[int]  # prediction ids whose resolved correction is likely wrong
-    checked: int  # resolved corrections the check looked at
+class CorrectionCheck:
+    """Flags for batches of an export's resolved corrections. Build it with prepare()."""
+
+    def __init__(self, *, thresholds: dict[str, float], vectorizer, pool):
+        self.thresholds, self.vectorizer, self.pool = thresholds, vectorizer, pool
+        self.checked = 0  # corrections scored so far
+
+    def flags(self, batch: list[tuple]) -> list[bool]:
+        """batch: (prediction_id, input_text, predicted_label, resolved_label, scores) per
+        correction. Only the corrections the model's scores speak against need their
+        neighbours (the others cannot be flagged)."""
+        import numpy as np
+
+        from ..exports import checks
+
+        self.checked += len(batch)
+        predicted = [row[2] for row in batch]
+        corrected = [row[3] for row in batch]
+        scores = [_scores(row[4]) for row in batch]
+        result = checks.check_corrections(
+            predicted=predicted,
+            corrected=corrected,
+            p_predicted=[_score(s, label) for s, label in zip(scores, predicted, strict=True)],
+            p_corrected=[_score(s, label) for s, label in zip(scores, corrected, strict=True)],
+            thresholds=self.thresholds,
+            support_corrected=np.ones(len(batch)),
+            support_predicted=np.zeros(len(batch)),
+        )
+        suspects = np.flatnonzero(result.model_against)
+        flagged = np.zeros(len(batch), dtype=bool)
+        if len(suspects) and self.pool is None:
+            flagged[suspects] = True  # no neighbours back them (nor the model's answers)
+        elif len(suspects):
+            support_c, support_p = checks.neighbour_support(
+                self.vectorizer.transform([batch[i][1] or "" for i in suspects]),
+                [batch[i][0] for i in suspects],
+                [corrected[i] for i in suspects],
+                [predicted[i] for i in suspects],
+                pool=self.pool,
+            )
+            flagged[suspects] = support_c <= support_p
+        return flagged.tolist()
 
 
-def _resolved(export: DatasetExport):
-    """(prediction_id, text, predicted, resolved label, scores) of each prediction the export
-    would write (same resolution as the build: dismissed corrections out, conflicts and
-    corrections that agree with the prediction skipped)."""
-    current, labels = None, []
-    for row in export_check_rows(export=export):
-        if current is not None and row[0] != current[0]:
-            yield current, labels
-            labels = []
-        current = row
-        if row[2] != Feedback.TriageState.NOT_AN_ERROR:
-            labels.append(row[1])
-    if current is not None:
-        yield current, labels
-
-
-def export_flags(*, export: DatasetExport) -> Flags:
-    """Run the check over the export's resolved corrections. Deterministic for a given
-    export (its as_of fixes the rows, the neighbour sample is seeded)."""
-    ids, texts, predicted, corrected, p_pred, p_corr = [], [], [], [], [], []
-    for row, labels in _resolved(export):
-        if not labels:
-            continue
-        outcome = resolution.resolve(labels, export.resolution)
-        if outcome.label is None or outcome.label == row[4]:
-            continue
-        scores = row[5] if isinstance(row[5], dict) else {}
-        ids.append(row[0])
-        texts.append(row[3] or "")
-        predicted.append(row[4])
-        corrected.append(outcome.label)
-        p_pred.append(_score(scores, row[4]))
-        p_corr.append(_score(scores, outcome.label))
-    if not ids:
-        return Flags(frozenset(), 0)
+def prepare(*, export: DatasetExport) -> CorrectionCheck:
+    """Thresholds, neighbour pool and vectoriser of the export's check. Deterministic for a
+    given export (its as_of fixes the rows, the samples are seeded)."""
     # Imported here: scikit-learn and SciPy cost ~150 MB that exports without the check
     # (and the web process) should not pay.
     import numpy as np
@@ -73,28 +91,76 @@ def export_flags(*, export: DatasetExport) -> Flags:
         label: float(mean)
         for label, mean, _ in confidence_by_label(project=export.project, as_of=export.as_of)
     }
+    sample, total = _sample_corrections(export, capacity=checks.MAX_POOL)
     others = recent_uncorrected(project=export.project, as_of=export.as_of, limit=OTHERS)
+    size = checks.pool_size(total)
+    rng = np.random.default_rng(SEED)
+    if total + len(others) > size:
+        # Corrections and answers keep their share of the pool.
+        keep_corrections = min(len(sample), round(size * total / (total + len(others))))
+        sample = [sample[i] for i in sorted(rng.permutation(len(sample))[:keep_corrections])]
+        others = [others[i] for i in sorted(rng.permutation(len(others))[: size - len(sample)])]
+    texts = prediction_texts(ids=[prediction_id for prediction_id, _ in sample])
+    pool_texts = [texts.get(prediction_id, "") for prediction_id, _ in sample]
+    pool_texts += [text for text, _ in others]
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
-    vectorizer.fit(texts + [text for text, _ in others])
-    support_c, support_p = checks.neighbour_support(
-        vectorizer.transform(texts),
-        corrected,
-        predicted,
-        others=vectorizer.transform([text for text, _ in others]) if others else None,
-        other_labels=[label for _, label in others],
-        other_weight=OTHER_WEIGHT,
+    try:
+        vectors = vectorizer.fit_transform(pool_texts)
+    except ValueError:  # not one word in the pool: no neighbour evidence either way
+        return CorrectionCheck(thresholds=thresholds, vectorizer=None, pool=None)
+    pool = checks.make_pool(
+        vectors,
+        [label for _, label in sample] + [label for _, label in others],
+        [1.0] * len(sample) + [OTHER_WEIGHT] * len(others),
+        [prediction_id for prediction_id, _ in sample] + [-1] * len(others),
     )
-    result = checks.check_corrections(
-        predicted=predicted,
-        corrected=corrected,
-        p_predicted=p_pred,
-        p_corrected=p_corr,
-        thresholds=thresholds,
-        support_corrected=support_c,
-        support_predicted=support_p,
-    )
-    flagged = frozenset(int(i) for i, f in zip(ids, result.flagged, strict=True) if f)
-    return Flags(flagged, len(ids))
+    return CorrectionCheck(thresholds=thresholds, vectorizer=vectorizer, pool=pool)
+
+
+def _sample_corrections(export: DatasetExport, *, capacity: int):
+    """A uniform seeded sample (reservoir) of up to `capacity` of the export's resolved
+    corrections, as (prediction_id, resolved label), and how many there are. Resolved as the
+    build does: dismissed corrections out, conflicts and corrections that agree with the
+    prediction skipped."""
+    rng = random.Random(SEED)
+    sample: list[tuple[int, str]] = []
+    seen = 0
+
+    def add(prediction_id, predicted, labels) -> None:
+        nonlocal seen
+        if not labels:
+            return
+        label = (
+            labels[0] if len(labels) == 1 else resolution.resolve(labels, export.resolution).label
+        )
+        if label is None or label == predicted:
+            return
+        if seen < capacity:
+            sample.append((prediction_id, label))
+        elif (slot := rng.randrange(seen + 1)) < capacity:
+            sample[slot] = (prediction_id, label)
+        seen += 1
+
+    dismissed = Feedback.TriageState.NOT_AN_ERROR.value
+    current, predicted, labels = None, None, []
+    for chunk in stream_chunks(export_correction_labels(export=export)):
+        for prediction_id, label, state, predicted_label in chunk:
+            if prediction_id != current:
+                add(current, predicted, labels)
+                current, predicted, labels = prediction_id, predicted_label, []
+            if state != dismissed:
+                labels.append(label)
+    add(current, predicted, labels)
+    return sample, seen
+
+
+def _scores(value) -> dict:
+    if isinstance(value, str | bytes):  # a JSON column read as text
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _score(scores: dict, label: str) -> float:

@@ -36,18 +36,23 @@ from config.celery_app import publish
 from feedback.models import Feedback, ModelVersion, Project
 
 from ..exports import resolve as resolution
+from ..exports.reference import contains, reference_key
 from ..exports.split import near_duplicate_key, split_side
 from ..exports.writers import COLUMNS, WRITERS
-from ..models import DatasetExport, ErrorCategory, ImprovementPoint
+from ..models import DatasetExport, ErrorCategory, ImprovementPoint, ReferenceDataset
 from ..selectors_exports import export_corrections, export_feedback_rows, stream_chunks
+from . import export_checks
 from .categories import audit
-from .export_checks import Flags, export_flags
+from .references import reference_keys
 
 logger = logging.getLogger(__name__)
 
 BUILD_TASK = "triage.export_build"
 # Predictions per batch handed to the writer (and per progress update).
 BATCH = 20_000
+# Corrections scored by the likely-wrong check at once (its similarity work is done in
+# chunks of its own; this only sets how many rows wait for a verdict).
+CHECK_BATCH = 4_096
 STALE_HEARTBEAT = timedelta(minutes=5)
 STALE_QUEUED = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
@@ -62,9 +67,13 @@ BAD_RESOLUTION = "Must be one of: latest, majority, unanimous."
 BAD_VALIDATION_SHARE = "The validation share must be between 0 and 1 (exclusive)."
 BAD_SEED = "The seed must be a whole number from 0."
 BAD_FLAGGED = "Must be one of: ignore, mark, exclude."
+BAD_REFERENCE_HANDLING = "Must be one of: mark, exclude."
+UNKNOWN_REFERENCE = "No reference dataset with id {id} in this project."
 # What to do with corrections the likely-wrong check flags (triage/exports/checks.py):
 # ignore (no check, the `flagged` column is empty), mark (column true/false), exclude.
 FLAGGED_HANDLING = ("ignore", "mark", "exclude")
+# Rows whose input is in the chosen reference dataset: marked (a column) or left out.
+REFERENCE_HANDLING = ("mark", "exclude")
 GAVE_UP = "Stopped after {attempts} attempts: the worker died while building this export."
 INTERNAL_ERROR = "The export stopped on an unexpected error; the details are in the server log."
 
@@ -152,6 +161,8 @@ def export_request(
     resolution_policy: str = resolution.LATEST,
     split: dict | None = None,
     flagged: str = "ignore",
+    reference: int | None = None,
+    reference_handling: str = "mark",
     actor=None,
     api_key=None,
 ) -> DatasetExport:
@@ -164,6 +175,13 @@ def export_request(
         errors["resolution"] = [BAD_RESOLUTION]
     if flagged not in FLAGGED_HANDLING:
         errors["flagged"] = [BAD_FLAGGED]
+    if reference_handling not in REFERENCE_HANDLING:
+        errors["reference_handling"] = [BAD_REFERENCE_HANDLING]
+    if reference is not None and not (
+        isinstance(reference, int)
+        and ReferenceDataset.objects.filter(project=project, id=reference).exists()
+    ):
+        errors["reference"] = [UNKNOWN_REFERENCE.format(id=reference)]
     if errors:
         raise ExportInvalid(errors)
     clean_filters = _filters_clean(project=project, filters=filters or {})
@@ -181,7 +199,12 @@ def export_request(
             resolution=resolution_policy,
             filters=clean_filters,
             split=clean_split,
-            options={"flagged": flagged},
+            options={"flagged": flagged}
+            | (
+                {"reference": reference, "reference_handling": reference_handling}
+                if reference is not None
+                else {}
+            ),
             created_by=user,
             api_key=api_key,
             created_at=now,
@@ -199,6 +222,11 @@ def export_request(
             filters=clean_filters,
             split=clean_split,
             flagged=flagged,
+            **(
+                {"reference": reference, "reference_handling": reference_handling}
+                if reference is not None
+                else {}
+            ),
             **({"api_key": api_key.prefix} if api_key else {}),
         )
         transaction.on_commit(partial(publish, BUILD_TASK, export.id))
@@ -251,6 +279,7 @@ class _Tally:
     agrees_with_prediction: int = 0
     label_filtered: int = 0
     flagged: int = 0
+    in_reference: int = 0
     rows: int = 0
     labels: Counter = field(default_factory=Counter)
     splits: Counter = field(default_factory=Counter)
@@ -284,9 +313,12 @@ def _running(export: DatasetExport):
 
 
 class _Builder:
-    def __init__(self, export: DatasetExport, writer, flags: Flags | None = None):
+    def __init__(self, export: DatasetExport, writer, check=None, reference=None):
         self.export, self.writer = export, writer
-        self.flags = flags
+        self.check = check  # an export_checks.CorrectionCheck, or None
+        self.reference = reference  # sorted keys of the reference dataset's inputs, or None
+        self.exclude_known = export.options.get("reference_handling") == "exclude"
+        self.checking: list[tuple] = []  # rows waiting for the check's verdict
         self.exclude_flagged = export.options.get("flagged") == "exclude"
         self.policy = export.resolution
         self.labels = set(export.filters.get("labels") or [])
@@ -302,10 +334,11 @@ class _Builder:
         each prediction's items are grouped here (its corrections resolve the label, all of
         them make the provenance). This loop sees every row: its usual path (one correction,
         no check, no split, no label filter) is kept inline, with counters in locals."""
-        plain = self.flags is None and not self.split and not self.labels
+        plain = self.check is None and self.reference is None and not self.split and not self.labels
+        rows = export_feedback_rows(export=self.export, scores=self.check is not None)
         # Closed on the way out, whatever stops the loop: the stream's reader thread and
         # connection end with it.
-        with closing(stream_chunks(export_feedback_rows(export=self.export))) as chunks:
+        with closing(stream_chunks(rows)) as chunks:
             self._rows(chunks, plain)
 
     def _rows(self, chunks, plain: bool) -> None:
@@ -346,6 +379,7 @@ class _Builder:
                                     categories if len(categories) < 2 else sorted(set(categories)),
                                     None,
                                     None,
+                                    None,
                                 )
                             )
                         elif labels:
@@ -370,6 +404,7 @@ class _Builder:
             dismissed += n_corrections - len(labels)
             if labels:
                 self._prediction(current, feedback_ids, categories, labels)
+        self._settle()
         self._count(predictions, corrections, dismissed)
         self._flush()
 
@@ -397,12 +432,39 @@ class _Builder:
         if self.labels and predicted not in self.labels and label not in self.labels:
             tally.label_filtered += 1
             return
-        flagged = None
-        if self.flags is not None:
-            flagged = prediction[0] in self.flags.flagged
+        if self.check is not None:
+            self.checking.append(
+                (prediction, feedback_ids, categories, len(labels), label, agreement)
+            )
+            if len(self.checking) >= CHECK_BATCH:
+                self._settle()
+            return
+        self._keep(prediction, feedback_ids, categories, len(labels), label, agreement, None)
+
+    def _settle(self) -> None:
+        """The check's verdicts on the rows waiting for them: flagged rows are counted, and
+        left out or marked."""
+        if not self.checking:
+            return
+        verdicts = self.check.flags(
+            [(row[0][0], row[0][2], row[0][3], row[4], row[0][11]) for row in self.checking]
+        )
+        for row, flagged in zip(self.checking, verdicts, strict=True):
             if flagged:
-                tally.flagged += 1
+                self.tally.flagged += 1
                 if self.exclude_flagged:
+                    continue
+            self._keep(*row, flagged)
+        self.checking.clear()
+
+    def _keep(self, prediction, feedback_ids, categories, n_labels, label, agreement, flagged):
+        tally, predicted = self.tally, prediction[3]
+        known = None
+        if self.reference is not None:
+            known = contains(self.reference, reference_key(prediction[2]))
+            if known:
+                tally.in_reference += 1
+                if self.exclude_known:
                     return
         side = None
         if self.split:
@@ -422,12 +484,13 @@ class _Builder:
                 self.versions.get(prediction[4], ""),
                 prediction[5],
                 len(feedback_ids),
-                len(labels),
+                n_labels,
                 agreement,
                 sorted(feedback_ids),
                 sorted(set(categories)),
                 side,
                 flagged,
+                known,
             )
         )
 
@@ -453,7 +516,13 @@ def _sha256(path: str) -> str:
 
 
 def _manifest(
-    export: DatasetExport, tally: _Tally, *, size: int, sha256: str, checked: int | None
+    export: DatasetExport,
+    tally: _Tally,
+    *,
+    size: int,
+    sha256: str,
+    checked: int | None,
+    reference: ReferenceDataset | None,
 ) -> dict:
     handling = export.options.get("flagged", "ignore")
     if export.created_by_id:
@@ -489,6 +558,9 @@ def _manifest(
             "agrees_with_prediction": tally.agrees_with_prediction,
             "label_filter": tally.label_filtered,
             "flagged": tally.flagged if handling == "exclude" else 0,
+            "in_reference": tally.in_reference
+            if export.options.get("reference_handling") == "exclude"
+            else 0,
         },
         "flagged": {
             "handling": handling,
@@ -498,6 +570,16 @@ def _manifest(
             if handling != "ignore"
             else None,
         },
+        "reference": {
+            "id": reference.id,
+            "name": reference.name,
+            "sha256": reference.sha256,
+            "inputs": reference.key_count,
+            "handling": export.options.get("reference_handling"),
+            "matched": tally.in_reference,
+        }
+        if reference
+        else None,
         "file": {"name": export.file_name, "size_bytes": size, "sha256": sha256},
     }
 
@@ -524,12 +606,18 @@ def export_build(*, export_id: int, task_id: str = "") -> None:
         # The estimate behind the progress bar: the corrections the filters select.
         total = export_corrections(export=export).count()
         _running(export).update(items_total=total, items_done=0)
-        flags = None
+        check = None
         if export.options.get("flagged", "ignore") != "ignore":
-            flags = export_flags(export=export)
+            check = export_checks.prepare(export=export)
+        reference = keys = None
+        if export.options.get("reference") is not None:
+            reference = ReferenceDataset.objects.get(
+                id=export.options["reference"], project=export.project
+            )
+            keys = reference_keys(reference)
         with open(partial_path, "wb") as raw:
             writer = WRITERS[export.format](raw)
-            builder = _Builder(export, writer, flags)
+            builder = _Builder(export, writer, check, keys)
             # The build makes millions of short-lived acyclic objects (rows, lists); the
             # cyclic collector would walk them again and again for nothing (~20 % of the time).
             collecting = gc.isenabled()
@@ -548,7 +636,8 @@ def export_build(*, export_id: int, task_id: str = "") -> None:
             builder.tally,
             size=size,
             sha256=digest,
-            checked=flags.checked if flags else None,
+            checked=check.checked if check else None,
+            reference=reference,
         )
         updated = _running(export).update(
             status=DatasetExport.Status.SUCCEEDED,
