@@ -166,6 +166,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--only", nargs="+", help="some of: baseline jsonl csv parquet jsonl:mark (default all)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--project", type=int, help=argparse.SUPPRESS)
@@ -181,7 +184,7 @@ def main() -> None:
     load_seconds = time.perf_counter() - start
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        for name in ("baseline", *FORMATS, *CHECKED):
+        for name in args.only or ("baseline", *FORMATS, *CHECKED):
             output = subprocess.run(
                 [sys.executable, __file__, "--child", name, "--database", database,
                  "--project", str(project_id), "--folder", folder],

@@ -55,6 +55,20 @@ class ExportCreateSerializer(serializers.Serializer):
         help_text="Likely-wrong corrections: ignore (no check), mark (the `flagged` column) "
         "or exclude (left out, counted in the manifest).",
     )
+    reference = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Id of a reference dataset of the project (the team's training set, "
+        "uploaded on the exports page): rows whose input it holds are marked or left out.",
+    )
+    reference_handling = serializers.ChoiceField(
+        choices=["mark", "exclude"],
+        required=False,
+        default="mark",
+        help_text="mark (the `in_reference` column) or exclude (left out, counted).",
+    )
 
 
 class ExportQueuedSerializer(serializers.Serializer):
@@ -140,6 +154,8 @@ class ExportListApi(ProjectApiView):
                 resolution_policy=values["resolution"],
                 split=values.get("split"),
                 flagged=values["flagged"],
+                reference=values.get("reference"),
+                reference_handling=values["reference_handling"],
                 api_key=request.auth,
             )
         except ExportInvalid as invalid:

@@ -110,7 +110,7 @@ def test_chunked_similarity_gives_the_same_support(monkeypatch):
     ids, pool = own_pool(vectors, corrected)
     whole = neighbour_support(vectors, ids, corrected, predicted, pool=pool, k=4)
 
-    monkeypatch.setattr(checks, "SIMILARITY_CHUNK", 7)
+    monkeypatch.setattr(checks, "SIMILARITY_CELLS", 7 * 40)  # 7 rows at a time
     chunked = neighbour_support(vectors, ids, corrected, predicted, pool=pool, k=4)
 
     assert np.allclose(whole[0], chunked[0]) and np.allclose(whole[1], chunked[1])

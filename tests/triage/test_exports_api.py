@@ -223,3 +223,31 @@ def test_the_schema_documents_the_export_endpoints(client):
     } <= set(schema["paths"])
     post = schema["paths"]["/api/v1/projects/{slug}/exports"]["post"]
     assert set(post["responses"]) == {"202", "400", "401", "403"}
+
+
+def test_an_export_names_a_reference_dataset_by_id(
+    api, corrected, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from triage.services.references import reference_upload
+
+    dataset = reference_upload(
+        project=corrected,
+        upload=SimpleUploadedFile("train.jsonl", b'{"text": "Where is my card?"}\n'),
+        text_column="text",
+    )
+    foreign = reference_upload(
+        project=ProjectFactory(),
+        upload=SimpleUploadedFile("train.jsonl", b'{"text": "x"}\n'),
+        text_column="text",
+    )
+
+    refused = api.post(url(corrected), {"format": "csv", "reference": foreign.id}, format="json")
+    body = {"format": "jsonl", "reference": dataset.id, "reference_handling": "exclude"}
+    queued = request_and_build(api, corrected, body, django_capture_on_commit_callbacks)
+
+    assert refused.status_code == 400 and "reference" in refused.json()["error"]["details"]
+    manifest = api.get(url(corrected, f"/{queued['id']}")).json()["manifest"]
+    assert manifest["excluded"]["in_reference"] == 1 and manifest["row_count"] == 2
+    assert manifest["reference"]["sha256"] == dataset.sha256

@@ -30,8 +30,9 @@ from sklearn.preprocessing import normalize
 
 # Neighbours per correction: enough to outvote one odd neighbour, few enough to stay local.
 K_NEIGHBOURS = 10
-# Rows of the similarity matrix computed at once (rows x pool floats in memory).
-SIMILARITY_CHUNK = 256
+# Cells of the similarity matrix computed at once (rows x pool): it and its temporaries
+# (indexes, masks) take ~20 bytes a cell, so ~5 MB whatever the pool's size.
+SIMILARITY_CELLS = 250_000
 # The neighbour search compares each correction with every input of the pool: its cost is
 # corrections x pool. The pool holds every correction and uncorrected answer up to MAX_POOL;
 # beyond that a seeded sample, smaller as the export grows so that corrections x pool stays
@@ -104,13 +105,14 @@ def neighbour_support(
     if k < 1 or n == 0:
         return support_c, support_p
     vectors = normalize(vectors)
-    for start in range(0, n, SIMILARITY_CHUNK):
-        stop = min(n, start + SIMILARITY_CHUNK)
+    chunk = max(1, SIMILARITY_CELLS // len(pool.labels))
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
         similarity = vectors[start:stop] @ pool.vectors_t
         similarity = similarity.toarray() if sparse.issparse(similarity) else np.asarray(similarity)
         rows, own = np.nonzero(pool.ids[None, :] == ids[start:stop, None])
         similarity[rows, own] = -np.inf
-        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        nearest = np.argpartition(similarity, -k, axis=1)[:, -k:]
         weights = np.take_along_axis(similarity, nearest, axis=1).clip(min=0)
         weights = weights * pool.weights[nearest]
         labels = pool.labels[nearest]

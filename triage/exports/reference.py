@@ -50,8 +50,11 @@ class ReferenceKeys:
 
 def reference_key(text: str) -> int:
     """The 64-bit key of an input: a hash of its near-duplicate key."""
-    digest = hashlib.blake2b(near_duplicate_key(text).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+    return _hashed(near_duplicate_key(text))
+
+
+def _hashed(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
 
 
 def file_format(name: str) -> str:
@@ -68,8 +71,9 @@ def read_keys(raw, *, kind: str, column: str) -> ReferenceKeys:
     parts, batch = [], []
     for where, text in readers[kind](raw, column):
         result.rows += 1
-        if isinstance(text, str) and near_duplicate_key(text):
-            batch.append(reference_key(text))
+        key = near_duplicate_key(text) if isinstance(text, str) else ""
+        if key:
+            batch.append(_hashed(key))
             if len(batch) >= BATCH:
                 parts.append(np.unique(np.array(batch, dtype=np.uint64)))
                 batch = []

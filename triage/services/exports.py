@@ -52,7 +52,7 @@ BUILD_TASK = "triage.export_build"
 BATCH = 20_000
 # Corrections scored by the likely-wrong check at once (its similarity work is done in
 # chunks of its own; this only sets how many rows wait for a verdict).
-CHECK_BATCH = 4_096
+CHECK_BATCH = 1_024
 STALE_HEARTBEAT = timedelta(minutes=5)
 STALE_QUEUED = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
