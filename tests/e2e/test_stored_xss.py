@@ -16,7 +16,7 @@ from feedback.models import ImportJob, Membership
 from tests.e2e.conftest import log_in
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
 from tests.security.routes import fill, routes
-from triage.models import Comment, ErrorCategory, ItemAssignment
+from triage.models import Comment, ErrorCategory, ItemAssignment, ReferenceDataset
 from triage.services.exports import export_build, export_request
 from triage.services.improvements import improvement_create
 from triage.services.reviews import review_start
@@ -94,6 +94,11 @@ def poisoned(transactional_db):
                                    header=PAYLOADS[:4])  # fmt: skip
     export = export_request(project=project, format="csv", actor=admin)
     export_build(export_id=export.id)
+    ReferenceDataset.objects.create(
+        project=project, name=PAYLOADS[3], text_column=PAYLOADS[4], format="csv",
+        sha256=PAYLOADS[6][:64], size_bytes=1, rows=2, skipped=1, key_count=1,
+        problems=[f"line 2: {PAYLOADS[5]}"], keys="references/none.npy", created_by=admin,
+    )  # fmt: skip
     rules = [
         AlertRule.objects.create(
             project=project, name=payload, metric="correction_rate", threshold=0.1,
