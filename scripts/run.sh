@@ -14,6 +14,8 @@ python manage.py migrate --noinput
 if [ "${1:-}" = "--demo" ]; then
   echo "Loading the Banking77 demo (first time: about a minute)..."
   python manage.py load_demo
+  # Rollups of the replay's history and an alert rule evaluated over it (its incident).
+  python manage.py load_demo_alerts banking77
   # The worker clusters the demo's feedback as soon as it starts (a minute or so).
   python manage.py cluster banking77
 fi

@@ -3,13 +3,11 @@ version 2 is corrected less often than version 1, where offline and online figur
 the label pairs customers correct most, where to set a confidence threshold, and the alert the
 replay's incident fired. Screenshots are kept as artifacts (quality-demo*.png)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from dashboards.models import AlertRule
-from dashboards.services.alerts import alerts_evaluate
-from dashboards.services.rollups import rollup_pass
+from dashboards.services.demo import demo_alerts_setup
 from feedback.demo import demo_load
 from feedback.models import Membership, Project
 from tests.e2e.conftest import log_in, screenshot
@@ -27,15 +25,8 @@ def percent(text: str) -> float:
 def test_the_demo_shows_what_the_issue_asks_at_a_glance(page, figures):
     demo_load(slug="banking77", end=END)
     project = Project.objects.get(slug="banking77")
-    rollup_pass()
-    rule = AlertRule.objects.create(
-        project=project, name="Correction-rate spike", metric="correction_rate",
-        threshold=0.24, window_hours=24, min_volume=40,
-    )  # fmt: skip
-    at = END - timedelta(weeks=6)
-    while at < END:
-        alerts_evaluate(at=at, project=project)
-        at += timedelta(hours=1)
+    # What `make run` does after the load: rollups, and the demo's rule over the history.
+    rule = demo_alerts_setup(project=project)["rule"]
     user = UserFactory()
     Membership.objects.create(project=project, user=user, role="admin")
     log_in(page, user)
@@ -69,4 +60,5 @@ def test_the_demo_shows_what_the_issue_asks_at_a_glance(page, figures):
     page.goto(f"/p/{project.slug}/quality/alerts/")
     events = page.locator("table.alert-events tbody tr")
     assert events.count() == 1 and "resolved" in events.first.inner_text()
+    assert rule.name in page.locator("body").inner_text()
     screenshot(page, "quality-demo-alerts")
