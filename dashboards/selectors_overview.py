@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from django.db.models import Min
 
 from feedback.models import ModelVersion, Project
@@ -93,23 +94,110 @@ class Totals:
         self.peak = 0
         self.hours = 0
 
-    def add(self, row: dict, shares: bool = True) -> None:
+    def add(self, row: dict, shares: bool = True, details: bool = True) -> None:
         """Add a row; `shares=False` leaves out the label counts and the confidence histogram
-        (the caller adds them from per-bucket totals: the same sums, fewer dict updates)."""
+        (the caller adds them from the per-bucket matrices), `details=False` the corrected
+        pairs, corrections per confidence, latency sketch and peak (the caller adds them from
+        coarser rows of the same period: the same sums, fewer rows)."""
         for name in ("predictions", "feedback_predictions", "corrections", "complaints"):
             self.counts[name] += row.get(name) or 0
+        self.hours += row.get("active_hours", 1 if row.get("predictions") else 0)
         if shares:
             _add(self.labels, row.get("label_counts") or {})
             _add_list(self.conf_n, row.get("confidence_predictions") or [])
-        self.hours += row.get("active_hours", 1 if row.get("predictions") else 0)
-        if not self.full:
-            return
+        if self.full and details:
+            self.add_details(row)
+
+    def add_details(self, row: dict) -> None:
         for predicted, corrected in (row.get("corrected_pairs") or {}).items():
             _add(self.pairs.setdefault(predicted, {}), corrected)
         _add_list(self.conf_k, row.get("confidence_corrections") or [])
         for bucket, n in (row.get("latency_sketch") or {}).items():
             self.sketch[int(bucket)] = self.sketch.get(int(bucket), 0) + n
         self.peak = max(self.peak, row.get("peak_per_second") or 0)
+
+
+class BucketShares:
+    """Label counts and confidence histograms of each (bucket start, version id) cell as
+    matrices (cells × labels, cells × confidence bins), cells in the order they first appear
+    in the rows. A year per day is ~365 cells × 77 labels: collapse and drift are then array
+    operations, not a PSI and a top share computed label by label for every bucket.
+
+    The label axis is sorted and holds every label of the rows and of `extra_labels` (the
+    references): a label absent from both sides of a PSI adds exactly 0 to it, so the PSI of
+    a cell equals `metrics.psi_of_mappings` over the union of its labels."""
+
+    def __init__(self, rows: list[dict], bucket: str, extra_labels=()):
+        index: dict[tuple, int] = {}
+        cell_of_row, label_rows, conf_rows = [], [], []
+        names = set(extra_labels)
+        predictions: list[int] = []
+        for row in rows:
+            key = (bucket_start(row["hour"], bucket), row["model_version_id"])
+            i = index.get(key)
+            if i is None:
+                i = index[key] = len(index)
+                predictions.append(0)
+            predictions[i] += row.get("predictions") or 0
+            cell_of_row.append(i)
+            labels = row.get("label_counts") or {}
+            names.update(labels)
+            label_rows.append(labels)
+            conf = (row.get("confidence_predictions") or [])[: metrics.CONFIDENCE_BINS]
+            conf_rows.append(conf + [0] * (metrics.CONFIDENCE_BINS - len(conf)))
+        self.keys = list(index)
+        self.labels = sorted(names)
+        column = {label: j for j, label in enumerate(self.labels)}
+        n_cells, n_labels = len(self.keys), len(self.labels)
+        cells, columns, counts = [], [], []
+        for i, labels in zip(cell_of_row, label_rows, strict=True):
+            cells.extend([i] * len(labels))
+            columns.extend(map(column.__getitem__, labels))
+            counts.extend(labels.values())
+        flat = np.asarray(cells, dtype=np.int64) * n_labels + np.asarray(columns, dtype=np.int64)
+        self.counts = np.zeros(n_cells * n_labels, dtype=np.int64)
+        np.add.at(self.counts, flat, np.asarray(counts, dtype=np.int64))
+        self.counts = self.counts.reshape(n_cells, n_labels)
+        self.conf = np.zeros((n_cells, metrics.CONFIDENCE_BINS), dtype=np.int64)
+        if conf_rows:
+            np.add.at(self.conf, np.asarray(cell_of_row), np.asarray(conf_rows, dtype=np.int64))
+        self.predictions = predictions
+        self.versions = np.asarray([version_id for _, version_id in self.keys], dtype=np.int64)
+
+    def label_vector(self, counts: dict[str, int]) -> np.ndarray:
+        return np.asarray([counts.get(label, 0) for label in self.labels], dtype=np.int64)
+
+    def version_labels(self, version_id: int) -> dict[str, int]:
+        """Label counts of a version: the sums of its cells (labels it never predicted left
+        out, as in the rollups)."""
+        sums = self.counts[self.versions == version_id].sum(axis=0)
+        return {self.labels[j]: int(sums[j]) for j in np.flatnonzero(sums)}
+
+    def version_conf(self, version_id: int) -> list[int]:
+        return self.conf[self.versions == version_id].sum(axis=0).tolist()
+
+    def order(self) -> list[int]:
+        """Cells by bucket start (stable: a start's cells keep their order of appearance)."""
+        return sorted(range(len(self.keys)), key=lambda i: self.keys[i][0])
+
+
+def psi_rows(expected: np.ndarray, actual: np.ndarray) -> list[float | None]:
+    """`metrics.psi` of `expected` (counts over bins) against each row of `actual`, for all
+    rows at once; the same arithmetic in the same order (shares, the empty-bin floor, a
+    left-to-right sum), so the same figures."""
+    if not len(actual):
+        return []
+    expected_total, actual_totals = int(expected.sum()), actual.sum(axis=1)
+    if not expected_total:
+        return [None] * len(actual)
+    e = np.maximum(expected / expected_total, metrics.PSI_EMPTY_SHARE)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.maximum(actual / actual_totals[:, None], metrics.PSI_EMPTY_SHARE)
+        values = np.cumsum((a - e) * np.log(a / e), axis=1)[:, -1]
+    return [
+        float(value) if total else None
+        for value, total in zip(values.tolist(), actual_totals.tolist(), strict=True)
+    ]
 
 
 ROW_FIELDS = [
@@ -128,6 +216,19 @@ ROW_FIELDS = [
     "latency_sketch",
     "peak_per_second",
 ]
+# What the per-version totals need beyond the per-bucket rows. A long period per day reads
+# them from a second, coarser read (weekly rows for its whole weeks): corrected pairs and
+# latency sketches are most of the rollups' bytes, and ~53 rows of them are cheaper to fetch
+# and decode than ~365.
+DETAIL_FIELDS = [
+    "model_version_id",
+    "corrected_pairs",
+    "confidence_corrections",
+    "latency_sketch",
+    "peak_per_second",
+]
+BUCKET_FIELDS = [f for f in ROW_FIELDS if f not in DETAIL_FIELDS or f == "model_version_id"]
+COARSE_DETAILS_AFTER = timedelta(days=35)
 
 
 def _pct(value: float | None, digits: int = 1) -> str:
@@ -142,21 +243,26 @@ def overview_build(*, project: Project, query: OverviewQuery) -> dict:
     """All sections of the overview page for the query's period, versions and reference."""
     versions = query.versions or query.all_versions(project)
     names = {v.id: v.version for v in versions}
-    rows = rollup_rows(
-        project=project, fields=ROW_FIELDS, version_ids=list(names), since=query.since,
-        until=query.until, weeks=query.bucket == "week",
-    )  # fmt: skip
+    weeks = query.bucket == "week"
+    # A long period per day: the per-version details from a coarser read (see DETAIL_FIELDS).
+    coarse = not weeks and query.until - query.since > COARSE_DETAILS_AFTER
+    period = {"project": project, "version_ids": list(names), "since": query.since,
+              "until": query.until}  # fmt: skip
+    rows = rollup_rows(**period, fields=BUCKET_FIELDS if coarse else ROW_FIELDS, weeks=weeks)
     per_version: dict[int, Totals] = {v.id: Totals() for v in versions}
-    per_bucket: dict[tuple, Totals] = defaultdict(lambda: Totals(full=False))
     for row in rows:
-        per_version[row["model_version_id"]].add(row, shares=False)
-        per_bucket[(bucket_start(row["hour"], query.bucket), row["model_version_id"])].add(row)
-    # A version's label counts and confidences are the sums of its buckets'.
-    for (_, version_id), totals in per_bucket.items():
-        _add(per_version[version_id].labels, totals.labels)
-        _add_list(per_version[version_id].conf_n, totals.conf_n)
-    active = [v for v in versions if per_version[v.id].counts["predictions"]]
+        per_version[row["model_version_id"]].add(row, shares=False, details=not coarse)
+    if coarse:
+        for row in rollup_rows(**period, fields=DETAIL_FIELDS, weeks=True):
+            per_version[row["model_version_id"]].add_details(row)
     references = _references(project, query, versions)
+    reference_labels = {label for totals, _ in references.values() for label in totals.labels}
+    cells = BucketShares(rows, query.bucket, reference_labels)
+    # A version's label counts and confidences are the sums of its buckets'.
+    for version_id, totals in per_version.items():
+        totals.labels = cells.version_labels(version_id)
+        totals.conf_n = cells.version_conf(version_id)
+    active = [v for v in versions if per_version[v.id].counts["predictions"]]
     settings = DashboardSettings.for_project(project)
     unlinked = sum(
         row["complaints"]
@@ -183,8 +289,8 @@ def overview_build(*, project: Project, query: OverviewQuery) -> dict:
             _rates_section(series),
             _offline_online_section(active, per_version),
             _confusion_section(project, per_version),
-            _collapse_section(active, per_bucket, references, names),
-            _drift_section(active, per_bucket, references, names),
+            _collapse_section(active, cells, references, names),
+            _drift_section(active, cells, references, names),
             _reliability_section(active, per_version, settings),
             _service_section(active, per_version, settings),
         ],
@@ -464,7 +570,7 @@ def _confusion_section(project: Project, per_version: dict) -> dict:
     }
 
 
-def _collapse_section(versions, per_bucket, references, names) -> dict:
+def _collapse_section(versions, cells: BucketShares, references, names) -> dict:
     columns = [
         "bucket_start",
         "model_version",
@@ -475,19 +581,27 @@ def _collapse_section(versions, per_bucket, references, names) -> dict:
         "collapse",
     ]
     rows, flags = [], []
-    combined: dict[datetime, dict[str, int]] = defaultdict(dict)
-    for (start, version_id), totals in sorted(per_bucket.items(), key=lambda kv: kv[0][0]):
-        _add(combined[start], totals.labels)
-        if version_id not in {v.id for v in versions}:
+    wanted = {v.id for v in versions}
+    totals = cells.counts.sum(axis=1).tolist()
+    # The most frequent label of each cell; the first in label order on a tie.
+    tops = cells.counts.argmax(axis=1).tolist() if cells.labels else [0] * len(cells.keys)
+    top_counts = cells.counts[np.arange(len(tops)), tops].tolist() if cells.labels else tops
+    reference_totals = {
+        version_id: sum(reference.labels.values())
+        for version_id, (reference, _) in references.items()
+    }
+    order = cells.order()
+    for i in order:
+        start, version_id = cells.keys[i]
+        if version_id not in wanted or not totals[i]:
             continue
-        top = metrics.top_share(totals.labels)
-        if top is None:
-            continue
-        label, share = top
+        label, share = cells.labels[tops[i]], top_counts[i] / totals[i]
         reference = references.get(version_id, (Totals(), ""))[0]
-        ref_share = metrics.rate(reference.labels.get(label, 0), sum(reference.labels.values()))
+        ref_share = metrics.rate(
+            reference.labels.get(label, 0), reference_totals.get(version_id, 0)
+        )
         flagged = (
-            totals.counts["predictions"] >= MIN_BUCKET_PREDICTIONS
+            cells.predictions[i] >= MIN_BUCKET_PREDICTIONS
             and share >= COLLAPSE_MIN_SHARE
             and (ref_share is None or share >= COLLAPSE_RATIO * ref_share)
         )
@@ -495,7 +609,7 @@ def _collapse_section(versions, per_bucket, references, names) -> dict:
             [
                 start.date().isoformat(),
                 names[version_id],
-                totals.counts["predictions"],
+                cells.predictions[i],
                 label,
                 _num(share),
                 _num(ref_share),
@@ -503,22 +617,27 @@ def _collapse_section(versions, per_bucket, references, names) -> dict:
             ]
         )
         flags.append(flagged)
-    overall: dict[str, int] = {}
-    for labels in combined.values():
-        _add(overall, labels)
-    shown = sorted(overall, key=lambda k: (-overall[k], k))[:LABELS_IN_SHARE_CHART]
-    starts = sorted(combined)
+    # The share chart: all versions of a bucket together.
+    starts = sorted({start for start, _ in cells.keys})
+    start_index = {start: j for j, start in enumerate(starts)}
+    combined = np.zeros((len(starts), len(cells.labels)), dtype=np.int64)
+    if len(cells.keys):
+        np.add.at(combined, [start_index[start] for start, _ in cells.keys], cells.counts)
+    overall = combined.sum(axis=0).tolist()
+    shown = sorted(
+        (j for j, n in enumerate(overall) if n), key=lambda j: (-overall[j], cells.labels[j])
+    )[:LABELS_IN_SHARE_CHART]
+    start_totals = combined.sum(axis=1).tolist()
+    shown_counts = [combined[:, j].tolist() for j in shown]
+    others = (start_totals - combined[:, shown].sum(axis=1)).tolist()
     datasets = []
-    for label in [*shown, OTHER]:
-        values = []
-        for start in starts:
-            total = sum(combined[start].values())
-            n = (
-                combined[start].get(label, 0)
-                if label != OTHER
-                else total - sum(combined[start].get(s, 0) for s in shown)
-            )
-            values.append(round(n / total, 4) if total else None)
+    for label, counts in zip(
+        [*(cells.labels[j] for j in shown), OTHER], [*shown_counts, others], strict=True
+    ):
+        values = [
+            round(n / total, 4) if total else None
+            for n, total in zip(counts, start_totals, strict=True)
+        ]
         datasets.append({"label": label, "values": values})
     return {
         "id": "collapse",
@@ -536,7 +655,7 @@ def _collapse_section(versions, per_bucket, references, names) -> dict:
     }
 
 
-def _drift_section(versions, per_bucket, references, names) -> dict:
+def _drift_section(versions, cells: BucketShares, references, names) -> dict:
     columns = [
         "bucket_start",
         "model_version",
@@ -549,28 +668,40 @@ def _drift_section(versions, per_bucket, references, names) -> dict:
     ]
     rows, flags, series = [], [], defaultdict(list)
     wanted = {v.id for v in versions}
-    for (start, version_id), totals in sorted(per_bucket.items(), key=lambda kv: kv[0][0]):
-        if version_id not in wanted or totals.counts["predictions"] < MIN_BUCKET_PREDICTIONS:
-            continue
-        reference, described = references.get(version_id, (Totals(), ""))
-        psi_labels = metrics.psi_of_mappings(reference.labels, totals.labels)
-        psi_conf = metrics.psi(reference.conf_n, totals.conf_n)
-        bands = metrics.psi_band(psi_labels), metrics.psi_band(psi_conf)
+    scored = [
+        i
+        for i in cells.order()
+        if cells.keys[i][1] in wanted and cells.predictions[i] >= MIN_BUCKET_PREDICTIONS
+    ]
+    # PSI of every scored cell against its version's reference, one version at a time.
+    psi_labels: dict[int, float | None] = {}
+    psi_conf: dict[int, float | None] = {}
+    for version_id in {cells.keys[i][1] for i in scored}:
+        mine = [i for i in scored if cells.keys[i][1] == version_id]
+        reference = references.get(version_id, (Totals(), ""))[0]
+        label_values = psi_rows(cells.label_vector(reference.labels), cells.counts[mine])
+        conf_values = psi_rows(np.asarray(reference.conf_n, dtype=np.int64), cells.conf[mine])
+        psi_labels.update(zip(mine, label_values, strict=True))
+        psi_conf.update(zip(mine, conf_values, strict=True))
+    for i in scored:
+        start, version_id = cells.keys[i]
+        described = references.get(version_id, (Totals(), ""))[1]
+        bands = metrics.psi_band(psi_labels[i]), metrics.psi_band(psi_conf[i])
         rows.append(
             [
                 start.date().isoformat(),
                 names[version_id],
-                totals.counts["predictions"],
-                _num(psi_labels),
+                cells.predictions[i],
+                _num(psi_labels[i]),
                 bands[0],
-                _num(psi_conf),
+                _num(psi_conf[i]),
                 bands[1],
                 described,
             ]
         )
         flags.append("significant" in bands)
         series[names[version_id]].append(
-            {"x": start.date().isoformat(), "labels": psi_labels, "confidence": psi_conf}
+            {"x": start.date().isoformat(), "labels": psi_labels[i], "confidence": psi_conf[i]}
         )
     return {
         "id": "drift",
