@@ -5,8 +5,9 @@ days at its ends (`rollup_rows`)."""
 
 from datetime import datetime, timedelta
 
-from django.db.models import F, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncWeek
+import orjson
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast, TruncDay, TruncWeek
 
 from feedback.models import ModelVersion, Project
 
@@ -25,6 +26,15 @@ COUNT_FIELDS = (
     "ratings_up",
     "ratings_down",
 )
+# The rollups' JSON columns: rollup_rows reads them as text and decodes them with orjson (a
+# year of daily rows is ~1.4 MB of JSON; json.loads through the ORM takes about twice as long).
+JSON_FIELDS = {
+    "label_counts",
+    "corrected_pairs",
+    "confidence_predictions",
+    "confidence_corrections",
+    "latency_sketch",
+}
 
 
 def rollups_for(
@@ -139,12 +149,19 @@ def rollup_rows(
                 qs = qs.filter(model_version__isnull=False)
             if version_ids is not None:
                 qs = qs.filter(model_version_id__in=version_ids)
+        plain = [f for f in fields if f not in JSON_FIELDS]
+        as_text = {f"json_{f}": Cast(f, TextField()) for f in fields if f in JSON_FIELDS}
         if kind == "hour":
-            for row in qs.values("hour", *fields):
+            found = list(qs.values("hour", *plain, **as_text))
+            for row in found:
                 row["active_hours"] = 1 if row.get("predictions") else 0
-                rows.append(row)
         else:
-            rows.extend(qs.values(*fields, "active_hours", hour=F(column)))
+            found = list(qs.values(*plain, "active_hours", hour=F(column), **as_text))
+        for row in found:
+            for name in as_text:
+                text = row.pop(name)
+                row[name[5:]] = None if text is None else orjson.loads(text)
+        rows.extend(found)
     rows.sort(key=lambda row: row["hour"])
     return rows
 

@@ -2,8 +2,11 @@
 
 Every section is a dict with a `table` (columns and rows: the page shows it and the CSV
 download writes it) and a `chart` (the Chart.js data the page draws from the same numbers).
-Queries: the rollups of the period (one), the reference windows for drift (two), the series of
-the metrics API (one), the project's categories for the confused pairs (one).
+Reads: the rollups of the period (daily rows for whole days, hourly ones for the ends; a long
+period per day reads its per-version details once more from weekly rows), the reference
+windows for drift, the unlinked complaints, the project's categories for the confused pairs.
+The per-bucket work (top shares, PSI, share charts) is done on numpy matrices of the buckets
+(`BucketShares`): a year per day is 365 buckets per version.
 """
 
 from collections import defaultdict
@@ -229,6 +232,8 @@ DETAIL_FIELDS = [
 ]
 BUCKET_FIELDS = [f for f in ROW_FIELDS if f not in DETAIL_FIELDS or f == "model_version_id"]
 COARSE_DETAILS_AFTER = timedelta(days=35)
+# Drift and collapse compare with a reference's label counts and confidences only.
+REFERENCE_FIELDS = ["model_version_id", "predictions", "label_counts", "confidence_predictions"]
 
 
 def _pct(value: float | None, digits: int = 1) -> str:
@@ -303,7 +308,7 @@ def _references(project: Project, query: OverviewQuery, versions: list[ModelVers
     if query.reference == "window" and query.reference_since and query.reference_until:
         total = Totals()
         for row in rollup_rows(
-            project=project, fields=ROW_FIELDS, since=query.reference_since,
+            project=project, fields=REFERENCE_FIELDS, since=query.reference_since,
             until=query.reference_until,
         ):  # fmt: skip
             total.add(row)
@@ -326,7 +331,7 @@ def _references(project: Project, query: OverviewQuery, versions: list[ModelVers
     for version_id in wanted:
         start = first_hours[version_id]
         for row in rollup_rows(
-            project=project, fields=ROW_FIELDS, version_ids=[version_id], since=start,
+            project=project, fields=REFERENCE_FIELDS, version_ids=[version_id], since=start,
             until=start + timedelta(days=REFERENCE_DAYS),
         ):  # fmt: skip
             totals[row["model_version_id"]].add(row)
