@@ -9,6 +9,8 @@ negative bounds); histograms are lists of counts over the same bins.
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 # 95 % two-sided.
 Z_95 = 1.959963984540054
 
@@ -64,6 +66,29 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float | None:
         e, a = max(e, PSI_EMPTY_SHARE), max(a, PSI_EMPTY_SHARE)
         total += (a - e) * math.log(a / e)
     return total
+
+
+def psi_rows(expected: Sequence[float], actual: np.ndarray) -> list[float | None]:
+    """`psi(expected, row)` for each row of the matrix `actual` (rows × the bins of
+    `expected`), at once: the same arithmetic in the same order (shares, the empty-bin floor,
+    a left-to-right sum), hence the same values. None for a row without data, and for all when
+    `expected` has none."""
+    expected, actual = np.asarray(expected), np.asarray(actual)
+    if actual.ndim != 2 or actual.shape[1] != len(expected):
+        raise ValueError("expected and actual need the same bins")
+    if not len(actual):
+        return []
+    expected_total, actual_totals = expected.sum(), actual.sum(axis=1)
+    if not expected_total:
+        return [None] * len(actual)
+    e = np.maximum(expected / expected_total, PSI_EMPTY_SHARE)
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows without data: None below
+        a = np.maximum(actual / actual_totals[:, None], PSI_EMPTY_SHARE)
+        values = np.cumsum((a - e) * np.log(a / e), axis=1)[:, -1] if len(e) else actual_totals
+    return [
+        float(value) if total else None
+        for value, total in zip(values.tolist(), actual_totals.tolist(), strict=True)
+    ]
 
 
 def psi_of_mappings(expected: Mapping[str, float], actual: Mapping[str, float]) -> float | None:

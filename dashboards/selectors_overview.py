@@ -85,9 +85,7 @@ def _add_list(target: list, source: list) -> None:
 class Totals:
     """Sums of rollup rows (counts, label counts, pairs, histograms, sketch)."""
 
-    def __init__(self, full: bool = True):
-        # Per-bucket totals (collapse, drift) need counts, labels and confidences only.
-        self.full = full
+    def __init__(self):
         self.counts = defaultdict(int)
         self.labels: dict[str, int] = {}
         self.pairs: dict[str, dict[str, int]] = {}
@@ -108,7 +106,7 @@ class Totals:
         if shares:
             _add(self.labels, row.get("label_counts") or {})
             _add_list(self.conf_n, row.get("confidence_predictions") or [])
-        if self.full and details:
+        if details:
             self.add_details(row)
 
     def add_details(self, row: dict) -> None:
@@ -182,25 +180,6 @@ class BucketShares:
     def order(self) -> list[int]:
         """Cells by bucket start (stable: a start's cells keep their order of appearance)."""
         return sorted(range(len(self.keys)), key=lambda i: self.keys[i][0])
-
-
-def psi_rows(expected: np.ndarray, actual: np.ndarray) -> list[float | None]:
-    """`metrics.psi` of `expected` (counts over bins) against each row of `actual`, for all
-    rows at once; the same arithmetic in the same order (shares, the empty-bin floor, a
-    left-to-right sum), so the same figures."""
-    if not len(actual):
-        return []
-    expected_total, actual_totals = int(expected.sum()), actual.sum(axis=1)
-    if not expected_total:
-        return [None] * len(actual)
-    e = np.maximum(expected / expected_total, metrics.PSI_EMPTY_SHARE)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.maximum(actual / actual_totals[:, None], metrics.PSI_EMPTY_SHARE)
-        values = np.cumsum((a - e) * np.log(a / e), axis=1)[:, -1]
-    return [
-        float(value) if total else None
-        for value, total in zip(values.tolist(), actual_totals.tolist(), strict=True)
-    ]
 
 
 ROW_FIELDS = [
@@ -684,8 +663,10 @@ def _drift_section(versions, cells: BucketShares, references, names) -> dict:
     for version_id in {cells.keys[i][1] for i in scored}:
         mine = [i for i in scored if cells.keys[i][1] == version_id]
         reference = references.get(version_id, (Totals(), ""))[0]
-        label_values = psi_rows(cells.label_vector(reference.labels), cells.counts[mine])
-        conf_values = psi_rows(np.asarray(reference.conf_n, dtype=np.int64), cells.conf[mine])
+        label_values = metrics.psi_rows(cells.label_vector(reference.labels), cells.counts[mine])
+        conf_values = metrics.psi_rows(
+            np.asarray(reference.conf_n, dtype=np.int64), cells.conf[mine]
+        )
         psi_labels.update(zip(mine, label_values, strict=True))
         psi_conf.update(zip(mine, conf_values, strict=True))
     for i in scored:

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from dashboards import metrics
@@ -53,6 +54,23 @@ def test_psi_gives_an_empty_bin_a_small_share():
     # expected (1, 0.0001), actual (0.9, 0.1):
     # (0.9 - 1)·ln(0.9) + (0.1 - 0.0001)·ln(0.1 / 0.0001) = 0.0105361 + 0.6900848
     assert metrics.psi([100, 0], [90, 10]) == pytest.approx(0.7006208, abs=1e-6)
+
+
+def test_psi_of_many_rows_at_once_equals_psi_row_by_row():
+    rng = np.random.default_rng(0)
+    expected = rng.integers(0, 50, 20)
+    expected[3] = 0  # an empty bin on the reference side
+    actual = rng.integers(0, 50, (40, 20))
+    actual[5] = 0  # a bucket without data
+    actual[7, :10] = 0  # empty bins on the bucket side
+    values = metrics.psi_rows(expected.tolist(), actual)
+    # Exactly the same floats, not just close: the page's figures must not move.
+    assert values == [metrics.psi(expected.tolist(), row) for row in actual.tolist()]
+    assert values[5] is None and all(v is not None for i, v in enumerate(values) if i != 5)
+    assert metrics.psi_rows([0, 0], np.array([[1, 2]])) == [None]
+    assert metrics.psi_rows([1, 2], np.zeros((0, 2), dtype=int)) == []
+    with pytest.raises(ValueError):
+        metrics.psi_rows([1, 2], np.array([[1, 2, 3]]))
 
 
 def test_psi_of_label_mappings_uses_the_union_of_labels():
