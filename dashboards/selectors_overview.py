@@ -182,6 +182,9 @@ class BucketShares:
         return sorted(range(len(self.keys)), key=lambda i: self.keys[i][0])
 
 
+# A version without a reference (drift and collapse then say nothing about it).
+NO_REFERENCE = (Totals(), "")
+
 ROW_FIELDS = [
     "model_version_id",
     "hour",
@@ -580,7 +583,7 @@ def _collapse_section(versions, cells: BucketShares, references, names) -> dict:
         if version_id not in wanted or not totals[i]:
             continue
         label, share = cells.labels[tops[i]], top_counts[i] / totals[i]
-        reference = references.get(version_id, (Totals(), ""))[0]
+        reference = references.get(version_id, NO_REFERENCE)[0]
         ref_share = metrics.rate(
             reference.labels.get(label, 0), reference_totals.get(version_id, 0)
         )
@@ -662,7 +665,7 @@ def _drift_section(versions, cells: BucketShares, references, names) -> dict:
     psi_conf: dict[int, float | None] = {}
     for version_id in {cells.keys[i][1] for i in scored}:
         mine = [i for i in scored if cells.keys[i][1] == version_id]
-        reference = references.get(version_id, (Totals(), ""))[0]
+        reference = references.get(version_id, NO_REFERENCE)[0]
         label_values = metrics.psi_rows(cells.label_vector(reference.labels), cells.counts[mine])
         conf_values = metrics.psi_rows(
             np.asarray(reference.conf_n, dtype=np.int64), cells.conf[mine]
@@ -671,7 +674,7 @@ def _drift_section(versions, cells: BucketShares, references, names) -> dict:
         psi_conf.update(zip(mine, conf_values, strict=True))
     for i in scored:
         start, version_id = cells.keys[i]
-        described = references.get(version_id, (Totals(), ""))[1]
+        described = references.get(version_id, NO_REFERENCE)[1]
         bands = metrics.psi_band(psi_labels[i]), metrics.psi_band(psi_conf[i])
         rows.append(
             [
