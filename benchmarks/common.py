@@ -1,5 +1,6 @@
 """Shared set-up for benchmarks: a fresh PostgreSQL database, Django, a live server."""
 
+import json
 import os
 import platform
 import socket
@@ -87,3 +88,11 @@ class Server:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=30)
+
+
+def report(figures: dict, path: Path | None) -> None:
+    """Print a benchmark's figures, and write them to `path` (its --json) when given."""
+    text = json.dumps(figures, indent=2, ensure_ascii=False, default=str)
+    print(text)
+    if path:
+        path.write_text(text + "\n")

@@ -11,7 +11,6 @@ is streamed, never loaded).
 """
 
 import argparse
-import json
 import resource
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import django_setup, fresh_database, machine  # noqa: E402
+from benchmarks.common import django_setup, fresh_database, machine, report  # noqa: E402
 
 COMPLAINTS = [
     "My card was declined at the shop",
@@ -92,9 +91,7 @@ def main() -> None:
         "peak_rss_mb_after_import": round(rss_after, 1),
         "machine": machine(),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from scratch, then:
 """
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -27,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import django_setup, fresh_database, machine  # noqa: E402
+from benchmarks.common import django_setup, fresh_database, machine, report  # noqa: E402
 from benchmarks.pages import copy_rows  # noqa: E402
 
 LABELS = [f"intent_{i:02d}" for i in range(77)]
@@ -302,9 +301,7 @@ def main() -> None:
         "hour_of_traffic": traffic,
         "machine": machine(),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import django_setup, fresh_database, machine  # noqa: E402
+from benchmarks.common import django_setup, fresh_database, machine, report  # noqa: E402
 
 FORMATS = ("jsonl", "csv", "parquet")
 # ... and with the likely-wrong check marking its flags (format:handling).
@@ -198,10 +198,7 @@ def main() -> None:
         "load_seconds": round(load_seconds, 1),
         "results": results,
     }
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

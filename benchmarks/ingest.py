@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import Server, django_setup, fresh_database, machine  # noqa: E402
+from benchmarks.common import Server, django_setup, fresh_database, machine, report  # noqa: E402
 
 
 def make_items(n: int) -> list[dict]:
@@ -169,9 +169,7 @@ def main() -> None:
         "api_to_bulk_create_ratio": round(orm_seconds / api_seconds, 2),
         "machine": machine(),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ reports median and p95 server time. Baseline in the same run: the project overvi
 """
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -21,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import django_setup, fresh_database, machine  # noqa: E402
+from benchmarks.common import django_setup, fresh_database, machine, report  # noqa: E402
 
 LABELS = [f"intent_{i:02d}" for i in range(77)]
 
@@ -210,9 +209,7 @@ def main() -> None:
         "pages": results,
         "machine": machine(),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

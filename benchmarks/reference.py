@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, machine  # noqa: E402
+from benchmarks.common import ROOT, machine, report  # noqa: E402
 from benchmarks.export import peak_rss_mb  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "banking77" / "train.csv"
@@ -96,10 +96,7 @@ def main() -> None:
                 results.append(json.loads(output.strip().splitlines()[-1]))
                 print(json.dumps(results[-1]), flush=True)
     figures = {"machine": machine(), "rows": args.rows, "results": results}
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
+    report(figures, args.json)
 
 
 if __name__ == "__main__":
