@@ -121,6 +121,18 @@ def neighbour_support(
     return support_c, support_p
 
 
+def model_against(*, predicted, corrected, p_predicted, p_corrected, thresholds) -> np.ndarray:
+    """The confident-joint condition per correction: the model was sure of its answer and
+    not of the customer's. Scores the model did not report (outside its top-k) count as 0; a
+    class without a threshold (never predicted) has threshold 0 for the corrected side and 1
+    for the predicted side, so it never counts against a correction."""
+    p_predicted = np.nan_to_num(np.asarray(p_predicted, dtype=float))
+    p_corrected = np.nan_to_num(np.asarray(p_corrected, dtype=float))
+    t_predicted = np.array([thresholds.get(str(label), 1.0) for label in predicted])
+    t_corrected = np.array([thresholds.get(str(label), 0.0) for label in corrected])
+    return (p_predicted >= t_predicted) & (p_corrected < t_corrected)
+
+
 def check_corrections(
     *,
     predicted,
@@ -131,16 +143,15 @@ def check_corrections(
     support_corrected,
     support_predicted,
 ) -> CheckResult:
-    """Flag the corrections that are likely wrong (see the module docstring). Scores the
-    model did not report (outside its top-k) count as 0; a class without a threshold (never
-    predicted) has threshold 0 for the corrected side and 1 for the predicted side, so it
-    never counts against a correction."""
-    p_predicted = np.nan_to_num(np.asarray(p_predicted, dtype=float))
-    p_corrected = np.nan_to_num(np.asarray(p_corrected, dtype=float))
-    t_predicted = np.array([thresholds.get(str(label), 1.0) for label in predicted])
-    t_corrected = np.array([thresholds.get(str(label), 0.0) for label in corrected])
-    model_against = (p_predicted >= t_predicted) & (p_corrected < t_corrected)
+    """Flag the corrections that are likely wrong (see the module docstring)."""
+    against = model_against(
+        predicted=predicted,
+        corrected=corrected,
+        p_predicted=p_predicted,
+        p_corrected=p_corrected,
+        thresholds=thresholds,
+    )
     support_corrected = np.asarray(support_corrected, dtype=float)
     support_predicted = np.asarray(support_predicted, dtype=float)
-    flagged = model_against & (support_corrected <= support_predicted)
-    return CheckResult(flagged, model_against, support_corrected, support_predicted)
+    flagged = against & (support_corrected <= support_predicted)
+    return CheckResult(flagged, against, support_corrected, support_predicted)

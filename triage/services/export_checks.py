@@ -52,28 +52,42 @@ class CorrectionCheck:
         predicted = [row[2] for row in batch]
         corrected = [row[3] for row in batch]
         scores = [_scores(row[4]) for row in batch]
-        result = checks.check_corrections(
+        p_predicted = [_score(s, label) for s, label in zip(scores, predicted, strict=True)]
+        p_corrected = [_score(s, label) for s, label in zip(scores, corrected, strict=True)]
+        against = checks.model_against(
             predicted=predicted,
             corrected=corrected,
-            p_predicted=[_score(s, label) for s, label in zip(scores, predicted, strict=True)],
-            p_corrected=[_score(s, label) for s, label in zip(scores, corrected, strict=True)],
+            p_predicted=p_predicted,
+            p_corrected=p_corrected,
             thresholds=self.thresholds,
-            support_corrected=np.ones(len(batch)),
-            support_predicted=np.zeros(len(batch)),
         )
-        suspects = np.flatnonzero(result.model_against)
+        suspects = np.flatnonzero(against)
         flagged = np.zeros(len(batch), dtype=bool)
-        if len(suspects) and self.pool is None:
-            flagged[suspects] = True  # no neighbours back them (nor the model's answers)
-        elif len(suspects):
+        if not len(suspects):
+            return flagged.tolist()
+
+        def pick(values: list) -> list:
+            return [values[i] for i in suspects]
+
+        if self.pool is None:  # no neighbours back them, nor the model's answers
+            support_c = support_p = np.zeros(len(suspects))
+        else:
             support_c, support_p = checks.neighbour_support(
                 self.vectorizer.transform([batch[i][1] or "" for i in suspects]),
                 [batch[i][0] for i in suspects],
-                [corrected[i] for i in suspects],
-                [predicted[i] for i in suspects],
+                pick(corrected),
+                pick(predicted),
                 pool=self.pool,
             )
-            flagged[suspects] = support_c <= support_p
+        flagged[suspects] = checks.check_corrections(
+            predicted=pick(predicted),
+            corrected=pick(corrected),
+            p_predicted=pick(p_predicted),
+            p_corrected=pick(p_corrected),
+            thresholds=self.thresholds,
+            support_corrected=support_c,
+            support_predicted=support_p,
+        ).flagged
         return flagged.tolist()
 
 
