@@ -129,17 +129,7 @@ class AlertRuleForm(forms.ModelForm):
 
     class Meta:
         model = AlertRule
-        fields = [
-            "name",
-            "metric",
-            "comparator",
-            "threshold",
-            "window_hours",
-            "min_volume",
-            "email_to",
-            "webhook_url",
-            "enabled",
-        ]
+        fields = AlertRule.EDITABLE_FIELDS
         labels = {
             "window_hours": "Window (hours)",
             "min_volume": "Minimum predictions in the window",

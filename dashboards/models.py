@@ -235,6 +235,20 @@ class AlertRule(models.Model):
         LT = "lt", "<"
         LTE = "lte", "≤"
 
+    # What a team member sets on the alerts page (form and rule_save alike); the rest is
+    # the project, who created it and the evaluation's own state.
+    EDITABLE_FIELDS = (
+        "name",
+        "metric",
+        "comparator",
+        "threshold",
+        "window_hours",
+        "min_volume",
+        "email_to",
+        "webhook_url",
+        "enabled",
+    )
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alert_rules")
     name = models.CharField(max_length=100)
     metric = models.CharField(max_length=30, choices=Metric.choices)

@@ -39,18 +39,6 @@ HOUR = timedelta(hours=1)
 PSI_REFERENCE = timedelta(days=7)
 MAX_DELIVERY_ATTEMPTS = 3
 
-RULE_FIELDS = [
-    "name",
-    "metric",
-    "comparator",
-    "threshold",
-    "window_hours",
-    "min_volume",
-    "email_to",
-    "webhook_url",
-    "enabled",
-]
-
 
 @dataclass
 class Reading:
@@ -299,8 +287,10 @@ def rule_save(*, project: Project, actor, data: dict, rule: AlertRule | None = N
     """Create or update a rule of `project` from validated form data; audited."""
     creating = rule is None
     rule = rule or AlertRule(project=project, created_by=actor)
-    before = {name: getattr(rule, name) for name in RULE_FIELDS} if not creating else {}
-    for name in RULE_FIELDS:
+    before = (
+        {name: getattr(rule, name) for name in AlertRule.EDITABLE_FIELDS} if not creating else {}
+    )
+    for name in AlertRule.EDITABLE_FIELDS:
         setattr(rule, name, data[name])
     rule.full_clean()
     rule.save()
@@ -310,7 +300,7 @@ def rule_save(*, project: Project, actor, data: dict, rule: AlertRule | None = N
         action="alert_rule_create" if creating else "alert_rule_update",
         target=rule,
         before=before,
-        after={name: getattr(rule, name) for name in RULE_FIELDS},
+        after={name: getattr(rule, name) for name in AlertRule.EDITABLE_FIELDS},
     )
     return rule
 
@@ -321,7 +311,7 @@ def rule_delete(*, rule: AlertRule, actor) -> None:
         actor=actor,
         action="alert_rule_delete",
         target=rule,
-        before={name: getattr(rule, name) for name in RULE_FIELDS},
+        before={name: getattr(rule, name) for name in AlertRule.EDITABLE_FIELDS},
     )
     rule.delete()
 
