@@ -48,20 +48,27 @@ def _insert_values(table, columns, rows, returning):
     return inserted
 
 
+def _staged(cursor, prefix: str, table: str, column_list: str, rows) -> str:
+    """`rows` COPYed into a temporary table shaped like `table`; returns its quoted name.
+    Same column types as the target, no constraints; emptied at every commit and private to
+    this connection, so concurrent requests never see each other's rows."""
+    quote = connection.ops.quote_name
+    staging = quote(f"{prefix}_{table}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+        f"SELECT {column_list} FROM {quote(table)} WITH NO DATA"
+    )
+    with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return staging
+
+
 def _insert_via_copy(table, columns, rows, returning):
     quote = connection.ops.quote_name
-    staging = quote(f"_staging_{table}")
     column_list = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor:
-        # Same column types as the target, no constraints; emptied at every commit and
-        # private to this connection, so concurrent requests never see each other's rows.
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
-            f"SELECT {column_list} FROM {quote(table)} WITH NO DATA"
-        )
-        with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        staging = _staged(cursor, "_staging", table, column_list, rows)
         cursor.execute(
             f"INSERT INTO {quote(table)} ({column_list}) SELECT {column_list} FROM {staging} "
             f"ON CONFLICT DO NOTHING RETURNING {', '.join(quote(c) for c in returning)}"
@@ -99,14 +106,7 @@ def upsert(
                     [value for row in chunk for value in row],
                 )
             return
-        staging = quote(f"_upsert_{table}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
-            f"SELECT {column_list} FROM {quote(table)} WITH NO DATA"
-        )
-        with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        staging = _staged(cursor, "_upsert", table, column_list, rows)
         cursor.execute(
             f"INSERT INTO {quote(table)} ({column_list}) SELECT {column_list} FROM {staging}" + tail
         )

@@ -45,6 +45,7 @@ from ..models import (
     RollupCursor,
     RollupDirtyHour,
 )
+from ..selectors import COUNT_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -221,16 +222,8 @@ def rollup_hour_compute(*, project_id: int, hour: datetime) -> list[dict]:
     return list(rows.values())
 
 
-SUMMED = (
-    "predictions",
-    "feedback_predictions",
-    "corrections",
-    "complaints",
-    "ratings_up",
-    "ratings_down",
-    "latency_count",
-    "latency_sum_ms",
-)
+# The fields a longer span adds up as they are: the counts, and the latency sums.
+SUMMED = (*COUNT_FIELDS, "latency_count", "latency_sum_ms")
 
 
 def rollup_day_fold(hour_rows: list[dict]) -> list[dict]:
