@@ -18,7 +18,6 @@ against the categories of the first), with the process's peak memory.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -28,11 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import django_setup, fresh_database, machine  # noqa: E402
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from benchmarks.common import django_setup, fresh_database, machine, peak_rss_mb  # noqa: E402
 
 
 def load(replay, slug: str):

@@ -11,7 +11,6 @@ is streamed, never loaded).
 """
 
 import argparse
-import resource
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import django_setup, fresh_database, machine, report  # noqa: E402
+from benchmarks.common import django_setup, fresh_database, machine, peak_rss_mb, report  # noqa: E402
 
 COMPLAINTS = [
     "My card was declined at the shop",
@@ -40,10 +39,6 @@ def write_export(path: Path, rows: int) -> int:
                 f'"{text}",customer-{i % 50_000}\n'
             )
     return path.stat().st_size
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:

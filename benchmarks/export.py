@@ -16,7 +16,6 @@ import argparse
 import csv
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import django_setup, fresh_database, machine, report  # noqa: E402
+from benchmarks.common import django_setup, fresh_database, machine, peak_rss_mb, report  # noqa: E402
 
 FORMATS = ("jsonl", "csv", "parquet")
 # ... and with the likely-wrong check marking its flags (format:handling).
@@ -41,16 +40,6 @@ COPY (
   ORDER BY f.prediction_id, f.created_at, f.id
 ) TO STDOUT WITH (FORMAT csv, HEADER)
 """
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory. VmHWM, not getrusage's ru_maxrss: Linux carries
-    ru_maxrss over fork and exec, so a child would report its parent's peak."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load(rows: int) -> int:

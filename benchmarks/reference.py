@@ -19,8 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, machine, report  # noqa: E402
-from benchmarks.export import peak_rss_mb  # noqa: E402
+from benchmarks.common import ROOT, machine, peak_rss_mb, report  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "banking77" / "train.csv"
 
