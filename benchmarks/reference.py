@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import ROOT, machine, peak_rss_mb, report  # noqa: E402
 
-TRAIN = ROOT.parent / "shared" / "data" / "banking77" / "train.csv"
+TRAIN = ROOT / "feedback" / "demo_data" / "banking77" / "train.csv"
 
 
 def _word(n: int) -> str:

@@ -1,4 +1,4 @@
-"""The metrics endpoint of the public API (../shared/API.md): figures from the rollups."""
+"""The metrics endpoint of the public API (docs/api.md): figures from the rollups."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema

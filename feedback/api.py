@@ -1,4 +1,4 @@
-"""Ingest API (../shared/API.md): thin views that parse, call one service, serialize."""
+"""Ingest API (docs/api.md): thin views that parse, call one service, serialize."""
 
 from django.conf import settings
 from django.urls import reverse

@@ -1,4 +1,4 @@
-"""Serializers that describe the public API in the OpenAPI schema (../shared/API.md).
+"""Serializers that describe the public API in the OpenAPI schema (docs/api.md).
 
 Ingest validates items with the fast functions in `validation.py`; these serializers are the
 documented contract and the output of the read endpoints.

@@ -26,12 +26,9 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-DEFAULT_DATA_DIR = Path(
-    os.environ.get(
-        "VOC_BANKING77_DIR",
-        Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "banking77",
-    )
-)
+# The project's own copy of Banking77 (CC-BY-4.0, attribution and licence beside the data).
+BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "demo_data" / "banking77"
+DEFAULT_DATA_DIR = Path(os.environ.get("VOC_BANKING77_DIR") or BUNDLED_DATA_DIR)
 
 # Share of the training queries each version was trained on (v1 is deliberately weak).
 VERSION_TRAIN_SHARE = {"v1": 0.10, "v2": 0.25}

@@ -1,4 +1,4 @@
-"""Clustering runs and error categories in the public API (../shared/API.md)."""
+"""Clustering runs and error categories in the public API (docs/api.md)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema

@@ -1,4 +1,4 @@
-"""Dataset exports in the public API (../shared/API.md): request, follow, download."""
+"""Dataset exports in the public API (docs/api.md): request, follow, download."""
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes

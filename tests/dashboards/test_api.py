@@ -1,4 +1,4 @@
-"""GET /api/v1/projects/{slug}/metrics (../shared/API.md)."""
+"""GET /api/v1/projects/{slug}/metrics (docs/api.md)."""
 
 from datetime import timedelta
 

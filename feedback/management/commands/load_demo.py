@@ -10,7 +10,7 @@ from feedback.models import Membership, Project
 
 class Command(BaseCommand):
     help = (
-        "Load the Banking77 replay (../shared/data/banking77) as a project with two model "
+        "Load the Banking77 replay (feedback/demo_data/banking77, CC-BY-4.0) as a project with two model "
         "versions, six weeks of predictions and customer feedback. Idempotent."
     )
 
