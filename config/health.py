@@ -1,4 +1,10 @@
-"""/healthz: is this instance able to serve? Checks the database and the Celery broker."""
+"""/healthz: is this instance able to serve? Checks the database and the Celery broker.
+
+The status (200/503) depends on those two only, so a load balancer never takes a web server
+out because a worker is down; `details` tells an operator what the background side is doing:
+the representation clustering runs use, the latest run, and when beat and a worker last
+completed a rollup pass (scheduled every minute by beat, done by a worker).
+"""
 
 import logging
 
@@ -34,6 +40,18 @@ def _broker() -> bool:
         return False
 
 
+def _details() -> dict:
+    """Operators' view of the background side; no customer data, a few indexed reads."""
+    from dashboards.selectors import rollup_last_pass
+    from triage.selectors import clustering_status
+
+    try:
+        return {"clustering": clustering_status(), "rollup_last_pass": rollup_last_pass()}
+    except Exception:  # details never turn a healthy answer into an error
+        logger.warning("health check: details unavailable", exc_info=True)
+        return {}
+
+
 @never_cache
 @require_GET
 def healthz(request):
@@ -41,6 +59,7 @@ def healthz(request):
     healthy = all(checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable",
-         **{name: "ok" if ok else "unreachable" for name, ok in checks.items()}},
+         **{name: "ok" if ok else "unreachable" for name, ok in checks.items()},
+         "details": _details() if checks["database"] else {}},
         status=200 if healthy else 503,
     )  # fmt: skip

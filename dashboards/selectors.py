@@ -240,3 +240,11 @@ def metrics_series(
 
 def versions_for(project: Project) -> list[ModelVersion]:
     return list(ModelVersion.objects.filter(project=project).order_by("released_at", "id"))
+
+
+def rollup_last_pass() -> datetime | None:
+    """When a rollup pass last finished: beat schedules one every minute and a worker does it,
+    so an old time means beat or every worker is down (/healthz details)."""
+    from .models import RollupCursor
+
+    return RollupCursor.objects.values_list("passed_at", flat=True).first()

@@ -2,15 +2,21 @@
 # `make run` (with --demo) and `make serve`: migrate, optionally load the Banking77 demo, then
 # run the web server, a Celery worker and Celery beat together. Ctrl-C stops all three.
 # Without DATABASE_URL/REDIS_URL this is SQLite and kombu's filesystem broker under .data/.
+# VOC_RUN_CHECK=1: the same start, then scripts/check_demo.py checks web, login, worker and
+# beat over HTTP, and everything stops (the fresh-clone test runs `make run` this way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
 HOST=${VOC_HOST:-127.0.0.1}
 PORT=${VOC_PORT:-8000}
+CHECK=${VOC_RUN_CHECK:-}
 mkdir -p .data/broker/queue .data/broker/processed
+started_at=$SECONDS
+phase() { echo "[${1}: $((SECONDS - started_at))s]"; }
 
 python manage.py migrate --noinput
+phase migrated
 if [ "${1:-}" = "--demo" ]; then
   echo "Loading the Banking77 demo (first time: about a minute)..."
   python manage.py load_demo
@@ -18,6 +24,7 @@ if [ "${1:-}" = "--demo" ]; then
   python manage.py load_demo_alerts banking77
   # The worker clusters the demo's feedback as soon as it starts (a minute or so).
   python manage.py cluster banking77
+  phase "demo loaded"
 fi
 
 pids=()
@@ -42,4 +49,9 @@ pids+=($!)
 echo
 echo "VoC Triage is up on http://$HOST:$PORT/  (Ctrl-C stops web, worker and beat)"
 [ "${1:-}" = "--demo" ] && echo "Demo login: demo / demo"
+if [ -n "$CHECK" ]; then
+  python scripts/check_demo.py --url "http://$HOST:$PORT" --timeout "${VOC_RUN_CHECK_TIMEOUT:-600}"
+  phase "checked"
+  exit 0  # the EXIT trap stops web, worker and beat
+fi
 wait -n "${pids[@]}"

@@ -304,3 +304,30 @@ def category_options(*, category: ErrorCategory) -> str:
     return format_html_join(
         "", '<option value="{}">#{} {} ({})</option>', ((i, i, t, n) for i, t, n in others)
     )
+
+
+def clustering_status() -> dict:
+    """For operators (/healthz): the representation a new run would use here, and the latest
+    finished run across projects (no project names, no customer data)."""
+    from django.conf import settings
+
+    from .clustering.representations import embeddings_available
+    from .services.vectors import embedding_model
+
+    if settings.VOC_EMBEDDINGS == "off" or not embeddings_available(embedding_model()):
+        default = "lsa"
+    else:
+        default = "embeddings"
+    latest = (
+        ClusteringRun.objects.filter(finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values("id", "status", "representation", "n_items", "n_categories", "finished_at")
+        .first()
+    )
+    return {
+        "representation": default,
+        "pending_runs": ClusteringRun.objects.filter(
+            status__in=[ClusteringRun.Status.QUEUED, ClusteringRun.Status.RUNNING]
+        ).count(),
+        "latest_run": latest,
+    }
