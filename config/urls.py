@@ -16,9 +16,21 @@ urlpatterns = [
     path("p/<slug:slug>/", feedback_views.project_home, name="project-home"),
     path("p/<slug:slug>/", include("triage.urls")),
     path("p/<slug:slug>/imports/", include("feedback.urls_imports")),
+    path("p/<slug:slug>/members/", include("feedback.urls_members")),
     path("p/<slug:slug>/", include("dashboards.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # One-time set-password links for new members (feedback/members.py).
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("feedback.urls_api")),
     path("api/v1/", include("triage.urls_api")),

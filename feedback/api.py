@@ -8,6 +8,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.public_urls import public_url
+
 from . import services
 from .api_auth import HasProjectScope
 from .api_errors import InvalidBody, PayloadTooLarge
@@ -53,14 +55,9 @@ def batch_items(request, key: str) -> list:
     return items
 
 
-def public_url(request, path: str) -> str:
-    base = settings.VOC_PUBLIC_BASE_URL
-    return base.rstrip("/") + path if base else request.build_absolute_uri(path)
-
-
 def feedback_link_url(request, project, prediction_id: int) -> tuple[str, object]:
     token, claims = services.feedback_link_token(project=project, prediction_id=prediction_id)
-    return public_url(request, reverse("feedback-form", args=[token])), claims
+    return public_url(reverse("feedback-form", args=[token]), request), claims
 
 
 BATCH_ERRORS = error_responses(400, 401, 403, 413)

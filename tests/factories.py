@@ -2,7 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from feedback.models import Feedback, ModelVersion, Prediction, Project
+from feedback.models import Feedback, Membership, ModelVersion, Prediction, Project
 
 LABELS = ["card_arrival", "card_not_working", "exchange_rate", "lost_or_stolen_card"]
 
@@ -24,6 +24,18 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"project-{n}")
     name = factory.LazyAttribute(lambda p: p.slug.replace("-", " ").title())
     labels = factory.LazyFunction(lambda: list(LABELS))
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """MembershipFactory(project=p, role="reviewer").user is a member with that role."""
+
+    class Meta:
+        model = Membership
+
+    project = factory.SubFactory(ProjectFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.VIEWER
+    team = ""
 
 
 class ModelVersionFactory(factory.django.DjangoModelFactory):

@@ -6,14 +6,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from core.public_urls import public_url
 from feedback.models import Membership, Project
 
 from .models import Comment, ReviewSession
 from .selectors import review_agenda
-
-
-def absolute(path: str) -> str:
-    return (settings.VOC_PUBLIC_BASE_URL or "http://127.0.0.1:8000").rstrip("/") + path
 
 
 def _send(*, subject: str, template: str, context: dict, to: list[str]) -> int:
@@ -45,7 +42,7 @@ def mentions_notify(*, comment_id: int, user_ids: list[int]) -> int:
         sent += _send(
             subject=f"[{comment.project.name}] {comment.author} mentioned you on “{target}”",
             template="mention",
-            context={"comment": comment, "target": target, "url": absolute(path), "user": user},
+            context={"comment": comment, "target": target, "url": public_url(path), "user": user},
             to=[user.email],
         )
     return sent
@@ -76,9 +73,9 @@ def digest_send(*, project: Project) -> int:
         "project": project,
         "agenda": agenda,
         "since": since,
-        "board_url": absolute(reverse("board", args=[project.slug])),
-        "review_url": absolute(reverse("review-list", args=[project.slug])),
-        "category_url": absolute(f"/p/{project.slug}/categories/"),
+        "board_url": public_url(reverse("board", args=[project.slug])),
+        "review_url": public_url(reverse("review-list", args=[project.slug])),
+        "category_url": public_url(f"/p/{project.slug}/categories/"),
     }
     return _send(
         subject=f"[{project.name}] Weekly review: {sum(len(v) for v in agenda.values())} items",

@@ -7,12 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.models import AuditEvent
 from feedback.access import project_view
 from feedback.models import Feedback
 
 from . import selectors
 from .forms import CommentForm, ItemsActionForm, MergeForm, RenameForm
-from .models import AuditEvent, CategoryLineage, ClusteringRun, ErrorCategory
+from .models import CategoryLineage, ClusteringRun, ErrorCategory
 from .services import categories as category_services
 from .services.clustering import clustering_run_request
 from .services.verification import rate_before_and_after

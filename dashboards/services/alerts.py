@@ -25,9 +25,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import audit
+from core.public_urls import public_url
 from feedback.models import Project
-from triage.notifications import absolute
-from triage.services.categories import audit
 
 from .. import metrics, webhooks
 from ..models import AlertEvent, AlertRule, DashboardSettings, MetricRollup
@@ -177,7 +177,7 @@ def event_payload(event: AlertEvent, transition: str) -> dict:
         "predictions": event.predictions,
         "opened_at": event.opened_at.isoformat(),
         "resolved_at": event.resolved_at.isoformat() if event.resolved_at else None,
-        "url": absolute(reverse("quality-alerts", args=[rule.project.slug])),
+        "url": public_url(reverse("quality-alerts", args=[rule.project.slug])),
     }
 
 

@@ -3,8 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import audit
 from feedback.models import Project
-from triage.services.categories import audit
 
 from ..models import DashboardSettings
 

@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 
+from core.models import AuditEvent
 from dashboards.models import AlertEvent, AlertRule, DashboardSettings, MetricRollup
 from dashboards.services.alerts import alerts_evaluate, rule_reading
 from feedback.models import Membership, ModelVersion
 from tests.factories import ProjectFactory, UserFactory
-from triage.models import AuditEvent
 
 from .test_webhooks import Receiver
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from core.models import AuditEvent
 from dashboards.models import DashboardSettings
 from dashboards.services.rollups import rollup_pass
 from feedback.models import Feedback, Membership, ModelVersion, Prediction
@@ -19,7 +20,7 @@ from tests.factories import (
     ProjectFactory,
     UserFactory,
 )
-from triage.models import AuditEvent, ErrorCategory
+from triage.models import ErrorCategory
 
 from .conftest import T0
 

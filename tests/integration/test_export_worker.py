@@ -8,11 +8,12 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.models import AuditEvent
 from feedback.models import Feedback, Project
 from feedback.services import api_key_create
 from tests.conftest import Worker, purge_broker, wait_for
 from tests.triage.conftest import REPLAY_END, cached_replay
-from triage.models import AuditEvent, DatasetExport
+from triage.models import DatasetExport
 from triage.services.exports import exports_sweep
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

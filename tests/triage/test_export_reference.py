@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.models import AuditEvent
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
 from triage.exports.reference import ReferenceInvalid, contains, read_keys, reference_key
-from triage.models import AuditEvent
 from triage.services.exports import ExportInvalid, export_build, export_request
 from triage.services.references import reference_keys, reference_upload
 

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 from rest_framework.test import APIClient
 
+from core.models import AuditEvent
 from feedback.models import Membership
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
-from triage.models import AuditEvent, DatasetExport, ErrorCategory
+from triage.models import DatasetExport, ErrorCategory
 from triage.services.exports import export_build
 
 pytestmark = pytest.mark.django_db

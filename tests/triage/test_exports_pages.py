@@ -7,9 +7,10 @@ import json
 import pandas as pd
 import pytest
 
+from core.models import AuditEvent
 from feedback.models import Feedback, Membership
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
-from triage.models import AuditEvent, DatasetExport, ErrorCategory, ItemAssignment
+from triage.models import DatasetExport, ErrorCategory, ItemAssignment
 from triage.services.exports import BAD_WINDOW, export_build, export_request
 from triage.services.improvements import improvement_create
 

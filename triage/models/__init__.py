@@ -1,7 +1,6 @@
 """The triage app's models, one module per capability."""
 
 from .clustering import (
-    AuditEvent,
     CategoryLineage,
     CategorySnapshot,
     CategoryVersionStat,
@@ -15,7 +14,6 @@ from .exports import DatasetExport, ReferenceDataset
 from .review import Comment, ImprovementPoint, ReviewSession, ReviewSettings
 
 __all__ = [
-    "AuditEvent",
     "CategoryLineage",
     "CategorySnapshot",
     "CategoryVersionStat",

@@ -279,27 +279,3 @@ class ItemVector(models.Model):
 
     def __str__(self) -> str:
         return f"vector of feedback {self.feedback_id}"
-
-
-class AuditEvent(models.Model):
-    """Who changed what, when: every human action on categories, items and exports."""
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    action = models.CharField(max_length=50)
-    target_type = models.CharField(max_length=50)
-    target_id = models.BigIntegerField(null=True, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["project", "-created_at"], name="audit_project_time"),
-            models.Index(fields=["target_type", "target_id"], name="audit_target"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.target_type}:{self.target_id}"

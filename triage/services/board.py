@@ -3,10 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.audit import audit
 from feedback.models import Membership
 
 from ..models import ErrorCategory
-from .categories import audit
 
 NOT_A_MEMBER = "The assignee must be a member of this project."
 UNSORTED_NO_STATE = "The unsorted bucket has no triage state."

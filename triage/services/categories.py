@@ -8,9 +8,10 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from core.audit import audit
 from feedback.models import Feedback, Project
 
-from ..models import AuditEvent, CategoryLineage, ErrorCategory, ItemAssignment
+from ..models import CategoryLineage, ErrorCategory, ItemAssignment
 
 SAME_CATEGORY = "A category cannot be merged into itself."
 OTHER_PROJECT = "Both categories must belong to the same project."
@@ -18,18 +19,6 @@ ALREADY_MERGED = "This category was already merged into another one."
 UNSORTED_FIXED = "The unsorted bucket cannot be merged, split or renamed."
 NO_ITEMS = "Choose at least one item of this category."
 EMPTY_TITLE = "A title cannot be empty."
-
-
-def audit(*, project: Project, actor, action: str, target, **data) -> AuditEvent:
-    """Record who did what to which object."""
-    return AuditEvent.objects.create(
-        project=project,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action,
-        target_type=type(target).__name__.lower(),
-        target_id=target.pk,
-        data=data,
-    )
 
 
 def categories_recount(*, project: Project) -> None:

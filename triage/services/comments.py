@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from config.celery_app import publish
+from core.audit import audit
 from feedback.models import Membership
 
 from ..markdown import mentions
 from ..models import Comment, ErrorCategory, ImprovementPoint
-from .categories import audit
 
 EMPTY = "A comment cannot be empty."
 MAX_LENGTH = 10_000

@@ -33,6 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.celery_app import publish
+from core.audit import audit
 from feedback.models import Feedback, ModelVersion, Project
 
 from ..exports import resolve as resolution
@@ -42,7 +43,6 @@ from ..exports.writers import COLUMNS, WRITERS
 from ..models import DatasetExport, ErrorCategory, ImprovementPoint, ReferenceDataset
 from ..selectors_exports import export_corrections, export_feedback_rows, stream_chunks
 from . import export_checks
-from .categories import audit
 from .references import reference_keys
 
 logger = logging.getLogger(__name__)

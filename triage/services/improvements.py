@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import audit
 from feedback.models import ModelVersion, Project
 
 from ..models import ErrorCategory, ImprovementPoint
-from .categories import audit
 
 DONE_NEEDS_VERSION = "Marking a model or data fix done needs the version that shipped it."
 OTHER_PROJECT = "Categories and versions must belong to this project."

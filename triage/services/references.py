@@ -9,12 +9,12 @@ import uuid
 import numpy as np
 from django.db import transaction
 
+from core.audit import audit
 from feedback.models import Project
 
 from ..exports import reference
 from ..exports.reference import ReferenceInvalid
 from ..models import ReferenceDataset
-from .categories import audit
 
 NO_COLUMN_NAME = "Name the column that holds the input texts."
 

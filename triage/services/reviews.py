@@ -6,11 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.audit import audit
 from feedback.models import Project
 
 from ..models import ReviewSession
 from ..selectors import review_agenda
-from .categories import audit
 
 DEFAULT_PERIOD = timedelta(days=7)
 ALREADY_CLOSED = "This review is closed."

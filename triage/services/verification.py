@@ -11,10 +11,10 @@ from collections import defaultdict
 from django.db.models import Count
 from django.utils import timezone
 
+from core.audit import audit
 from feedback.models import ModelVersion, Prediction, Project
 
 from ..models import CategoryVersionStat, ErrorCategory, ItemAssignment, ReviewSettings
-from .categories import audit
 
 
 def review_settings(project: Project) -> ReviewSettings:

@@ -1,0 +1,105 @@
+"""The Members page of a project, under /p/<slug>/members/ (project admins)."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import members
+from .access import project_view
+from .models import Membership
+from .selectors import project_memberships
+
+ADMIN = Membership.Role.ADMIN
+TEAM_CHOICES = [("", "No team"), *Membership.Team.choices]
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(required=False, max_length=150, help_text="New or existing.")
+    email = forms.EmailField(required=False, help_text="Finds an existing account by e-mail.")
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
+    team = forms.ChoiceField(choices=TEAM_CHOICES, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("username") and not data.get("email"):
+            raise ValidationError(members.NEED_USER)
+        return data
+
+
+class MemberChangeForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+    team = forms.ChoiceField(choices=TEAM_CHOICES, required=False)
+
+
+def _membership_or_404(request, membership_id: int) -> Membership:
+    found = project_memberships(project=request.project).filter(id=membership_id).first()
+    if found is None:
+        raise Http404("No such member of this project.")
+    return found
+
+
+def _flash_errors(request, invalid: ValidationError) -> None:
+    for message in invalid.messages:
+        messages.error(request, message)
+
+
+@project_view(role=ADMIN)
+def member_list(request):
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            added = members.member_add(
+                project=request.project, actor=request.user, request=request, **form.cleaned_data
+            )
+        except ValidationError as invalid:
+            for field, errors in invalid.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            name = added.membership.user.get_username()
+            messages.success(request, f"{name} is now {added.membership.role} of this project.")
+            if added.set_password_url:
+                messages.info(
+                    request,
+                    f"Send {name} this one-time link to set a password: {added.set_password_url}",
+                )
+            return redirect("member-list", slug=request.project.slug)
+    rows = [
+        (membership, MemberChangeForm(initial={"role": membership.role, "team": membership.team}))
+        for membership in project_memberships(project=request.project)
+    ]
+    context = {"form": form, "rows": rows, "section": "members"}
+    return render(request, "feedback/members.html", context)
+
+
+@require_POST
+@project_view(role=ADMIN)
+def member_change(request, membership_id: int):
+    membership = _membership_or_404(request, membership_id)
+    form = MemberChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role and a team from the lists.")
+    else:
+        try:
+            members.member_change(membership=membership, actor=request.user, **form.cleaned_data)
+        except ValidationError as invalid:
+            _flash_errors(request, invalid)
+        else:
+            messages.success(request, f"{membership.user.get_username()}'s role is saved.")
+    return redirect("member-list", slug=request.project.slug)
+
+
+@require_POST
+@project_view(role=ADMIN)
+def member_remove(request, membership_id: int):
+    membership = _membership_or_404(request, membership_id)
+    try:
+        members.member_remove(membership=membership, actor=request.user)
+    except ValidationError as invalid:
+        _flash_errors(request, invalid)
+    else:
+        messages.success(request, f"{membership.user.get_username()} left the project.")
+    return redirect("member-list", slug=request.project.slug)
