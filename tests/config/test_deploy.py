@@ -49,3 +49,31 @@ def test_docker_compose_describes_every_service():
 
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) >= {"postgres", "redis", "web", "worker", "beat"}
+
+
+def test_the_image_pins_the_same_cpu_torch_as_the_embeddings_extra():
+    import re
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["embeddings"]
+    (pinned,) = [spec.split("==")[1] for spec in extra if spec.startswith("torch==")]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert re.search(rf"^ARG TORCH_VERSION={re.escape(pinned)}$", dockerfile, re.M)
+    assert 'pip install ".[embeddings]"' in dockerfile
+
+
+def test_docker_compose_passes_the_embeddings_choice_to_the_image_build():
+    if not shutil.which("docker-compose"):
+        if os.environ.get("VOC_REQUIRE_SERVICES") == "true":
+            pytest.fail("docker-compose must be installed in CI (scripts/system-deps.sh)")
+        pytest.skip("docker-compose not installed")
+    result = subprocess.run(
+        ["docker-compose", "config"], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "VOC_IMAGE_EMBEDDINGS": "true"},
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "EMBEDDINGS: 'true'" in result.stdout or 'EMBEDDINGS: "true"' in result.stdout

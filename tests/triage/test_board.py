@@ -3,10 +3,10 @@
 import pytest
 from django.core import mail
 
+from core.models import AuditEvent
 from feedback.models import Membership
 from tests.factories import ProjectFactory, UserFactory
 from triage.models import (
-    AuditEvent,
     ClusteringSettings,
     Comment,
     ErrorCategory,

@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 from sklearn.metrics import adjusted_rand_score
 
+from core.models import AuditEvent
 from feedback.models import Feedback
 from feedback.services import feedback_ingest
 from triage.models import (
-    AuditEvent,
     CategoryLineage,
     CategorySnapshot,
     ClusteringRun,

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
+from core.models import AuditEvent
 from feedback.models import Feedback
 from tests.factories import FeedbackFactory, ModelVersionFactory, PredictionFactory
 from triage.exports.resolve import resolve
 from triage.exports.split import near_duplicate_key, split_side
 from triage.exports.writers import COLUMNS, CsvWriter, neutralise
 from triage.models import (
-    AuditEvent,
     DatasetExport,
     ErrorCategory,
     ImprovementPoint,

@@ -6,10 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.models import AuditEvent
 from feedback.models import Feedback, Prediction
 from tests.factories import ModelVersionFactory, ProjectFactory, UserFactory
 from triage.models import (
-    AuditEvent,
     CategoryVersionStat,
     ErrorCategory,
     ItemAssignment,

@@ -1,9 +1,9 @@
 import pytest
 
+from core.models import AuditEvent
 from feedback.models import Feedback, Membership
 from tests.factories import ProjectFactory, UserFactory
 from triage.models import (
-    AuditEvent,
     ClusteringRun,
     ClusteringSettings,
     ErrorCategory,
