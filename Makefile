@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-embeddings run serve test lint format bench clean
+.PHONY: setup setup-embeddings run serve test test-sqlite lint format bench clean
 
 setup: $(STAMP)  ## create .venv and install the app with its dev tools
 
@@ -28,6 +28,9 @@ serve: setup  ## web + worker + beat for the current settings (no demo load)
 
 test: setup-embeddings  ## the whole suite on real PostgreSQL and Redis (started if needed), then SQLite
 	scripts/test.sh
+
+test-sqlite: setup  ## only the embedded default's tests (no PostgreSQL/Redis: says what it skips)
+	scripts/test.sh --sqlite-only
 
 lint: setup
 	$(VENV)/bin/ruff check .

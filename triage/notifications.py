@@ -83,3 +83,14 @@ def digest_send(*, project: Project) -> int:
         context=context,
         to=emails,
     )
+
+
+def digests_send() -> int:
+    """The weekly digest of every project that has it on; returns the e-mails sent."""
+    from .services.verification import review_settings
+
+    return sum(
+        digest_send(project=project)
+        for project in Project.objects.all()
+        if review_settings(project).digest
+    )

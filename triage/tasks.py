@@ -10,7 +10,7 @@ CLUSTERING_SOFT_LIMIT = 1500
 CLUSTERING_HARD_LIMIT = 1800
 
 
-@shared_task(name="triage.feedback_process", max_retries=3, default_retry_delay=10)
+@shared_task(name="triage.feedback_process")
 def feedback_process(feedback_ids: list[int]) -> None:
     """Embed new feedback and place it; idempotent, so redelivery is harmless."""
     followup.feedback_process(feedback_ids=feedback_ids)
@@ -48,15 +48,12 @@ def clustering_sweep() -> None:
 @shared_task(name="triage.verification")
 def verification(project_id: int | None = None) -> None:
     """Rates per model version and regression checks, for one project or all (beat)."""
-    from feedback.models import Project
+    from .services.verification import verification_refresh_projects
 
-    from .services.verification import verification_refresh
-
-    for project in Project.objects.filter(**({"id": project_id} if project_id else {})):
-        verification_refresh(project=project)
+    verification_refresh_projects(project_id=project_id)
 
 
-@shared_task(name="triage.notify_mentions", max_retries=3, default_retry_delay=60)
+@shared_task(name="triage.notify_mentions")
 def notify_mentions(comment_id: int, user_ids: list[int]) -> None:
     """Email the members mentioned in a comment."""
     from .notifications import mentions_notify
@@ -67,14 +64,9 @@ def notify_mentions(comment_id: int, user_ids: list[int]) -> None:
 @shared_task(name="triage.weekly_digest")
 def weekly_digest() -> None:
     """The weekly review agenda by email to each project's members (beat, Monday morning)."""
-    from feedback.models import Project
+    from .notifications import digests_send
 
-    from .notifications import digest_send
-    from .services.verification import review_settings
-
-    for project in Project.objects.all():
-        if review_settings(project).digest:
-            digest_send(project=project)
+    digests_send()
 
 
 # An export of a million rows takes about a minute; the limits leave room for slow disks.

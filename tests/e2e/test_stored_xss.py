@@ -65,6 +65,10 @@ def poisoned(transactional_db):
                              label_names={LABEL: PAYLOADS[2]})  # fmt: skip
     admin = UserFactory(username="admin-xss")
     Membership.objects.create(project=project, user=admin, role="admin", team="data")
+    member = Membership.objects.create(
+        project=project, role="viewer",
+        user=UserFactory(username=PAYLOADS[0][:150], email=f"x@example.com{PAYLOADS[1]}"[:254]),
+    )  # fmt: skip
     categories = []
     for number, payload in enumerate(PAYLOADS):
         prediction = PredictionFactory(
@@ -117,6 +121,7 @@ def poisoned(transactional_db):
         "category_id": categories[1].id, "point_id": point.id, "review_id": review.id,
         "feedback_id": complaint.id, "job_id": job.id, "run_id": 0,
         "request_id": prediction.request_id, "export_id": export.id, "rule_id": rules[1].id,
+        "membership_id": member.id,
     }  # fmt: skip
     claims = link_token_create(
         project_id=project.id, prediction_id=prediction.id, lifetime=timedelta(days=1)

@@ -151,7 +151,9 @@ def test_healthz_fails_while_the_database_is_down(live_server, postgres_server, 
     wait_for(lambda: requests.get(health, timeout=10).status_code == 200, timeout=30)
     figures.update(healthz_while_database_down=down.status_code, healthz_after_restart=200)
     assert down.status_code == 503
-    assert down.json() == {"status": "unavailable", "database": "unreachable", "broker": "ok"}
+    assert down.json() == {
+        "status": "unavailable", "database": "unreachable", "broker": "ok", "details": {}
+    }  # fmt: skip
 
 
 def test_fifty_identical_batches_at_once_store_each_row_once(endpoint, figures):

@@ -106,8 +106,11 @@ def test_the_check_digit_functions_agree_with_known_numbers():
     assert not pii.rrn_checksum_valid("9001011234567")
 
 
-def test_it_copes_with_empty_and_hostile_input_quickly():
+def test_it_copes_with_empty_and_hostile_input():
+    # Its speed on such input is a benchmark's business; here, what it returns.
     assert redact("") == ""
     long_digits = "1" * 100_000
     assert redact(long_digits) == long_digits
-    assert redact("+" + "1-" * 10_000) is not None
+    dashes = "+" + "1-" * 10_000  # single digits between dashes are no phone number
+    assert redact(dashes) == dashes
+    assert redact(dashes + " call +1-415-555-0100") == dashes + f" call {PHONE}"

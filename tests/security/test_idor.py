@@ -37,6 +37,9 @@ def world_b():
     project = ProjectFactory(name=f"B {SECRET}")
     owner = UserFactory()
     Membership.objects.create(project=project, user=owner, role="admin")
+    member = Membership.objects.create(
+        project=project, user=UserFactory(username=f"member-{SECRET}"), role="viewer"
+    )
     prediction = PredictionFactory(project=project, input_text=f"input {SECRET}")
     feedback = FeedbackFactory(prediction=prediction, text=f"complaint {SECRET}")
     category = ErrorCategory.objects.create(project=project, title=f"category {SECRET}")
@@ -67,6 +70,7 @@ def world_b():
         "category_id": category.id, "point_id": point.id, "review_id": review.id,
         "feedback_id": feedback.id, "job_id": job.id, "run_id": run.id,
         "request_id": prediction.request_id, "export_id": export.id, "rule_id": rule.id,
+        "membership_id": member.id,
     }  # fmt: skip
     return project, ids
 
@@ -76,7 +80,7 @@ def snapshot(project) -> str:
     rows = []
     for model in (
         Prediction, Feedback, ErrorCategory, ImprovementPoint, Comment, ImportJob, AlertRule,
-        AlertEvent,
+        AlertEvent, Membership,
     ):  # fmt: skip
         rows.append(
             django_serializers.serialize(

@@ -133,3 +133,9 @@ def verification_refresh(*, project: Project) -> list[int]:
     """Rates, then regressions: what the periodic job does for a project."""
     category_rates_refresh(project=project)
     return regressions_detect(project=project)
+
+
+def verification_refresh_projects(*, project_id: int | None = None) -> None:
+    """`verification_refresh` for one project, or for every project (beat)."""
+    for project in Project.objects.filter(**({"id": project_id} if project_id else {})):
+        verification_refresh(project=project)
