@@ -167,7 +167,7 @@ def test_a_key_of_project_a_reaches_nothing_of_project_b(world_b, figures):
 def test_the_sweep_does_see_project_b_when_access_is_allowed(client, world_b):
     """The control: B's own admin gets answers and B's text, so 0 above means refused."""
     project_b, ids_b = world_b
-    client.force_login(Membership.objects.get(project=project_b).user)
+    client.force_login(Membership.objects.get(project=project_b, role="admin").user)
     answered, revealing = 0, 0
     for route, _ in routes():
         if route.startswith("api/"):
