@@ -1,7 +1,4 @@
-import logging
 import os
-import threading
-import time
 
 from celery import Celery
 
@@ -10,37 +7,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = Celery("voc_triage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-logger = logging.getLogger(__name__)
-
-_broker_down_until = 0.0
-_lock = threading.Lock()
-
-
-def publish(task_name: str, *args) -> bool:
-    """Send a task by name without ever failing the caller, and without waiting on a broker
-    known to be down.
-
-    Used from request handlers after commit: when the broker is down the work is not lost,
-    because every job has a periodic sweeper that finds what was left undone in the database.
-    Returns whether the message reached the broker.
-    """
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        return False
-    try:
-        app.send_task(task_name, args=args, retry=False)
-    except Exception:  # the broker is outside our control; any failure means "not sent"
-        from django.conf import settings
-
-        with _lock:
-            _broker_down_until = time.monotonic() + settings.VOC_BROKER_COOLDOWN_SECONDS
-        logger.warning("could not publish %s; the sweeper will pick it up", task_name)
-        return False
-    return True
-
-
-def broker_cooldown_reset() -> None:
-    """Forget a past failure (the health check and tests call this once the broker is back)."""
-    global _broker_down_until
-    _broker_down_until = 0.0

@@ -6,8 +6,8 @@ from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz
+from core.api_errors import error_body
 from feedback import views as feedback_views
-from feedback.api_errors import error_body
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

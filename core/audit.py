@@ -1,5 +1,6 @@
 """The audit log: one call for every app."""
 
+from .actors import user_or_none
 from .models import AuditEvent
 
 
@@ -7,7 +8,7 @@ def audit(*, project, actor, action: str, target, **data) -> AuditEvent:
     """Record who did what to which object (`data`: JSON details, never customer text)."""
     return AuditEvent.objects.create(
         project=project,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=user_or_none(actor),
         action=action,
         target_type=type(target).__name__.lower(),
         target_id=target.pk,

@@ -5,8 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from feedback.api import ProjectApiView
-from feedback.api_schema import error_responses
+from core.api import ProjectApiView, error_responses
 
 from . import selectors
 

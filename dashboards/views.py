@@ -8,8 +8,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.csv_safe import neutralise_cell
 from feedback.access import project_view
-from feedback.imports import neutralise
 from feedback.models import Membership
 
 from .forms import AlertRuleForm, AllowListForm, OverviewForm, SettingsForm
@@ -71,7 +71,7 @@ def _csv_response(project, data, section_id, query) -> HttpResponse:
     writer.writerow(table["columns"])
     for row in table["rows"]:
         # Labels and versions come from outside: never let a spreadsheet run them.
-        writer.writerow([neutralise(cell) if isinstance(cell, str) else cell for cell in row])
+        writer.writerow([neutralise_cell(cell) for cell in row])
     return response
 
 

@@ -6,13 +6,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from core.api import ProjectApiView, error_responses
+from core.api_errors import InvalidBody, PayloadTooLarge
 from core.public_urls import public_url
 
 from . import services
-from .api_auth import HasProjectScope
-from .api_errors import InvalidBody, PayloadTooLarge
 from .api_parsers import BoundedJSONParser, NDJSONParser
 from .api_schema import (
     FeedbackBatchSerializer,
@@ -20,21 +19,8 @@ from .api_schema import (
     IngestResponseSerializer,
     PredictionBatchSerializer,
     PredictionOutSerializer,
-    error_responses,
 )
 from .selectors import prediction_get, prediction_ids_by_request_id
-
-
-class ProjectApiView(APIView):
-    """Base for /api/v1/projects/{slug}/...: the key must belong to the project and carry
-    one of `required_scopes`."""
-
-    permission_classes = [HasProjectScope]
-    required_scopes: tuple[str, ...] = ()
-
-    @property
-    def project(self):
-        return self.request.auth.project
 
 
 def batch_items(request, key: str) -> list:

@@ -6,13 +6,10 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.permissions import BasePermission
 
 from .ratelimit import client_address, rate_limit_hit, rate_limit_peek
 from .selectors import api_key_authenticate
 
-# One message for "wrong project" and "wrong scope": nothing about other projects leaks.
-FORBIDDEN = "This key is not allowed to do this on this project."
 BAD_KEY = "Invalid or revoked API key."
 TOO_MANY_FAILURES = "Too many failed authentication attempts; retry later."
 AUTH_FAILURE_WINDOW = 60
@@ -59,20 +56,6 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
-
-
-class HasProjectScope(BasePermission):
-    """The key belongs to the project in the URL and carries one of the view's scopes."""
-
-    message = FORBIDDEN
-
-    def has_permission(self, request, view):
-        api_key = request.auth
-        if api_key is None or not hasattr(api_key, "scopes"):
-            return False
-        if api_key.project.slug != view.kwargs.get("slug"):
-            return False
-        return any(scope in api_key.scopes for scope in view.required_scopes)
 
 
 class ApiKeySchema(OpenApiAuthenticationExtension):

@@ -11,12 +11,13 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from core.api import ProjectApiView, error_responses
+from core.api_errors import PayloadTooLarge
+from core.uploads import TOO_BIG, bounded_uploads
+
 from . import imports
-from .api import ProjectApiView
-from .api_errors import PayloadTooLarge
-from .api_schema import ImportCreateSerializer, ImportJobSerializer, error_responses
+from .api_schema import ImportCreateSerializer, ImportJobSerializer
 from .selectors import import_job_get
-from .uploads import bounded_uploads
 
 MISSING_FILE = "Send the CSV as the multipart field 'file'."
 COLUMN_PARAMS = {f"{name}_column": name for name in imports.FIELD_OF}
@@ -43,9 +44,7 @@ class ImportListApi(ProjectApiView):
         handler = bounded_uploads(request._request)
         data = request.data
         if handler.exceeded:
-            raise PayloadTooLarge(
-                imports.TOO_BIG.format(limit=handler.limit), {"max_bytes": handler.limit}
-            )
+            raise PayloadTooLarge(TOO_BIG.format(limit=handler.limit), {"max_bytes": handler.limit})
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": [MISSING_FILE]})

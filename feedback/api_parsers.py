@@ -10,7 +10,8 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from .api_errors import PayloadTooLarge
+from core.api_errors import PayloadTooLarge
+
 from .validation import InvalidItem
 
 READ_CHUNK = 64 * 1024

@@ -4,41 +4,7 @@ Ingest validates items with the fast functions in `validation.py`; these seriali
 documented contract and the output of the read endpoints.
 """
 
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
-
-
-def error_responses(*statuses: int) -> dict:
-    return {status: ErrorSerializer for status in statuses}
-
-
-def paginated(name: str, item_serializer) -> serializers.Serializer:
-    """The page envelope our list endpoints answer with (DRF's PageNumberPagination)."""
-    return inline_serializer(
-        name=name,
-        fields={
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": item_serializer(many=True),
-        },
-    )
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1."),
-    OpenApiParameter("page_size", int, description="Items per page (at most 500)."),
-]
 
 
 class PredictionItemSerializer(serializers.Serializer):

@@ -28,7 +28,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Case, F, PositiveIntegerField, Value, When
 
-from .bulk import insert_ignoring_conflicts
+from core.bulk import insert_ignoring_conflicts
+
 from .models import Feedback, FeedbackRepeat, Project
 
 _NOT_WORD = re.compile(r"[\W_]+")

@@ -30,7 +30,9 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from config.celery_app import publish
+from core.csv_safe import neutralise
+from core.publish import publish
+from core.uploads import TOO_BIG
 
 from . import csvparse
 from .models import ImportJob, Project
@@ -52,7 +54,6 @@ RUN_TASK = "feedback.import_run"
 REPORT_COLUMNS = ("line", "column", "message")
 
 EMPTY_FILE = "The file is empty."
-TOO_BIG = "The file is larger than {limit:,} bytes."
 BAD_ENCODING_CHOICE = "Must be one of: " + ", ".join(csvparse.ENCODINGS) + "."
 BAD_DELIMITER = "Must be one of: comma, semicolon, tab, pipe."
 BAD_TIMEZONE = "Not a time zone name such as UTC or Asia/Seoul."
@@ -213,12 +214,6 @@ class _Unclosable(io.RawIOBase):
 
 
 # --- running ---------------------------------------------------------------------------------
-
-
-def neutralise(value) -> str:
-    """A report cell that a spreadsheet shows as text, never as a formula."""
-    text = str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 def report_rows(problems: list[csvparse.Problem]) -> bytes:

@@ -29,7 +29,8 @@ class ChunkedApiBodyMiddleware:
             body = meta["wsgi.input"].read(limit + 1)
             if len(body) > limit:
                 # Imported here: the API modules load DRF, whose settings load this module.
-                from .api_errors import error_body
+                from core.api_errors import error_body
+
                 from .api_parsers import _too_large
 
                 error = _too_large(limit)

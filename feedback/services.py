@@ -9,10 +9,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.celery_app import publish
+from core.bulk import insert_ignoring_conflicts
+from core.publish import publish
 
 from . import dedup, keys, links, pii
-from .bulk import insert_ignoring_conflicts
 from .models import ApiKey, Feedback, ModelVersion, Prediction, Project
 from .validation import (
     SAME_AS_PREDICTED,
@@ -373,7 +373,7 @@ def feedback_ingest(
 
 
 def feedback_followups_publish(feedback_ids: list[int]) -> None:
-    """Hand new feedback to the follow-up tasks; never raises (see config.celery_app.publish)."""
+    """Hand new feedback to the follow-up tasks; never raises (see core.publish.publish)."""
     for task_name in settings.VOC_FEEDBACK_INGESTED_TASKS:
         for start in range(0, len(feedback_ids), FOLLOWUP_BATCH):
             publish(task_name, feedback_ids[start : start + FOLLOWUP_BATCH])

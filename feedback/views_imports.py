@@ -6,12 +6,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from core.uploads import TOO_BIG, bounded_uploads
+
 from . import imports
 from .access import project_view
 from .forms_imports import COMMON_TIMEZONES, ImportMappingForm, ImportUploadForm
 from .models import ImportJob
 from .selectors import import_job_get, import_jobs_recent
-from .uploads import bounded_uploads
 
 REVIEWER = "reviewer"
 
@@ -44,7 +45,7 @@ def _import_list(request, handler):
         if handler.exceeded:
             form = ImportUploadForm(request.POST)
             form.is_valid()
-            form.add_error("file", imports.TOO_BIG.format(limit=handler.limit))
+            form.add_error("file", TOO_BIG.format(limit=handler.limit))
         elif form.is_valid():
             try:
                 job = imports.import_job_upload(

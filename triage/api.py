@@ -6,9 +6,8 @@ from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from feedback.api import ProjectApiView
-from feedback.api_errors import InvalidBody
-from feedback.api_schema import PAGE_PARAMETERS, error_responses, paginated
+from core.api import PAGE_PARAMETERS, ProjectApiView, error_responses, paginated
+from core.api_errors import InvalidBody
 
 from . import selectors
 from .models import ClusteringRun, ErrorCategory

@@ -7,8 +7,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from feedback.api import ProjectApiView
-from feedback.api_schema import PAGE_PARAMETERS, error_responses, paginated
+from core.api import PAGE_PARAMETERS, ProjectApiView, error_responses, paginated
 
 from .api import Pagination
 from .models import DatasetExport

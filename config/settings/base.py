@@ -123,7 +123,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": CELERY_LONGEST_TASK_SECONDS + 600,
         # Publishing from a web request must never hang on a dead broker: one quick retry,
-        # then config.celery_app.publish gives up (and skips the broker for a while).
+        # then core.publish.publish gives up (and skips the broker for a while).
         "socket_connect_timeout": 1,
         "socket_timeout": 5,
         "max_retries": 1,
@@ -221,7 +221,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["feedback.api_parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "feedback.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

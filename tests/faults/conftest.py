@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from config.celery_app import broker_cooldown_reset
+from core.publish import broker_cooldown_reset
 
 
 def _owned() -> bool:

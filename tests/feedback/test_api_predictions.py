@@ -2,8 +2,9 @@ import orjson
 import pytest
 from rest_framework.test import APIClient
 
+from core.api import FORBIDDEN
 from feedback import validation
-from feedback.api_auth import BAD_KEY, FORBIDDEN
+from feedback.api_auth import BAD_KEY
 from feedback.models import ModelVersion, Prediction
 from feedback.services import api_key_create, api_key_revoke
 from tests.factories import ProjectFactory

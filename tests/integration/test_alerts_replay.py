@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 
-from config.celery_app import publish
+from core.publish import publish
 from dashboards.models import AlertEvent, AlertRule, DashboardSettings, RollupDirtyHour
 from dashboards.selectors import rollups_for
 from dashboards.services.alerts import alerts_evaluate

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from config.celery_app import publish
+from core.publish import publish
 from dashboards.models import MetricRollup, RollupDirtyHour
 from tests.conftest import wait_for
 from tests.dashboards.conftest import T0, make_traffic

@@ -15,6 +15,8 @@ from typing import BinaryIO
 
 import orjson
 
+from core.csv_safe import FORMULA_FIRST_CHARACTERS, neutralise
+
 # One row per prediction. Order matters: rows are tuples in this order.
 COLUMNS = (
     "request_id",
@@ -32,16 +34,9 @@ COLUMNS = (
     "flagged",  # likely-wrong correction (null when the export did not run the check)
     "in_reference",  # input in the reference dataset (null when the export named none)
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 # Parquet rows per row group: large enough for good compression and fast reads, small
 # enough that one group's Python objects stay a few tens of MB.
 PARQUET_ROW_GROUP = 20_000
-
-
-def neutralise(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _rfc3339(value: datetime) -> str:
@@ -61,7 +56,7 @@ class CsvWriter:
         # Rows come in COLUMNS order with fixed types (texts, served_at, counts, agreement,
         # two id lists, split, flagged, in_reference): each cell is converted by position, without the
         # per-value type tests of a general writer (3x faster at a million rows).
-        starts, dumps, rfc3339 = _FORMULA_FIRST, orjson.dumps, _rfc3339
+        starts, dumps, rfc3339 = FORMULA_FIRST_CHARACTERS, orjson.dumps, _rfc3339
         self.writer.writerows(
             [
                 (

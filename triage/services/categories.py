@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from core.actors import user_or_none
 from core.audit import audit
 from feedback.models import Feedback, Project
 
@@ -77,7 +78,7 @@ def category_merge(*, source: ErrorCategory, target: ErrorCategory, actor) -> Er
     target.human_merged, target.updated_at = True, timezone.now()
     target.save(update_fields=["human_merged", "updated_at"])
     CategoryLineage.objects.create(
-        project=target.project, parent=source, child=target, kind="merge", actor=_user(actor)
+        project=target.project, parent=source, child=target, kind="merge", actor=user_or_none(actor)
     )
     categories_recount(project=target.project)
     audit(
@@ -117,7 +118,11 @@ def category_split(
     )
     ItemAssignment.objects.filter(feedback_id__in=ids).update(category=child, pinned=True)
     CategoryLineage.objects.create(
-        project=category.project, parent=category, child=child, kind="split", actor=_user(actor)
+        project=category.project,
+        parent=category,
+        child=child,
+        kind="split",
+        actor=user_or_none(actor),
     )
     categories_recount(project=category.project)
     audit(
@@ -166,7 +171,3 @@ def item_mark_not_error(*, feedback: Feedback, actor, not_error: bool = True) ->
         action="mark_not_error" if not_error else "unmark_not_error", target=feedback,
     )  # fmt: skip
     return feedback
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None

@@ -22,8 +22,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.celery_app import publish
-from feedback.bulk import upsert
+from core.bulk import upsert
+from core.publish import publish
 from feedback.models import Feedback, Project
 
 from .. import selectors

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from config.celery_app import publish
 from core.audit import audit
+from core.publish import publish
 from feedback.models import Membership
 
 from ..markdown import mentions

@@ -32,8 +32,9 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.celery_app import publish
+from core.actors import user_or_none
 from core.audit import audit
+from core.publish import publish
 from feedback.models import Feedback, ModelVersion, Project
 
 from ..exports import resolve as resolution
@@ -186,7 +187,7 @@ def export_request(
         raise ExportInvalid(errors)
     clean_filters = _filters_clean(project=project, filters=filters or {})
     clean_split = _split_clean(split)
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = user_or_none(actor)
     with transaction.atomic():
         # The lock serialises numbering within the project (SQLite's writes are serial anyway).
         Project.objects.select_for_update().filter(id=project.id).first()

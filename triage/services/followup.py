@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from config.celery_app import publish
+from core.publish import publish
 from feedback.models import Feedback
 
 from ..models import ItemAssignment

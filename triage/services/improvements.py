@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import user_or_none
 from core.audit import audit
 from feedback.models import ModelVersion, Project
 
@@ -67,7 +68,7 @@ def improvement_create(
     fields = {key: value for key, value in fields.items() if key in EDITABLE}
     if not fields.get("owner_team"):  # the team that usually owns this kind of work
         fields["owner_team"] = TEAM_OF_KIND.get(fields.get("kind"), "")
-    point = ImprovementPoint(project=project, created_by=_user(actor), **fields)
+    point = ImprovementPoint(project=project, created_by=user_or_none(actor), **fields)
     point.full_clean(exclude=["categories"])
     point.save()
     point.categories.set(categories)
@@ -136,7 +137,3 @@ def _mark_categories_fixed(point: ImprovementPoint, actor) -> None:
 
 def version_for(project: Project, version: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(project=project, version=version).first()
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None

@@ -9,6 +9,7 @@ import uuid
 import numpy as np
 from django.db import transaction
 
+from core.actors import user_or_none
 from core.audit import audit
 from feedback.models import Project
 
@@ -43,7 +44,7 @@ def reference_upload(*, project: Project, upload, text_column: str, actor=None) 
     ) as out:
         np.save(out, keys.keys, allow_pickle=False)
     os.replace(out.name, path)
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = user_or_none(actor)
     try:
         with transaction.atomic():
             dataset = ReferenceDataset.objects.create(

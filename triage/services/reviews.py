@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.actors import user_or_none
 from core.audit import audit
 from feedback.models import Project
 
@@ -24,7 +25,7 @@ def review_start(*, project: Project, actor) -> tuple[ReviewSession, bool]:
     try:
         with transaction.atomic():
             session = ReviewSession.objects.create(
-                project=project, period_start=period_start, started_by=_user(actor)
+                project=project, period_start=period_start, started_by=user_or_none(actor)
             )
     except IntegrityError:
         return ReviewSession.objects.get(project=project, closed_at__isnull=True), False
@@ -60,7 +61,3 @@ def review_close(*, session: ReviewSession, actor) -> ReviewSession:
     session.save(update_fields=["agenda", "closed_at"])
     audit(project=session.project, actor=actor, action="review_close", target=session)
     return session
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None

@@ -1,10 +1,10 @@
-"""feedback.bulk: batch writes that the ORM makes slow, on PostgreSQL and SQLite."""
+"""core.bulk: batch writes that the ORM makes slow, on PostgreSQL and SQLite."""
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from feedback.bulk import upsert
+from core.bulk import upsert
 from tests.factories import FeedbackFactory
 from triage.models import ErrorCategory, ItemAssignment
 

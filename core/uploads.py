@@ -8,6 +8,7 @@ from django.utils.datastructures import MultiValueDict
 
 # Room for the multipart framing and the form's other fields around the file itself.
 FRAMING_SLACK = 64 * 1024
+TOO_BIG = "The file is larger than {limit:,} bytes."
 
 
 class BoundedUploadHandler(TemporaryFileUploadHandler):
