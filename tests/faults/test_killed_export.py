@@ -5,7 +5,6 @@ import glob
 import hashlib
 import os
 import signal
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from feedback.services import feedback_ingest, prediction_ingest
 from tests.conftest import Worker, purge_broker, wait_for
 from tests.factories import ProjectFactory
 from triage.models import DatasetExport
-from triage.services import exports as export_service
 from triage.services.exports import export_request, exports_sweep
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -64,15 +62,22 @@ def check_complete(export_id) -> None:
     assert hashlib.sha256(body).hexdigest() == export.sha256
 
 
-def test_a_killed_export_is_redone_whole(project, tmp_path, monkeypatch, figures):
-    # 1. The pool child dies: Celery redelivers the message and the new child takes it back.
-    worker = Worker(tmp_path).start()
+def test_a_killed_export_is_redone_whole(project, tmp_path, settings, figures):
+    # A job is taken back only once its heartbeat is stale (core.jobs); seconds here.
+    settings.VOC_JOB_STALE_SECONDS = 4
+    # 1. The pool child dies: Celery redelivers the message at once, but the export's
+    # heartbeat is still fresh, so the new child leaves it (it cannot tell a dead worker from
+    # a live one yet); once the heartbeat is stale the sweeper queues it again.
+    worker = Worker(tmp_path)
+    worker.env["VOC_JOB_HEARTBEAT_SECONDS"] = "1"
+    worker.start()
     try:
         first = export_request(project=project, format="jsonl").id
         children = Path(f"/proc/{worker.process.pid}/task/{worker.process.pid}/children")
         kill_when_half_way(
             first, lambda: [os.kill(int(c), signal.SIGKILL) for c in children.read_text().split()]
         )
+        wait_for(lambda: exports_sweep().requeued == 1, timeout=60, interval=1)
         wait_for(lambda: state(first)[0] == "succeeded", timeout=300)
     finally:
         worker.stop()
@@ -85,8 +90,7 @@ def test_a_killed_export_is_redone_whole(project, tmp_path, monkeypatch, figures
         kill_when_half_way(second, lambda: worker.kill(signal.SIGKILL))
     finally:
         worker.stop()
-    monkeypatch.setattr(export_service, "STALE_HEARTBEAT", timedelta(seconds=2))
-    wait_for(lambda: exports_sweep() == 1, timeout=30, interval=1)
+    wait_for(lambda: exports_sweep().requeued == 1, timeout=30, interval=1)
     worker = Worker(tmp_path).start()
     try:
         wait_for(lambda: state(second)[0] == "succeeded", timeout=300)

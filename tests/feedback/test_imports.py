@@ -10,6 +10,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.jobs import MAX_ATTEMPTS
 from feedback import csvparse, imports, validation
 from feedback.imports import import_job_run, import_job_start, import_job_upload
 from feedback.models import Feedback, FeedbackRepeat, ImportJob, Membership
@@ -154,7 +155,7 @@ def test_a_resumed_run_skips_the_committed_rows_and_cuts_the_report_back(project
                             "external_id": str(i), "created_at": "2025-01-02T10:00:00Z"}
                             for i in (1, 2)])  # fmt: skip
 
-    assert imports.import_jobs_sweep() == 1
+    assert imports.import_jobs_sweep().requeued == 1
     import_job_run(job_id=job.id)
 
     job.refresh_from_db()
@@ -193,7 +194,7 @@ def test_the_sweeper_gives_up_on_a_job_that_keeps_killing_its_worker(project):
     job = import_job_upload(project=project, upload=upload(EXPORT))
     ImportJob.objects.filter(id=job.id).update(
         status=ImportJob.Status.RUNNING,
-        attempts=imports.MAX_ATTEMPTS - 1,
+        attempts=MAX_ATTEMPTS,
         heartbeat_at=timezone.now() - timedelta(hours=1),
     )
 
@@ -378,7 +379,7 @@ def test_the_api_imports_a_file_in_the_background(
         "external_id": "Ticket",
         "request_id": "Request",
     }
-    assert [c.args for c in callbacks] == [(imports.RUN_TASK, body["id"])]
+    assert [c.args for c in callbacks] == [(ImportJob.TASK_NAME, body["id"])]
 
     import_job_run(job_id=body["id"])
     status = api.get(f"/api/v1/projects/{project.slug}/imports/{body['id']}").json()

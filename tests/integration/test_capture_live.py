@@ -55,7 +55,7 @@ def test_an_api_upload_is_imported_by_the_worker_and_resumes_after_a_kill(
 
     # Time passes without a heartbeat; the beat's sweeper requeues it for a new worker.
     ImportJob.objects.filter(id=job_id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    assert imports.import_jobs_sweep() == 1
+    assert imports.import_jobs_sweep().requeued == 1
     (tmp_path / "second").mkdir()
     second = Worker(tmp_path / "second").start()
     try:
@@ -64,7 +64,7 @@ def test_an_api_upload_is_imported_by_the_worker_and_resumes_after_a_kill(
         second.stop()
 
     rejected = len([i for i in range(ROWS) if i % 1000 == 7])
-    assert (job.rows_read, job.rows_rejected, job.attempts) == (ROWS, rejected, 1)
+    assert (job.rows_read, job.rows_rejected, job.attempts) == (ROWS, rejected, 2)
     assert job.rows_accepted + job.rows_repeated + job.rows_duplicate == ROWS - rejected
     assert Feedback.objects.filter(project=project).count() == job.rows_accepted
     report = requests.get(

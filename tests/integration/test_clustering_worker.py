@@ -75,10 +75,11 @@ def slow_run_settings(project):
 
 
 def test_a_killed_pool_process_leaves_nothing_half_written_and_the_run_is_redone(
-    project, slow_run_settings, tmp_path, figures
+    project, slow_run_settings, tmp_path, settings, figures
 ):
     worker = Worker(tmp_path)
-    worker.env["VOC_CLUSTERING_HEARTBEAT_SECONDS"] = "1"
+    worker.env["VOC_JOB_HEARTBEAT_SECONDS"] = "1"
+    settings.VOC_JOB_STALE_SECONDS = 4
     worker.start()
     try:
         run, _ = clustering_run_request(project=project)
@@ -88,7 +89,10 @@ def test_a_killed_pool_process_leaves_nothing_half_written_and_the_run_is_redone
             os.kill(child, signal.SIGKILL)
 
         partial = 0 if status_of(run) == "running" and nothing_written() else 1
-        # The pool replaces the process and the message, rejected on worker loss, comes back.
+        # The pool replaces the process and the message, rejected on worker loss, comes back
+        # at once: the run's heartbeat is still fresh, so it is left alone (a live worker looks
+        # the same). Once the heartbeat is stale, the sweeper queues the run again.
+        wait_for(lambda: clustering_runs_sweep().requeued == 1, timeout=60, interval=1)
         wait_for(lambda: status_of(run) == "succeeded", timeout=180)
     finally:
         worker.stop()
@@ -102,9 +106,9 @@ def test_a_killed_pool_process_leaves_nothing_half_written_and_the_run_is_redone
 def test_a_killed_worker_leaves_nothing_half_written_and_no_lock_behind(
     project, slow_run_settings, tmp_path, settings, figures
 ):
-    settings.VOC_CLUSTERING_STALE_SECONDS = 3
+    settings.VOC_JOB_STALE_SECONDS = 3
     first = Worker(tmp_path)
-    first.env["VOC_CLUSTERING_HEARTBEAT_SECONDS"] = "1"
+    first.env["VOC_JOB_HEARTBEAT_SECONDS"] = "1"
     first.start()
     run, _ = clustering_run_request(project=project)
     try:
@@ -117,7 +121,7 @@ def test_a_killed_worker_leaves_nothing_half_written_and_no_lock_behind(
     assert partial == 0
     # The message stays unacknowledged in Redis until its visibility timeout (an hour);
     # the sweeper notices the silent heartbeat and queues the run again.
-    wait_for(lambda: clustering_runs_sweep()["requeued"] == 1, timeout=30, interval=1)
+    wait_for(lambda: clustering_runs_sweep().requeued == 1, timeout=30, interval=1)
     second = Worker(tmp_path).start()
     try:
         wait_for(lambda: status_of(run) == "succeeded", timeout=180)

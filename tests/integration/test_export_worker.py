@@ -99,7 +99,7 @@ def test_an_export_whose_worker_died_is_rebuilt_from_the_same_snapshot(project, 
 
     worker = Worker(tmp_path).start()
     try:
-        assert exports_sweep() == 1
+        assert exports_sweep().requeued == 1
         wait_for(lambda: status_of(export_id) == "succeeded", timeout=120)
     finally:
         worker.stop()

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from sklearn.metrics import adjusted_rand_score
 
+from core.jobs import MAX_ATTEMPTS
 from core.models import AuditEvent
 from feedback.models import Feedback
 from feedback.services import feedback_ingest
@@ -19,7 +20,6 @@ from triage.models import (
 )
 from triage.services import categories as humans
 from triage.services.clustering import (
-    MAX_ATTEMPTS,
     clustering_run_execute,
     clustering_run_request,
     clustering_runs_sweep,
@@ -55,11 +55,17 @@ def test_a_second_request_returns_the_active_run(replay_project):
     assert second.id == first.id
 
 
-def test_only_the_claiming_message_works_on_a_run(replay_project):
+def test_a_run_whose_worker_is_alive_is_not_taken_by_another_message(replay_project):
     run, _ = clustering_run_request(project=replay_project)
-    ClusteringRun.objects.filter(id=run.id).update(status="running", task_id="owner")
+    ClusteringRun.objects.filter(id=run.id).update(
+        status="running", task_id="owner", heartbeat_at=timezone.now(), attempts=1
+    )
 
-    assert clustering_run_execute(run_id=run.id, task_id="intruder") == "skipped"
+    # The same message delivered twice (visibility timeout while the worker is alive) too.
+    assert clustering_run_execute(run_id=run.id, task_id="intruder") == "busy"
+    assert clustering_run_execute(run_id=run.id, task_id="owner") == "busy"
+    run.refresh_from_db()
+    assert (run.status, run.task_id, run.attempts) == ("running", "owner", 1)
     assert not ErrorCategory.objects.exists()
 
 
@@ -188,12 +194,12 @@ def test_a_failing_run_records_its_error_and_releases_the_lock(replay_project, m
 
 def test_the_sweeper_requeues_a_run_whose_worker_died(replay_project, settings):
     run, _ = clustering_run_request(project=replay_project)
-    stale = timezone.now() - timedelta(seconds=settings.VOC_CLUSTERING_STALE_SECONDS + 5)
+    stale = timezone.now() - timedelta(seconds=settings.VOC_JOB_STALE_SECONDS + 5)
     ClusteringRun.objects.filter(id=run.id).update(
         status="running", task_id="dead", heartbeat_at=stale, attempts=1
     )
 
-    assert clustering_runs_sweep()["requeued"] == 1
+    assert clustering_runs_sweep().requeued == 1
 
     run.refresh_from_db()
     assert (run.status, run.task_id) == ("queued", "")
@@ -202,20 +208,23 @@ def test_the_sweeper_requeues_a_run_whose_worker_died(replay_project, settings):
 
 def test_the_sweeper_gives_up_after_the_last_attempt(replay_project, settings):
     run, _ = clustering_run_request(project=replay_project)
-    stale = timezone.now() - timedelta(seconds=settings.VOC_CLUSTERING_STALE_SECONDS + 5)
+    stale = timezone.now() - timedelta(seconds=settings.VOC_JOB_STALE_SECONDS + 5)
     ClusteringRun.objects.filter(id=run.id).update(
         status="running", task_id="dead", heartbeat_at=stale, attempts=MAX_ATTEMPTS
     )
 
-    assert clustering_runs_sweep()["failed"] == 1
+    assert clustering_runs_sweep().failed == 1
 
     run.refresh_from_db()
     assert run.status == "failed" and "giving up" in run.error
 
 
-def test_a_redelivered_message_may_take_its_own_run_over(replay_project):
+def test_a_message_takes_back_a_run_whose_heartbeat_went_stale(replay_project, settings):
     run, _ = clustering_run_request(project=replay_project)
-    ClusteringRun.objects.filter(id=run.id).update(status="running", task_id="same", attempts=1)
+    stale = timezone.now() - timedelta(seconds=settings.VOC_JOB_STALE_SECONDS + 5)
+    ClusteringRun.objects.filter(id=run.id).update(
+        status="running", task_id="same", heartbeat_at=stale, attempts=1
+    )
 
     assert clustering_run_execute(run_id=run.id, task_id="same") == "succeeded"
     run.refresh_from_db()

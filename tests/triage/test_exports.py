@@ -334,9 +334,7 @@ def test_the_split_is_seeded_and_close_to_the_requested_share(project):
 
 def test_the_sweeper_requeues_an_export_whose_worker_died(project, monkeypatch):
     published = []
-    monkeypatch.setattr(
-        "triage.services.exports.publish", lambda name, *args: published.append((name, args))
-    )
+    monkeypatch.setattr("core.jobs.publish", lambda name, *args: published.append((name, args)))
     export = export_request(project=project, format="csv")
     DatasetExport.objects.filter(id=export.id).update(
         status="running", attempts=1, heartbeat_at=timezone.now() - timedelta(hours=1)
@@ -351,7 +349,7 @@ def test_the_sweeper_requeues_an_export_whose_worker_died(project, monkeypatch):
 
 
 def test_the_sweeper_gives_up_after_the_last_attempt(project, monkeypatch):
-    monkeypatch.setattr("triage.services.exports.publish", lambda *a: None)
+    monkeypatch.setattr("core.jobs.publish", lambda *a: None)
     export = export_request(project=project, format="csv")
     DatasetExport.objects.filter(id=export.id).update(
         status="running", attempts=3, heartbeat_at=timezone.now() - timedelta(hours=1)

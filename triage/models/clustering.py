@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.jobs import BackgroundJob
 from feedback.models import Feedback, ModelVersion, Project
 
 
@@ -42,17 +43,13 @@ class ClusteringSettings(models.Model):
         return f"clustering settings of {self.project}"
 
 
-class ClusteringRun(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+class ClusteringRun(BackgroundJob):
+    """One clustering of a project's feedback (the lifecycle: core.jobs)."""
 
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    TASK_NAME = "triage.clustering_run"
+    GAVE_UP = "Stopped after {attempts} attempts, giving up: the worker died while clustering."
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="clustering_runs")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=20, default="manual")  # manual, api, schedule
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -61,21 +58,11 @@ class ClusteringRun(models.Model):
     until = models.DateTimeField(null=True, blank=True)
     representation = models.CharField(max_length=20, blank=True)
     params = models.JSONField(default=dict, blank=True)
-    # The Celery message working on the run; a redelivery of the same message may take it
-    # over, any other worker may not.
-    task_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    queued_at = models.DateTimeField(default=timezone.now)  # again after a requeue
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     n_items = models.PositiveIntegerField(null=True, blank=True)
     n_categories = models.PositiveIntegerField(null=True, blank=True)
     n_noise = models.PositiveIntegerField(null=True, blank=True)
     n_embedded = models.PositiveIntegerField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
     # What is needed to place feedback arriving before the next run in this run's space:
     # boilerplate, label space, and the fitted LSA (numpy arrays, never pickle).
     model_state = models.BinaryField(null=True, blank=True, editable=False)

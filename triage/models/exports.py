@@ -4,23 +4,21 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.jobs import BackgroundJob
 from feedback.models import ApiKey, Project
 
 
-class DatasetExport(models.Model):
+class DatasetExport(BackgroundJob):
     """One export of a project's resolved corrections, numbered v1, v2, ... per project.
 
-    Lifecycle: QUEUED -> RUNNING -> SUCCEEDED | FAILED. What goes in is fixed when the export
+    Lifecycle (core.jobs): QUEUED -> RUNNING -> SUCCEEDED | FAILED. What goes in is fixed when the export
     is requested: its filters, policy and `as_of` (feedback received later never enters it),
     so a rebuild after a lost worker writes the same rows. Once SUCCEEDED nothing changes it:
     the services only ever update QUEUED or RUNNING rows, and the file is written read-only.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+    TASK_NAME = "triage.export_build"
+    GAVE_UP = "Stopped after {attempts} attempts: the worker died while building this export."
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
@@ -31,8 +29,6 @@ class DatasetExport(models.Model):
         LATEST = "latest", "latest correction"
         MAJORITY = "majority", "majority of corrections"
         UNANIMOUS = "unanimous", "unanimous corrections only"
-
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
     number = models.PositiveIntegerField()
@@ -46,22 +42,14 @@ class DatasetExport(models.Model):
     # {"validation": 0.2, "seed": 0} or {} for no split; plus further options (flagged).
     split = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     api_key = models.ForeignKey(
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
     # The snapshot's cut-off: feedback received after it is not part of this export.
     as_of = models.DateTimeField(default=timezone.now)
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    task_id = models.CharField(max_length=64, blank=True)
     # Progress: corrections read of the (estimated) total.
     items_total = models.PositiveBigIntegerField(default=0)
     items_done = models.PositiveBigIntegerField(default=0)
@@ -70,7 +58,6 @@ class DatasetExport(models.Model):
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     manifest = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -85,10 +72,6 @@ class DatasetExport(models.Model):
     @property
     def label(self) -> str:
         return f"v{self.number}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
 
     @property
     def progress(self) -> float:

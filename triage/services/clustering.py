@@ -2,27 +2,34 @@
 
 Guarantees:
 - at most one queued or running run per project (a partial unique index is the lock);
-- a run is claimed atomically before work; only the Celery message that claimed it (or a
-  redelivery of that same message after its worker died) may work on it;
+- a run is claimed atomically before work (core.jobs); only the Celery message that claimed
+  it may work on it, and a run is taken back only once its heartbeat went stale;
 - results (categories, snapshots, lineage, assignments, the run's status) are written in one
   transaction at the end, so a worker killed mid-run leaves nothing half-written;
-- a run whose heartbeat stopped is requeued by the sweeper, or failed after MAX_ATTEMPTS.
+- a run whose heartbeat stopped is requeued by the sweeper, or failed after its attempts.
 """
 
 import logging
-import threading
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from functools import partial
 
 import numpy as np
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.bulk import upsert
+from core.jobs import (
+    Claim,
+    JobHeartbeat,
+    JobLost,
+    SweepCounts,
+    job_claim,
+    job_fail,
+    job_finish,
+    jobs_sweep,
+)
 from core.publish import publish
 from feedback.models import Feedback, Project
 
@@ -42,9 +49,6 @@ from .vectors import clustering_settings, embedded_vectors, embedding_model, rep
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-# A queued run no worker picked up for this long lost its message: publish it again.
-QUEUED_REPUBLISH_AFTER = timedelta(minutes=10)
 WRITE_BATCH = 5000
 UNSORTED_TITLE = "Fits nowhere (unsorted)"
 ALREADY_RUNNING = "A clustering run is already queued or running for this project."
@@ -82,7 +86,7 @@ def clustering_run_request(
                 until=until,
             )
         return existing, False
-    transaction.on_commit(partial(publish, "triage.clustering_run", run.id))
+    transaction.on_commit(partial(publish, ClusteringRun.TASK_NAME, run.id))
     return run, True
 
 
@@ -98,71 +102,24 @@ def clustering_runs_schedule() -> int:
 # --- executing -------------------------------------------------------------------------------
 
 
-def _claim(run_id: int, task_id: str) -> bool:
-    now = timezone.now()
-    return bool(
-        ClusteringRun.objects.filter(id=run_id)
-        .filter(
-            Q(status=ClusteringRun.Status.QUEUED)
-            | Q(status=ClusteringRun.Status.RUNNING, task_id=task_id)
-        )
-        .update(
-            status=ClusteringRun.Status.RUNNING,
-            task_id=task_id,
-            started_at=now,
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-        )
-    )
-
-
-def _fail(run_id: int, error: str) -> None:
-    ClusteringRun.objects.filter(id=run_id, status__in=ClusteringRun.ACTIVE).update(
-        status=ClusteringRun.Status.FAILED, finished_at=timezone.now(), error=error[:5000]
-    )
-
-
-class _Heartbeat(threading.Thread):
-    """Marks the run alive while it works, so the sweeper can tell a slow run from a dead one."""
-
-    def __init__(self, run_id: int, interval: float):
-        super().__init__(daemon=True)
-        self.run_id, self.interval, self.done = run_id, interval, threading.Event()
-
-    def run(self):
-        try:
-            while not self.done.wait(self.interval):
-                ClusteringRun.objects.filter(
-                    id=self.run_id, status=ClusteringRun.Status.RUNNING
-                ).update(heartbeat_at=timezone.now())
-        finally:
-            connection.close()  # this thread's own connection
-
-    def stop(self):
-        self.done.set()
-        self.join(timeout=10)
-
-
 def clustering_run_execute(*, run_id: int, task_id: str) -> str:
-    """Work on a queued run if this message may claim it. Returns the run's final status, or
-    "skipped" when another worker has it or it is already finished."""
-    if not _claim(run_id, task_id):
-        return "skipped"
+    """Work on a queued run if this message may claim it (core.jobs). Returns the run's final
+    status, "busy" when a live worker has it, or "skipped" when there is nothing to do."""
+    claim = job_claim(ClusteringRun, run_id, task_id)
+    if claim is not Claim.TAKEN:
+        return "busy" if claim is Claim.BUSY else "skipped"
     run = ClusteringRun.objects.select_related("project").get(id=run_id)
-    if run.attempts > MAX_ATTEMPTS:
-        _fail(run_id, f"Gave up after {MAX_ATTEMPTS} attempts (the worker kept dying).")
-        return ClusteringRun.Status.FAILED
-    heartbeat = _Heartbeat(run_id, settings.VOC_CLUSTERING_HEARTBEAT_SECONDS)
-    heartbeat.start()
     try:
-        outcome, context = _compute(run)
-        _persist(run, task_id, outcome, context)
+        with JobHeartbeat(run):
+            outcome, context = _compute(run)
+            _persist(run, outcome, context)
+    except JobLost:
+        logger.info("clustering run %s was taken over; this attempt stops", run_id)
+        return "skipped"
     except Exception as exc:
         logger.exception("clustering run %s failed", run_id)
-        _fail(run_id, f"{type(exc).__name__}: {exc}")
+        job_fail(run, f"{type(exc).__name__}: {exc}")
         return ClusteringRun.Status.FAILED
-    finally:
-        heartbeat.stop()
     return ClusteringRun.Status.SUCCEEDED
 
 
@@ -278,7 +235,7 @@ def _unsorted_bucket(project: Project) -> ErrorCategory:
     return bucket
 
 
-def _persist(run: ClusteringRun, task_id: str, outcome: ClusteringOutcome, context: dict) -> None:
+def _persist(run: ClusteringRun, outcome: ClusteringOutcome, context: dict) -> None:
     project = run.project
     previous = context["previous"]
     n_items = sum(len(c.item_ids) for c in outcome.clusters) + len(outcome.noise_ids)
@@ -287,11 +244,11 @@ def _persist(run: ClusteringRun, task_id: str, outcome: ClusteringOutcome, conte
         # Still ours? (The sweeper may have given the run to another attempt meanwhile.)
         locked = (
             ClusteringRun.objects.select_for_update()
-            .filter(id=run.id, status=ClusteringRun.Status.RUNNING, task_id=task_id)
+            .filter(id=run.id, status=ClusteringRun.Status.RUNNING, task_id=run.task_id)
             .exists()
         )
         if not locked:
-            raise RuntimeError("the run was taken over by another attempt")
+            raise JobLost()
         # Clusters continuing the same category (a human-merged one absorbs several) share it.
         by_category: dict[int | None, list] = defaultdict(list)
         new_clusters = []
@@ -343,9 +300,9 @@ def _persist(run: ClusteringRun, task_id: str, outcome: ClusteringOutcome, conte
         ClusteringRun.objects.filter(project=project).exclude(id=run.id).update(model_state=None)
         # Categories changed: their rates per model version (and regressions) follow.
         transaction.on_commit(partial(publish, "triage.verification", project.id))
-        ClusteringRun.objects.filter(id=run.id).update(
-            status=ClusteringRun.Status.SUCCEEDED,
-            finished_at=timezone.now(),
+        job_finish(
+            run,
+            ClusteringRun.Status.SUCCEEDED,
             since=context["since"],
             until=context["until"],
             representation=context["representation"],
@@ -501,28 +458,7 @@ def _write_assignments(run, final, similarity, pinned, bucket_id, now):
 # --- sweeping --------------------------------------------------------------------------------
 
 
-def clustering_runs_sweep() -> dict[str, int]:
-    """Requeue runs whose worker died (no heartbeat) or whose message was lost; fail those
-    that used up their attempts. Returns counts per action."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.VOC_CLUSTERING_STALE_SECONDS)
-    counts = {"requeued": 0, "failed": 0, "republished": 0}
-    for run in ClusteringRun.objects.filter(
-        status=ClusteringRun.Status.RUNNING, heartbeat_at__lt=stale
-    ):
-        if run.attempts >= MAX_ATTEMPTS:
-            _fail(run.id, f"The worker stopped responding {run.attempts} times; giving up.")
-            counts["failed"] += 1
-            continue
-        requeued = ClusteringRun.objects.filter(
-            id=run.id, status=ClusteringRun.Status.RUNNING, heartbeat_at__lt=stale
-        ).update(status=ClusteringRun.Status.QUEUED, task_id="", queued_at=now)
-        if requeued:
-            publish("triage.clustering_run", run.id)
-            counts["requeued"] += 1
-    for run_id in ClusteringRun.objects.filter(
-        status=ClusteringRun.Status.QUEUED, queued_at__lt=now - QUEUED_REPUBLISH_AFTER
-    ).values_list("id", flat=True):
-        publish("triage.clustering_run", run_id)  # the claim makes duplicates harmless
-        counts["republished"] += 1
-    return counts
+def clustering_runs_sweep() -> SweepCounts:
+    """Requeue runs whose worker died, fail those that used up their attempts, republish runs
+    whose message was lost (core.jobs)."""
+    return jobs_sweep(ClusteringRun)

@@ -23,17 +23,26 @@ import uuid
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from importlib import metadata
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from core.actors import user_or_none
 from core.audit import audit
+from core.jobs import (
+    Claim,
+    JobHeartbeat,
+    JobLost,
+    SweepCounts,
+    job_claim,
+    job_fail,
+    job_finish,
+    job_progress,
+    jobs_sweep,
+)
 from core.publish import publish
 from feedback.models import Feedback, ModelVersion, Project
 
@@ -48,15 +57,11 @@ from .references import reference_keys
 
 logger = logging.getLogger(__name__)
 
-BUILD_TASK = "triage.export_build"
 # Predictions per batch handed to the writer (and per progress update).
 BATCH = 20_000
 # Corrections scored by the likely-wrong check at once (its similarity work is done in
 # chunks of its own; this only sets how many rows wait for a verdict).
 CHECK_BATCH = 1_024
-STALE_HEARTBEAT = timedelta(minutes=5)
-STALE_QUEUED = timedelta(minutes=2)
-MAX_ATTEMPTS = 3
 
 UNKNOWN_CATEGORIES = "No category with id {ids} in this project."
 UNKNOWN_POINTS = "No improvement point with id {ids} in this project."
@@ -75,8 +80,6 @@ UNKNOWN_REFERENCE = "No reference dataset with id {id} in this project."
 FLAGGED_HANDLING = ("ignore", "mark", "exclude")
 # Rows whose input is in the chosen reference dataset: marked (a column) or left out.
 REFERENCE_HANDLING = ("mark", "exclude")
-GAVE_UP = "Stopped after {attempts} attempts: the worker died while building this export."
-INTERNAL_ERROR = "The export stopped on an unexpected error; the details are in the server log."
 
 
 class ExportInvalid(Exception):
@@ -230,7 +233,7 @@ def export_request(
             ),
             **({"api_key": api_key.prefix} if api_key else {}),
         )
-        transaction.on_commit(partial(publish, BUILD_TASK, export.id))
+        transaction.on_commit(partial(publish, DatasetExport.TASK_NAME, export.id))
     return export
 
 
@@ -265,10 +268,6 @@ def export_file_path(export: DatasetExport) -> str | None:
 # --- build -----------------------------------------------------------------------------------
 
 
-class _Lost(Exception):
-    """The export is no longer ours (requeued by the sweeper): stop without finishing."""
-
-
 @dataclass
 class _Tally:
     """What the manifest counts while rows stream by."""
@@ -284,33 +283,6 @@ class _Tally:
     rows: int = 0
     labels: Counter = field(default_factory=Counter)
     splits: Counter = field(default_factory=Counter)
-
-
-def _claim(export_id: int, task_id: str) -> bool:
-    """Take a QUEUED export, or take back a RUNNING one whose message came back (the worker
-    that had it died: Celery redelivers with the same task id)."""
-    now = timezone.now()
-    return (
-        DatasetExport.objects.filter(id=export_id)
-        .filter(
-            Q(status=DatasetExport.Status.QUEUED)
-            | Q(status=DatasetExport.Status.RUNNING, task_id=task_id[:64])
-        )
-        .update(
-            status=DatasetExport.Status.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            task_id=task_id[:64],
-            attempts=F("attempts") + 1,
-        )
-        == 1
-    )
-
-
-def _running(export: DatasetExport):
-    return DatasetExport.objects.filter(
-        id=export.id, status=DatasetExport.Status.RUNNING, task_id=export.task_id
-    )
 
 
 class _Builder:
@@ -501,11 +473,7 @@ class _Builder:
             self.writer.write(rows)
             self.tally.rows += len(rows)
             rows.clear()
-        updated = _running(self.export).update(
-            items_done=self.tally.corrections, heartbeat_at=timezone.now()
-        )
-        if updated != 1:
-            raise _Lost()
+        job_progress(self.export, items_done=self.tally.corrections)
 
 
 def _sha256(path: str) -> str:
@@ -585,13 +553,14 @@ def _manifest(
     }
 
 
-def export_build(*, export_id: int, task_id: str = "") -> None:
-    """Claim a QUEUED export and build its file. Returns with it SUCCEEDED or FAILED; leaves
-    it RUNNING (for the sweeper) only when the database fails mid-way. A second delivery of
-    the same export finds nothing to claim and returns."""
+def export_build(*, export_id: int, task_id: str = "") -> Claim:
+    """Claim a QUEUED export and build its file (core.jobs). Leaves it SUCCEEDED or FAILED;
+    RUNNING (for the sweeper) only when the database fails mid-way. A second delivery of the
+    same export finds nothing to claim and returns without work."""
     task_id = task_id or uuid.uuid4().hex
-    if not _claim(export_id, task_id):
-        return
+    claim = job_claim(DatasetExport, export_id, task_id)
+    if claim is not Claim.TAKEN:
+        return claim
     export = DatasetExport.objects.select_related("project", "created_by", "api_key").get(
         id=export_id
     )
@@ -606,7 +575,7 @@ def export_build(*, export_id: int, task_id: str = "") -> None:
     try:
         # The estimate behind the progress bar: the corrections the filters select.
         total = export_corrections(export=export).count()
-        _running(export).update(items_total=total, items_done=0)
+        job_progress(export, items_total=total, items_done=0)
         check = None
         if export.options.get("flagged", "ignore") != "ignore":
             check = export_checks.prepare(export=export)
@@ -616,7 +585,7 @@ def export_build(*, export_id: int, task_id: str = "") -> None:
                 id=export.options["reference"], project=export.project
             )
             keys = reference_keys(reference)
-        with open(partial_path, "wb") as raw:
+        with open(partial_path, "wb") as raw, JobHeartbeat(export):
             writer = WRITERS[export.format](raw)
             builder = _Builder(export, writer, check, keys)
             # The build makes millions of short-lived acyclic objects (rows, lists); the
@@ -640,10 +609,9 @@ def export_build(*, export_id: int, task_id: str = "") -> None:
             checked=check.checked if check else None,
             reference=reference,
         )
-        updated = _running(export).update(
-            status=DatasetExport.Status.SUCCEEDED,
-            finished_at=timezone.now(),
-            heartbeat_at=timezone.now(),
+        job_finish(
+            export,
+            DatasetExport.Status.SUCCEEDED,
             items_done=builder.tally.corrections,
             row_count=builder.tally.rows,
             file=name,
@@ -651,9 +619,7 @@ def export_build(*, export_id: int, task_id: str = "") -> None:
             sha256=digest,
             manifest=manifest,
         )
-        if updated != 1:
-            raise _Lost()
-    except _Lost:
+    except JobLost:
         logger.info("export %s was taken over; this build stops", export_id)
         _remove(partial_path, path)
     except DatabaseError:
@@ -662,9 +628,8 @@ def export_build(*, export_id: int, task_id: str = "") -> None:
     except Exception:
         logger.exception("export %s failed", export_id)
         _remove(partial_path, path)
-        _running(export).update(
-            status=DatasetExport.Status.FAILED, finished_at=timezone.now(), error=INTERNAL_ERROR
-        )
+        job_fail(export)
+    return claim
 
 
 def _parts_of(export: DatasetExport) -> list[str]:
@@ -680,32 +645,11 @@ def _remove(*paths: str) -> None:
             pass
 
 
-def exports_sweep() -> int:
-    """Recover exports a lost worker or message left behind: a RUNNING export without
-    heartbeat is requeued (up to MAX_ATTEMPTS, then FAILED) and a QUEUED one waiting too long
-    is published again (a duplicate message is harmless: only one claim succeeds). Returns how
-    many were published."""
-    now = timezone.now()
-    stale = DatasetExport.objects.filter(
-        status=DatasetExport.Status.RUNNING, heartbeat_at__lt=now - STALE_HEARTBEAT
-    ).values_list("id", "attempts")
-    requeued = set()
-    for export_id, attempts in list(stale):
-        running = DatasetExport.objects.filter(id=export_id, status=DatasetExport.Status.RUNNING)
-        if attempts >= MAX_ATTEMPTS:
-            if running.update(
-                status=DatasetExport.Status.FAILED,
-                finished_at=now,
-                error=GAVE_UP.format(attempts=attempts),
-            ):
-                _remove(*_parts_of(DatasetExport.objects.get(id=export_id)))
-        elif running.update(status=DatasetExport.Status.QUEUED, queued_at=now):
-            requeued.add(export_id)
-    waiting = set(
-        DatasetExport.objects.filter(
-            status=DatasetExport.Status.QUEUED, queued_at__lt=now - STALE_QUEUED
-        ).values_list("id", flat=True)
-    )
-    for export_id in sorted(waiting | requeued):
-        publish(BUILD_TASK, export_id)
-    return len(waiting | requeued)
+def exports_sweep() -> SweepCounts:
+    """Requeue exports whose worker died, fail those that used up their attempts (and remove
+    their partial files), republish exports whose message was lost (core.jobs)."""
+
+    def remove_parts(export_id: int) -> None:
+        _remove(*_parts_of(DatasetExport.objects.get(id=export_id)))
+
+    return jobs_sweep(DatasetExport, on_give_up=remove_parts)
