@@ -97,6 +97,7 @@ def build_one(database_url: str, fmt: str, folder: str, flagged: str = "ignore")
     import triage.services.exports as export_services
     from feedback.models import Project
     from triage.models import DatasetExport
+    from triage.services.export_build import export_build
 
     settings.MEDIA_ROOT = folder
     export_services.publish = lambda *args: False  # this process builds it itself
@@ -104,7 +105,7 @@ def build_one(database_url: str, fmt: str, folder: str, flagged: str = "ignore")
     export = export_services.export_request(project=project, format=fmt, flagged=flagged)
     rss_before = peak_rss_mb()
     start = time.perf_counter()
-    export_services.export_build(export_id=export.id)
+    export_build(export_id=export.id)
     seconds = time.perf_counter() - start
     export = DatasetExport.objects.get(id=export.id)
     assert export.status == "succeeded", export.error

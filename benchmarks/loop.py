@@ -37,7 +37,8 @@ END = datetime(2025, 6, 2, tzinfo=UTC)  # fixed, so every run serves the same re
 
 def export_rows(project, **kwargs) -> tuple[list[dict], dict]:
     """Request and build an export through the services; its rows and manifest."""
-    from triage.services.exports import export_build, export_request
+    from triage.services.export_build import export_build
+    from triage.services.exports import export_request
 
     export = export_request(project=project, format="jsonl", **kwargs)
     export_build(export_id=export.id)

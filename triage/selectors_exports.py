@@ -4,11 +4,13 @@ import queue
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
+from typing import NamedTuple
 
 import psycopg
 from django.db import connection
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, JSONField, OuterRef, Q, QuerySet, Value
 
 from feedback.models import Feedback, ModelVersion, Prediction, Project
 
@@ -117,8 +119,25 @@ def _export_feedback(*, export: DatasetExport, corrections: bool = True) -> Quer
     return qs
 
 
-# The columns of export_feedback_rows, in order.
-FEEDBACK_ROW = (
+class ExportFeedbackRow(NamedTuple):
+    """One feedback item with its prediction, as the export's build reads them."""
+
+    prediction_id: int
+    request_id: str
+    input_text: str
+    predicted_label: str
+    model_version_id: int
+    served_at: datetime
+    feedback_id: int
+    kind: str
+    corrected_label: str
+    triage_state: str
+    category_id: int | None
+    scores: object  # the prediction's scores (JSON) when asked for, else None
+
+
+# The query's column for each field of ExportFeedbackRow (scores: see export_feedback_rows).
+_FEEDBACK_ROW_COLUMNS = (
     "prediction_id",
     "prediction__request_id",
     "prediction__input_text",
@@ -135,19 +154,21 @@ FEEDBACK_ROW = (
 
 def export_feedback_rows(*, export: DatasetExport, scores: bool = False) -> QuerySet:
     """Every feedback item (alive at as_of) about the predictions the export's filters select,
-    ordered by prediction then age, as tuples in FEEDBACK_ROW order (+ the prediction's scores
-    when asked). One pass groups them: a prediction is in the export when one of its items is
-    a correction; all of its items make the provenance columns."""
-    fields = FEEDBACK_ROW + (("prediction__scores",) if scores else ())
+    ordered by prediction then age (read them as ExportFeedbackRow with `stream_chunks`). The
+    prediction's scores are read only when asked (they are the largest column). One pass
+    groups them: a prediction is in the export when one of its items is a correction; all of
+    its items make the provenance columns."""
     return (
         _export_feedback(export=export, corrections=False)
+        .annotate(no_scores=Value(None, output_field=JSONField()))
         .order_by("prediction_id", "created_at", "id")
-        .values_list(*fields)
+        .values_list(*_FEEDBACK_ROW_COLUMNS, "prediction__scores" if scores else "no_scores")
     )
 
 
-def stream_chunks(qs: QuerySet, *, chunk: int = STREAM_CHUNK) -> Iterator[list[tuple]]:
-    """The rows of a values_list queryset, in lists of up to `chunk`, in bounded memory.
+def stream_chunks(qs: QuerySet, *, chunk: int = STREAM_CHUNK, row=None) -> Iterator[list]:
+    """The rows of a values_list queryset, in lists of up to `chunk`, in bounded memory; as
+    `row` (a NamedTuple of the same fields, in order) when given, else as plain tuples.
 
     On PostgreSQL the SQL Django compiles is read with plain psycopg in binary (no model or
     converter layer per row; JSON columns may arrive as text or parsed, timestamps as aware
@@ -156,9 +177,15 @@ def stream_chunks(qs: QuerySet, *, chunk: int = STREAM_CHUNK) -> Iterator[list[t
     Python then work at the same time, and the caller's connection stays free for progress
     updates); inside one (tests), a server-side cursor on the caller's connection.
     Elsewhere (SQLite), Django's own chunked iterator."""
+    if row is not None:
+        make = row._make
+        with closing(stream_chunks(qs, chunk=chunk)) as batches:  # its thread ends with ours
+            for batch in batches:
+                yield [make(values) for values in batch]
+        return
     if connection.vendor != "postgresql":
-        rows = qs.iterator(chunk_size=chunk)
-        while batch := [row for _, row in zip(range(chunk), rows, strict=False)]:
+        values = qs.iterator(chunk_size=chunk)
+        while batch := [one for _, one in zip(range(chunk), values, strict=False)]:
             yield batch
         return
     sql, params = qs.query.sql_with_params()

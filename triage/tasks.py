@@ -82,7 +82,7 @@ EXPORT_HARD_LIMIT = 1800
 )
 def export_build(self, export_id: int) -> None:
     """Claim and build a dataset export; a second delivery of the export is skipped."""
-    from .services.exports import export_build as build
+    from .services.export_build import export_build as build
 
     build(export_id=export_id, task_id=self.request.id or "")
 
@@ -90,6 +90,6 @@ def export_build(self, export_id: int) -> None:
 @shared_task(name="triage.export_sweep")
 def export_sweep() -> None:
     """Requeue exports whose worker died; republish exports whose message was lost."""
-    from .services.exports import exports_sweep
+    from .services.export_build import exports_sweep
 
     exports_sweep()

@@ -17,7 +17,8 @@ from tests.e2e.conftest import log_in
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
 from tests.security.routes import fill, routes
 from triage.models import Comment, ErrorCategory, ItemAssignment, ReferenceDataset
-from triage.services.exports import export_build, export_request
+from triage.services.export_build import export_build
+from triage.services.exports import export_request
 from triage.services.improvements import improvement_create
 from triage.services.reviews import review_start
 

@@ -14,7 +14,8 @@ from feedback.services import feedback_ingest, prediction_ingest
 from tests.conftest import Worker, purge_broker, wait_for
 from tests.factories import ProjectFactory
 from triage.models import DatasetExport
-from triage.services.exports import export_request, exports_sweep
+from triage.services.export_build import exports_sweep
+from triage.services.exports import export_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,7 @@ from feedback.services import api_key_create
 from tests.conftest import Worker, purge_broker, wait_for
 from tests.triage.conftest import REPLAY_END, cached_replay
 from triage.models import DatasetExport
-from triage.services.exports import exports_sweep
+from triage.services.export_build import exports_sweep
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

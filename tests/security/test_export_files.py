@@ -13,12 +13,13 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from core.csv_safe import FORMULA_STARTS
 from feedback.models import ApiKey, Membership
 from feedback.services import api_key_create
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
-from triage.exports.writers import FORMULA_STARTS
 from triage.models import DatasetExport
-from triage.services.exports import export_build, export_request
+from triage.services.export_build import export_build
+from triage.services.exports import export_request
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,8 @@ from feedback.services import api_key_create
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
 from tests.security.routes import fill, routes
 from triage.models import ClusteringRun, Comment, ErrorCategory, ImprovementPoint, ItemAssignment
-from triage.services.exports import export_build, export_request
+from triage.services.export_build import export_build
+from triage.services.exports import export_request
 from triage.services.improvements import improvement_create
 from triage.services.reviews import review_start
 

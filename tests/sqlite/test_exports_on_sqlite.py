@@ -8,7 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.factories import FeedbackFactory, PredictionFactory
-from triage.services.exports import export_build, export_request
+from triage.services.export_build import export_build
+from triage.services.exports import export_request
 
 pytestmark = pytest.mark.sqlite
 

@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from core.models import AuditEvent
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
 from triage.exports.reference import ReferenceInvalid, contains, read_keys, reference_key
-from triage.services.exports import ExportInvalid, export_build, export_request
+from triage.services.export_build import export_build
+from triage.services.exports import ExportInvalid, export_request
 from triage.services.references import reference_keys, reference_upload
 
 TEXTS = ["Where is my card?", "I was charged twice", "  where is MY card  "]

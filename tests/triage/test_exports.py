@@ -11,25 +11,26 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
+from core.csv_safe import neutralise
 from core.models import AuditEvent
 from feedback.models import Feedback
 from tests.factories import FeedbackFactory, ModelVersionFactory, PredictionFactory
 from triage.exports.resolve import resolve
+from triage.exports.rows import COLUMNS, ExportRow
 from triage.exports.split import near_duplicate_key, split_side
-from triage.exports.writers import COLUMNS, CsvWriter, neutralise
+from triage.exports.writers import CsvWriter
 from triage.models import (
     DatasetExport,
     ErrorCategory,
     ImprovementPoint,
     ItemAssignment,
 )
+from triage.services.export_build import export_build, exports_sweep
 from triage.services.exports import (
     UNKNOWN_CATEGORIES,
     UNKNOWN_VERSIONS,
     ExportInvalid,
-    export_build,
     export_request,
-    exports_sweep,
 )
 
 
@@ -90,7 +91,12 @@ def test_it_resolves_corrections_by_policy(labels, policy, expected):
 def test_csv_cells_that_would_run_as_formulas_are_neutralised(text):
     raw = io.BytesIO()
     writer = CsvWriter(raw)
-    row = ("r1", text, "a", "b", "v1", timezone.now(), 1, 1, 1.0, [1], [], None, None, None)
+    row = ExportRow(
+        request_id="r1", input_text=text, predicted_label="a", corrected_label="b",
+        model_version="v1", served_at=timezone.now(), n_feedback=1, n_corrections=1,
+        agreement=1.0, feedback_ids=[1], category_ids=[], split=None, flagged=None,
+        in_reference=None,
+    )  # fmt: skip
     writer.write([row])
     writer.close()
 

@@ -11,7 +11,7 @@ from core.models import AuditEvent
 from feedback.models import Membership
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
 from triage.models import DatasetExport, ErrorCategory
-from triage.services.exports import export_build
+from triage.services.export_build import export_build
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from core.models import AuditEvent
 from feedback.models import Feedback, Membership
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
 from triage.models import DatasetExport, ErrorCategory, ItemAssignment
-from triage.services.exports import BAD_WINDOW, export_build, export_request
+from triage.services.export_build import export_build
+from triage.services.exports import BAD_WINDOW, export_request
 from triage.services.improvements import improvement_create
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """Streaming writers of export rows: CSV (formula-safe), JSON Lines and Parquet.
 
-Each writer takes batches of rows (tuples in COLUMNS order) and writes them to a binary file
+Each writer takes batches of rows (ExportRow, rows.py) and writes them to a binary file
 as they come, so memory stays bounded by one batch whatever the export's size. JSONL and
 Parquet carry every text exactly as stored; CSV neutralises cells that a spreadsheet would run
 as a formula (the text gets a leading apostrophe), which is why the exact text of a cell that
@@ -17,23 +17,8 @@ import orjson
 
 from core.csv_safe import FORMULA_FIRST_CHARACTERS, neutralise
 
-# One row per prediction. Order matters: rows are tuples in this order.
-COLUMNS = (
-    "request_id",
-    "input_text",
-    "predicted_label",
-    "corrected_label",
-    "model_version",
-    "served_at",
-    "n_feedback",
-    "n_corrections",
-    "agreement",
-    "feedback_ids",
-    "category_ids",
-    "split",
-    "flagged",  # likely-wrong correction (null when the export did not run the check)
-    "in_reference",  # input in the reference dataset (null when the export named none)
-)
+from .rows import COLUMNS, ExportRow
+
 # Parquet rows per row group: large enough for good compression and fast reads, small
 # enough that one group's Python objects stay a few tens of MB.
 PARQUET_ROW_GROUP = 20_000
@@ -52,24 +37,31 @@ class CsvWriter:
         self.writer = csv.writer(self.text, lineterminator="\r\n")
         self.writer.writerow(COLUMNS)
 
-    def write(self, rows: Sequence[tuple]) -> None:
-        # Rows come in COLUMNS order with fixed types (texts, served_at, counts, agreement,
-        # two id lists, split, flagged, in_reference): each cell is converted by position, without the
-        # per-value type tests of a general writer (3x faster at a million rows).
+    def write(self, rows: Sequence[ExportRow]) -> None:
+        # Each column's type is known (ExportRow): each cell is converted as its column needs,
+        # without the per-value type tests of a general writer (3x faster at a million rows).
         starts, dumps, rfc3339 = FORMULA_FIRST_CHARACTERS, orjson.dumps, _rfc3339
+
+        def safe(text: str) -> str:
+            return "'" + text if text[:1] in starts else text
+
         self.writer.writerows(
             [
                 (
-                    *("'" + text if text[:1] in starts else text for text in row[:5]),
-                    rfc3339(row[5]),
-                    row[6],
-                    row[7],
-                    row[8],
-                    dumps(row[9]).decode(),
-                    dumps(row[10]).decode(),
-                    "" if row[11] is None else neutralise(row[11]),
-                    "" if row[12] is None else row[12],
-                    "" if row[13] is None else row[13],
+                    safe(row.request_id),
+                    safe(row.input_text),
+                    safe(row.predicted_label),
+                    safe(row.corrected_label),
+                    safe(row.model_version),
+                    rfc3339(row.served_at),
+                    row.n_feedback,
+                    row.n_corrections,
+                    row.agreement,
+                    dumps(row.feedback_ids).decode(),
+                    dumps(row.category_ids).decode(),
+                    "" if row.split is None else neutralise(row.split),
+                    "" if row.flagged is None else row.flagged,
+                    "" if row.in_reference is None else row.in_reference,
                 )
                 for row in rows
             ]
@@ -86,7 +78,7 @@ class JsonlWriter:
     def __init__(self, raw: BinaryIO):
         self.raw = raw
 
-    def write(self, rows: Sequence[tuple]) -> None:
+    def write(self, rows: Sequence[ExportRow]) -> None:
         dumps, columns = orjson.dumps, COLUMNS
         # orjson writes datetimes as RFC 3339 and never escapes to ASCII: texts stay exact.
         option = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
@@ -94,7 +86,7 @@ class JsonlWriter:
         # is freed, so keeping a batch of them in a list cost ~200 MB per 40,000 rows.
         buffer = bytearray()
         for row in rows:
-            buffer += dumps(dict(zip(columns, row, strict=False)), option=option)
+            buffer += dumps(dict(zip(columns, row, strict=True)), option=option)
         self.raw.write(buffer)
 
     def close(self) -> None:
@@ -131,7 +123,7 @@ class ParquetWriter:
         self.writer = pq.ParquetWriter(raw, self.schema, compression="zstd")
         self.pending: list[tuple] = []
 
-    def write(self, rows: Sequence[tuple]) -> None:
+    def write(self, rows: Sequence[ExportRow]) -> None:
         self.pending.extend(rows)
         if len(self.pending) >= PARQUET_ROW_GROUP:
             self._flush()

@@ -10,6 +10,7 @@ the check (flagged handling "ignore", the API's default) skip it.
 """
 
 import random
+from typing import NamedTuple
 
 import orjson
 
@@ -33,6 +34,16 @@ OTHER_WEIGHT = 0.5
 SEED = 0
 
 
+class CheckedCorrection(NamedTuple):
+    """A resolved correction as the check weighs it."""
+
+    prediction_id: int
+    input_text: str
+    predicted_label: str
+    resolved_label: str
+    scores: object  # the model's scores for the prediction (JSON)
+
+
 class CorrectionCheck:
     """Flags for batches of an export's resolved corrections. Build it with prepare()."""
 
@@ -40,18 +51,17 @@ class CorrectionCheck:
         self.thresholds, self.vectorizer, self.pool = thresholds, vectorizer, pool
         self.checked = 0  # corrections scored so far
 
-    def flags(self, batch: list[tuple]) -> list[bool]:
-        """batch: (prediction_id, input_text, predicted_label, resolved_label, scores) per
-        correction. Only the corrections the model's scores speak against need their
-        neighbours (the others cannot be flagged)."""
+    def flags(self, batch: list[CheckedCorrection]) -> list[bool]:
+        """One verdict per correction. Only the corrections the model's scores speak against
+        need their neighbours (the others cannot be flagged)."""
         import numpy as np
 
         from ..exports import checks
 
         self.checked += len(batch)
-        predicted = [row[2] for row in batch]
-        corrected = [row[3] for row in batch]
-        scores = [_scores(row[4]) for row in batch]
+        predicted = [row.predicted_label for row in batch]
+        corrected = [row.resolved_label for row in batch]
+        scores = [_scores(row.scores) for row in batch]
         p_predicted = [_score(s, label) for s, label in zip(scores, predicted, strict=True)]
         p_corrected = [_score(s, label) for s, label in zip(scores, corrected, strict=True)]
         against = checks.model_against(
@@ -73,8 +83,8 @@ class CorrectionCheck:
             support_c = support_p = np.zeros(len(suspects))
         else:
             support_c, support_p = checks.neighbour_support(
-                self.vectorizer.transform([batch[i][1] or "" for i in suspects]),
-                [batch[i][0] for i in suspects],
+                self.vectorizer.transform([batch[i].input_text or "" for i in suspects]),
+                [batch[i].prediction_id for i in suspects],
                 pick(corrected),
                 pick(predicted),
                 pool=self.pool,

@@ -1,0 +1,25 @@
+"""The row of an export file: one per corrected prediction, the same in every format."""
+
+from datetime import datetime
+from typing import NamedTuple
+
+
+class ExportRow(NamedTuple):
+    request_id: str
+    input_text: str
+    predicted_label: str
+    corrected_label: str
+    model_version: str
+    served_at: datetime
+    n_feedback: int
+    n_corrections: int
+    agreement: float  # share of the prediction's kept corrections that name corrected_label
+    feedback_ids: list[int]
+    category_ids: list[int]
+    split: str | None  # "train" / "validation", None without a split
+    flagged: bool | None  # likely-wrong correction (None when the export did not check)
+    in_reference: bool | None  # input in the chosen reference dataset (None without one)
+
+
+# The files' columns, in this order (CSV header, JSONL keys, Parquet schema).
+COLUMNS = ExportRow._fields

@@ -1,0 +1,104 @@
+"""What an export says about itself: the counts gathered while its rows stream by, and the
+manifest written next to the file (JSON, shown on the export's page and in the API)."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from django.utils import timezone
+
+from ..exports.rows import COLUMNS
+from ..models import DatasetExport, ReferenceDataset
+
+
+@dataclass
+class Tally:
+    """What the manifest counts while rows stream by."""
+
+    predictions: int = 0
+    corrections: int = 0
+    dismissed: int = 0
+    conflicts: int = 0
+    agrees_with_prediction: int = 0
+    label_filtered: int = 0
+    flagged: int = 0
+    in_reference: int = 0
+    rows: int = 0
+    labels: Counter = field(default_factory=Counter)
+    splits: Counter = field(default_factory=Counter)
+
+
+def app_version() -> str:
+    try:
+        return metadata.version("voc-triage")
+    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
+        return "unknown"
+
+
+def export_manifest(
+    export: DatasetExport,
+    tally: Tally,
+    *,
+    size: int,
+    sha256: str,
+    checked: int | None,
+    reference: ReferenceDataset | None,
+) -> dict:
+    handling = export.options.get("flagged", "ignore")
+    if export.created_by_id:
+        created_by = {"user": export.created_by.get_username()}
+    elif export.api_key_id:
+        created_by = {"api_key": export.api_key.prefix}
+    else:
+        created_by = {}
+    return {
+        "project": export.project.slug,
+        "export_id": export.id,
+        "version": export.label,
+        "format": export.format,
+        "resolution": export.resolution,
+        "filters": export.filters,
+        "split": export.split or None,
+        "as_of": export.as_of.isoformat(),
+        "created_at": export.created_at.isoformat(),
+        "created_by": created_by,
+        "built_at": timezone.now().isoformat(),
+        "app_version": app_version(),
+        "columns": list(COLUMNS),
+        "row_count": tally.rows,
+        "label_distribution": dict(sorted(tally.labels.items())),
+        "split_counts": dict(sorted(tally.splits.items())) if export.split else None,
+        "counts": {
+            "predictions_with_corrections": tally.predictions,
+            "corrections": tally.corrections,
+        },
+        "excluded": {
+            "conflicts": tally.conflicts,
+            "dismissed_corrections": tally.dismissed,
+            "agrees_with_prediction": tally.agrees_with_prediction,
+            "label_filter": tally.label_filtered,
+            "flagged": tally.flagged if handling == "exclude" else 0,
+            "in_reference": tally.in_reference
+            if export.options.get("reference_handling") == "exclude"
+            else 0,
+        },
+        "flagged": {
+            "handling": handling,
+            "count": tally.flagged if handling != "ignore" else None,
+            "checked": checked,
+            "check": "confident joint on the model's scores + agreement of similar inputs"
+            if handling != "ignore"
+            else None,
+        },
+        "reference": {
+            "id": reference.id,
+            "name": reference.name,
+            "sha256": reference.sha256,
+            "inputs": reference.key_count,
+            "handling": export.options.get("reference_handling"),
+            "matched": tally.in_reference,
+        }
+        if reference
+        else None,
+        "file": {"name": export.file_name, "size_bytes": size, "sha256": sha256},
+    }
