@@ -13,28 +13,12 @@ from feedback.models import ModelVersion, Project
 
 from . import metrics
 from .models import MetricRollup, MetricRollupDay, MetricRollupWeek
+from .rollup_fields import COUNT_FIELDS, JSON_FIELDS
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 
 BUCKETS = {"day": TruncDay, "week": TruncWeek}
-COUNT_FIELDS = (
-    "predictions",
-    "feedback_predictions",
-    "corrections",
-    "complaints",
-    "ratings_up",
-    "ratings_down",
-)
-# The rollups' JSON columns: rollup_rows reads them as text and decodes them with orjson (a
-# year of daily rows is ~1.4 MB of JSON; json.loads through the ORM takes about twice as long).
-JSON_FIELDS = {
-    "label_counts",
-    "corrected_pairs",
-    "confidence_predictions",
-    "confidence_corrections",
-    "latency_sketch",
-}
 
 
 def rollups_for(
@@ -149,6 +133,8 @@ def rollup_rows(
                 qs = qs.filter(model_version__isnull=False)
             if version_ids is not None:
                 qs = qs.filter(model_version_id__in=version_ids)
+        # The JSON columns are read as text and decoded with orjson (a year of daily rows is
+        # ~1.4 MB of JSON; json.loads through the ORM takes about twice as long).
         plain = [f for f in fields if f not in JSON_FIELDS]
         as_text = {f"json_{f}": Cast(f, TextField()) for f in fields if f in JSON_FIELDS}
         if kind == "hour":
