@@ -1,7 +1,8 @@
-"""Reads of the dashboards: everything comes from the rollups, never from raw predictions (a
-year of a busy project is millions of rows; its hourly rollups are thousands, its daily ones
+"""Reads of the dashboards. Figures come from the rollups, never from raw predictions (a year
+of a busy project is millions of rows; its hourly rollups are thousands, its daily ones
 hundreds). A period reads daily rows for its whole UTC days and hourly rows for the partial
-days at its ends (`rollup_rows`)."""
+days at its ends (`rollup_rows`). The pages' other reads (settings, alert rules and events)
+are at the end."""
 
 from datetime import datetime, timedelta
 
@@ -12,7 +13,15 @@ from django.db.models.functions import Cast, TruncDay, TruncWeek
 from feedback.models import ModelVersion, Project
 
 from . import metrics
-from .models import MetricRollup, MetricRollupDay, MetricRollupWeek
+from .models import (
+    AlertEvent,
+    AlertRule,
+    DashboardSettings,
+    MetricRollup,
+    MetricRollupDay,
+    MetricRollupWeek,
+    RollupCursor,
+)
 from .rollup_fields import COUNT_FIELDS, JSON_FIELDS
 
 DAY = timedelta(days=1)
@@ -231,6 +240,27 @@ def versions_for(project: Project) -> list[ModelVersion]:
 def rollup_last_pass() -> datetime | None:
     """When a rollup pass last finished: beat schedules one every minute and a worker does it,
     so an old time means beat or every worker is down (/healthz details)."""
-    from .models import RollupCursor
-
     return RollupCursor.objects.values_list("passed_at", flat=True).first()
+
+
+def dashboard_settings(*, project: Project) -> DashboardSettings:
+    """The project's settings, or unsaved defaults when it has none."""
+    return DashboardSettings.for_project(project)
+
+
+def alert_rules_for(*, project: Project) -> list[AlertRule]:
+    return list(AlertRule.objects.filter(project=project))
+
+
+def alert_rule_get(*, project: Project, rule_id: int) -> AlertRule | None:
+    """A rule of the project, or None (another project's rule is as good as missing)."""
+    return AlertRule.objects.filter(project=project, id=rule_id).first()
+
+
+def alert_events_for(*, project: Project, limit: int) -> list[AlertEvent]:
+    """The project's `limit` newest events, with their rules."""
+    return list(AlertEvent.objects.filter(project=project).select_related("rule")[:limit])
+
+
+def alert_events_open_count(*, project: Project) -> int:
+    return AlertEvent.objects.filter(project=project, status=AlertEvent.Status.OPEN).count()
