@@ -11,7 +11,8 @@ from feedback.models import Project
 
 from . import webhooks
 from .models import AlertRule, DashboardSettings
-from .selectors_overview import OverviewQuery, data_end
+from .quality.overview import OverviewQuery
+from .quality.queries import data_end
 
 PERIODS = [
     ("7", "last 7 days"),

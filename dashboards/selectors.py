@@ -1,7 +1,8 @@
-"""Reads of the dashboards: everything comes from the rollups, never from raw predictions (a
-year of a busy project is millions of rows; its hourly rollups are thousands, its daily ones
+"""Reads of the dashboards. Figures come from the rollups, never from raw predictions (a year
+of a busy project is millions of rows; its hourly rollups are thousands, its daily ones
 hundreds). A period reads daily rows for its whole UTC days and hourly rows for the partial
-days at its ends (`rollup_rows`)."""
+days at its ends (`rollup_rows`). The pages' other reads (settings, alert rules and events)
+are at the end."""
 
 from datetime import datetime, timedelta
 
@@ -12,29 +13,21 @@ from django.db.models.functions import Cast, TruncDay, TruncWeek
 from feedback.models import ModelVersion, Project
 
 from . import metrics
-from .models import MetricRollup, MetricRollupDay, MetricRollupWeek
+from .models import (
+    AlertEvent,
+    AlertRule,
+    DashboardSettings,
+    MetricRollup,
+    MetricRollupDay,
+    MetricRollupWeek,
+    RollupCursor,
+)
+from .rollup_fields import COUNT_FIELDS, JSON_FIELDS
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 
 BUCKETS = {"day": TruncDay, "week": TruncWeek}
-COUNT_FIELDS = (
-    "predictions",
-    "feedback_predictions",
-    "corrections",
-    "complaints",
-    "ratings_up",
-    "ratings_down",
-)
-# The rollups' JSON columns: rollup_rows reads them as text and decodes them with orjson (a
-# year of daily rows is ~1.4 MB of JSON; json.loads through the ORM takes about twice as long).
-JSON_FIELDS = {
-    "label_counts",
-    "corrected_pairs",
-    "confidence_predictions",
-    "confidence_corrections",
-    "latency_sketch",
-}
 
 
 def rollups_for(
@@ -149,6 +142,8 @@ def rollup_rows(
                 qs = qs.filter(model_version__isnull=False)
             if version_ids is not None:
                 qs = qs.filter(model_version_id__in=version_ids)
+        # The JSON columns are read as text and decoded with orjson (a year of daily rows is
+        # ~1.4 MB of JSON; json.loads through the ORM takes about twice as long).
         plain = [f for f in fields if f not in JSON_FIELDS]
         as_text = {f"json_{f}": Cast(f, TextField()) for f in fields if f in JSON_FIELDS}
         if kind == "hour":
@@ -245,6 +240,27 @@ def versions_for(project: Project) -> list[ModelVersion]:
 def rollup_last_pass() -> datetime | None:
     """When a rollup pass last finished: beat schedules one every minute and a worker does it,
     so an old time means beat or every worker is down (/healthz details)."""
-    from .models import RollupCursor
-
     return RollupCursor.objects.values_list("passed_at", flat=True).first()
+
+
+def dashboard_settings(*, project: Project) -> DashboardSettings:
+    """The project's settings, or unsaved defaults when it has none."""
+    return DashboardSettings.for_project(project)
+
+
+def alert_rules_for(*, project: Project) -> list[AlertRule]:
+    return list(AlertRule.objects.filter(project=project))
+
+
+def alert_rule_get(*, project: Project, rule_id: int) -> AlertRule | None:
+    """A rule of the project, or None (another project's rule is as good as missing)."""
+    return AlertRule.objects.filter(project=project, id=rule_id).first()
+
+
+def alert_events_for(*, project: Project, limit: int) -> list[AlertEvent]:
+    """The project's `limit` newest events, with their rules."""
+    return list(AlertEvent.objects.filter(project=project).select_related("rule")[:limit])
+
+
+def alert_events_open_count(*, project: Project) -> int:
+    return AlertEvent.objects.filter(project=project, status=AlertEvent.Status.OPEN).count()

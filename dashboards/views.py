@@ -5,7 +5,7 @@ import csv
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.csv_safe import neutralise_cell
@@ -13,8 +13,15 @@ from feedback.access import project_view
 from feedback.models import Membership
 
 from .forms import AlertRuleForm, AllowListForm, OverviewForm, SettingsForm
-from .models import AlertEvent, AlertRule, DashboardSettings
-from .selectors_overview import overview_build, section_table
+from .quality.overview import overview_build
+from .quality.tables import section_table
+from .selectors import (
+    alert_events_for,
+    alert_events_open_count,
+    alert_rule_get,
+    alert_rules_for,
+    dashboard_settings,
+)
 from .services import alerts as alerts_service
 from .services.settings import settings_update
 
@@ -79,7 +86,7 @@ def _csv_response(project, data, section_id, query) -> HttpResponse:
 @project_view(Membership.Role.ADMIN)
 def settings_edit(request):
     project = request.project
-    form = SettingsForm(request.POST, instance=DashboardSettings.for_project(project))
+    form = SettingsForm(request.POST, instance=dashboard_settings(project=project))
     if not form.is_valid():
         errors = "; ".join(
             f"{form.fields[name].label}: {' '.join(problems)}"
@@ -109,17 +116,22 @@ def _form_errors(form) -> str:
     )
 
 
+def _rule_or_404(request, rule_id):
+    rule = alert_rule_get(project=request.project, rule_id=rule_id)
+    if rule is None:
+        raise Http404("No such alert rule.")
+    return rule
+
+
 def _alerts_page(request, *, rule_form=None, editing=None, allow_form=None, status=200):
     project = request.project
     is_admin = request.membership.has_role(Membership.Role.ADMIN)
-    settings = DashboardSettings.for_project(project)
+    settings = dashboard_settings(project=project)
     context = {
         "section": "quality",
-        "rules": list(AlertRule.objects.filter(project=project)),
-        "events": list(
-            AlertEvent.objects.filter(project=project).select_related("rule")[:EVENTS_SHOWN]
-        ),
-        "open_count": AlertEvent.objects.filter(project=project, status="open").count(),
+        "rules": alert_rules_for(project=project),
+        "events": alert_events_for(project=project, limit=EVENTS_SHOWN),
+        "open_count": alert_events_open_count(project=project),
         "is_admin": is_admin,
         "editing": editing,
         "rule_form": (rule_form or AlertRuleForm(instance=editing)) if is_admin else None,
@@ -153,9 +165,10 @@ def alerts(request):
 
 @project_view(Membership.Role.ADMIN)
 def alert_rule_edit(request, rule_id):
-    rule = get_object_or_404(AlertRule, id=rule_id, project=request.project)
+    rule = _rule_or_404(request, rule_id)
     if request.method == "POST":
-        form = AlertRuleForm(request.POST, instance=AlertRule.objects.get(id=rule.id))
+        # The form edits its own copy: a rejected edit must not show in the page's `editing`.
+        form = AlertRuleForm(request.POST, instance=_rule_or_404(request, rule_id))
         if not form.is_valid():
             messages.error(request, f"Rule not saved. {_form_errors(form)}")
             return _alerts_page(request, rule_form=form, editing=rule, status=400)
@@ -170,7 +183,7 @@ def alert_rule_edit(request, rule_id):
 @require_POST
 @project_view(Membership.Role.ADMIN)
 def alert_rule_delete(request, rule_id):
-    rule = get_object_or_404(AlertRule, id=rule_id, project=request.project)
+    rule = _rule_or_404(request, rule_id)
     name = rule.name
     alerts_service.rule_delete(rule=rule, actor=request.user)
     messages.success(request, f"Rule “{name}” and its events deleted.")

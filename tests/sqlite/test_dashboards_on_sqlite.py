@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from dashboards.selectors_overview import OverviewQuery, overview_build
+from dashboards.quality.overview import OverviewQuery, overview_build
 from dashboards.services.rollups import rollup_pass
 from feedback.models import Prediction
 from tests.dashboards.conftest import make_traffic

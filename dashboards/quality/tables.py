@@ -1,0 +1,243 @@
+"""The tables of the overview's sections, from their figures (`figures.py`): columns and rows,
+and `flags` for the rows the page highlights. The page shows them and the CSV download writes
+them (`section_table`), so cells are plain values: numbers rounded, unknown as ""."""
+
+
+def _num(value: float | None, digits: int = 4) -> float | str:
+    return "" if value is None else round(value, digits)
+
+
+def _day(start) -> str:
+    return start.date().isoformat()
+
+
+def rates_table(series: list[dict]) -> dict:
+    columns = [
+        "bucket_start",
+        "model_version",
+        "predictions",
+        "corrections",
+        "correction_rate",
+        "ci_low",
+        "ci_high",
+        "complaints",
+        "complaint_rate",
+        "online_accuracy_proxy",
+        "online_accuracy_among_feedback",
+    ]
+    rows = []
+    for row in series:
+        ci = row["correction_rate_ci"] or (None, None)
+        rows.append(
+            [
+                _day(row["bucket_start"]),
+                row["model_version"],
+                row["predictions"],
+                row["corrections"],
+                _num(row["correction_rate"]),
+                _num(ci[0]),
+                _num(ci[1]),
+                row["complaints"],
+                _num(row["complaint_rate"]),
+                _num(row["online_accuracy_proxy"]),
+                _num(row["online_accuracy_among_feedback"]),
+            ]
+        )
+    return {"columns": columns, "rows": rows}
+
+
+def offline_online_table(versions: list[dict]) -> dict:
+    columns = [
+        "model_version",
+        "offline_accuracy",
+        "online_accuracy_proxy",
+        "online_accuracy_among_feedback",
+        "gap",
+        "predictions",
+        "predictions_with_feedback",
+        "corrections",
+    ]
+    rows = [
+        [
+            v["version"],
+            _num(v["offline"]),
+            _num(v["online"]),
+            _num(v["among_feedback"]),
+            _num(v["gap"]),
+            v["predictions"],
+            v["feedback_predictions"],
+            v["corrections"],
+        ]
+        for v in versions
+    ]
+    return {"columns": columns, "rows": rows, "flags": [v["highlighted"] for v in versions]}
+
+
+def confusion_table(confusion: dict) -> dict:
+    return {
+        "columns": ["predicted", "corrected", "corrections", "share_of_label_corrections"],
+        "rows": [
+            [p["predicted"], p["corrected"], p["count"], _num(p["share"])]
+            for p in confusion["pairs"]
+        ],
+    }
+
+
+def precision_table(confusion: dict) -> dict:
+    return {
+        "columns": ["predicted_label", "predictions", "corrections", "precision_proxy"],
+        "rows": [
+            [label, n, k, _num(precision)] for label, n, k, precision in confusion["precision"]
+        ],
+    }
+
+
+def collapse_table(collapse: dict) -> dict:
+    columns = [
+        "bucket_start",
+        "model_version",
+        "predictions",
+        "top_label",
+        "top_share",
+        "reference_share",
+        "collapse",
+    ]
+    buckets = collapse["buckets"]
+    rows = [
+        [
+            _day(b["start"]),
+            b["version"],
+            b["predictions"],
+            b["label"],
+            _num(b["share"]),
+            _num(b["reference_share"]),
+            "yes" if b["flagged"] else "",
+        ]
+        for b in buckets
+    ]
+    return {"columns": columns, "rows": rows, "flags": [b["flagged"] for b in buckets]}
+
+
+def drift_table(drift: list[dict]) -> dict:
+    columns = [
+        "bucket_start",
+        "model_version",
+        "predictions",
+        "psi_labels",
+        "labels_band",
+        "psi_confidence",
+        "confidence_band",
+        "reference",
+    ]
+    rows = [
+        [
+            _day(d["start"]),
+            d["version"],
+            d["predictions"],
+            _num(d["psi_labels"]),
+            d["labels_band"],
+            _num(d["psi_confidence"]),
+            d["confidence_band"],
+            d["reference"],
+        ]
+        for d in drift
+    ]
+    return {"columns": columns, "rows": rows, "flags": [d["flagged"] for d in drift]}
+
+
+def reliability_table(reliability: list[dict]) -> dict:
+    columns = [
+        "model_version",
+        "confidence_from",
+        "confidence_to",
+        "predictions",
+        "corrections",
+        "correction_rate",
+        "expected_if_calibrated",
+    ]
+    rows = [
+        [
+            v["version"],
+            r["bin_low"],
+            r["bin_high"],
+            r["predictions"],
+            r["corrections"],
+            _num(r["correction_rate"]),
+            _num(r["expected_rate"]),
+        ]
+        for v in reliability
+        for r in v["curve"]
+    ]
+    return {"columns": columns, "rows": rows}
+
+
+def threshold_table(reliability: list[dict]) -> dict:
+    thresholds = [v["thresholds"] for v in reliability]
+    return {
+        "columns": [
+            "model_version",
+            "threshold",
+            "share_answered",
+            "predictions_answered",
+            "correction_rate_answered",
+            "share_to_human",
+            "corrections_caught_by_human",
+        ],
+        "rows": [
+            [
+                t["version"],
+                round(r["threshold"], 3),
+                _num(r["share_above"]),
+                r["predictions_above"],
+                _num(r["correction_rate_above"]),
+                _num(r["share_below"]),
+                r["corrections_below"],
+            ]
+            for t in thresholds
+            for r in t["rows"]
+        ],
+        # The suggested threshold of each version is highlighted.
+        "flags": [r["threshold"] == t["suggested"] for t in thresholds for r in t["rows"]],
+    }
+
+
+def service_table(service: list[dict]) -> dict:
+    columns = [
+        "model_version",
+        "predictions",
+        "hours_with_traffic",
+        "average_per_second",
+        "peak_per_second",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "sla_p95_ms",
+        "within_sla",
+    ]
+    rows = [
+        [
+            s["version"],
+            s["predictions"],
+            s["hours"],
+            _num(s["per_second"], 3),
+            s["peak"],
+            _num(s["p50"], 1),
+            _num(s["p95"], 1),
+            _num(s["sla"], 1),
+            "" if s["p95"] is None or s["sla"] is None else ("no" if s["breach"] else "yes"),
+        ]
+        for s in service
+    ]
+    return {"columns": columns, "rows": rows, "flags": [s["breach"] for s in service]}
+
+
+def section_table(overview: dict, section_id: str) -> dict | None:
+    """The table of one section (for its CSV download); sections with two tables name the
+    second one `<id>-<name>` (confusion-precision, reliability-thresholds)."""
+    extra = {"confusion-precision": "precision_table", "reliability-thresholds": "threshold_table"}
+    for section in overview["sections"]:
+        if section["id"] == section_id:
+            return section["table"]
+        for key, name in extra.items():
+            if key == section_id and section["id"] == key.split("-")[0]:
+                return section[name]
+    return None
