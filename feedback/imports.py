@@ -35,7 +35,6 @@ from django.utils import timezone
 from core.csv_safe import neutralise
 from core.jobs import (
     Claim,
-    JobHeartbeat,
     JobLost,
     SweepCounts,
     job_claim,
@@ -325,7 +324,8 @@ def import_job_run(*, job_id: int, task_id: str = "") -> Claim:
     )
     try:
         # Local paths: web and worker share the media folder (a volume in docker-compose).
-        with _open_report(job) as report, open(job.file.path, "rb") as raw, JobHeartbeat(job):
+        # Each committed batch beats (job_progress): no heartbeat thread is needed.
+        with _open_report(job) as report, open(job.file.path, "rb") as raw:
             run = _Run(job=job, report=report, mapping=mapping, batch=[])
             for record in csvparse.records(raw, mapping, options):
                 if record.ordinal == 0:  # the header itself is unusable

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import psycopg
 from django.db import connection
-from django.db.models import Avg, Count, Exists, JSONField, OuterRef, Q, QuerySet, Value
+from django.db.models import Avg, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value
 
 from feedback.models import Feedback, ModelVersion, Prediction, Project
 
@@ -160,7 +160,8 @@ def export_feedback_rows(*, export: DatasetExport, scores: bool = False) -> Quer
     its items make the provenance columns."""
     return (
         _export_feedback(export=export, corrections=False)
-        .annotate(no_scores=Value(None, output_field=JSONField()))
+        # A plain NULL in the scores' place (typed JSON it would be a 'null' parsed per row).
+        .annotate(no_scores=Value(None, output_field=IntegerField()))
         .order_by("prediction_id", "created_at", "id")
         .values_list(*_FEEDBACK_ROW_COLUMNS, "prediction__scores" if scores else "no_scores")
     )
