@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .embedding import validate_frame_ancestors
+from .framing import validate_frame_ancestors
 
 
 class Project(models.Model):
