@@ -28,3 +28,24 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class SentEmail(models.Model):
+    """An e-mail that went out: one row per (kind, key, recipient), written in the transaction
+    that sends it (core.mail.send_once). A task that runs again after a redelivery finds the
+    row and does not send that mail a second time."""
+
+    # What sort of mail ("digest", "mention") and what it is about ("project:3:2025-W23",
+    # "comment:42"): the pair names one mail, whoever receives it.
+    kind = models.CharField(max_length=50)
+    key = models.CharField(max_length=200)
+    recipient = models.CharField(max_length=254)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key", "recipient"], name="sent_email_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} to {self.recipient}"

@@ -1,6 +1,7 @@
+from django import forms
 from django.contrib import admin, messages
 
-from . import keys
+from . import services
 from .models import ApiKey, Feedback, ImportJob, Membership, ModelVersion, Prediction, Project
 
 
@@ -54,8 +55,21 @@ class FeedbackAdmin(admin.ModelAdmin):
     readonly_fields = ["customer_hash", "received_at", "dedup_key", "repeat_count", "superseded_at"]
 
 
+class ApiKeyAdminForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["project", "name", "scopes"]
+
+    def clean_scopes(self):
+        # The service's check, so a key made here is one the command or the API could make.
+        return services.api_key_scopes_clean(self.cleaned_data["scopes"])
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made, changed and revoked by feedback.services; the admin only calls them."""
+
+    form = ApiKeyAdminForm
     list_display = [
         "prefix",
         "name",
@@ -66,22 +80,34 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "revoked_at",
     ]
     list_filter = ["project"]
-    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at", "created_by"]
+    readonly_fields = [
+        "prefix", "key_hash", "created_at", "last_used_at", "created_by", "revoked_at",
+    ]  # fmt: skip
     actions = ["revoke"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A key never moves to another project: its holder would write into that one.
+        return [*self.readonly_fields, "project"] if obj else self.readonly_fields
+
+    def save_form(self, request, form, change):
+        obj = super().save_form(request, form, change)
+        if change:
+            return obj
+        # The service makes the row: the secret exists only here and is shown once.
+        api_key, full_key = services.api_key_create(
+            project=obj.project, scopes=obj.scopes, name=obj.name, created_by=request.user
+        )
+        messages.warning(request, f"The new key, shown only now: {full_key}")
+        return api_key
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            full_key, obj.prefix = keys.key_generate()
-            obj.key_hash = keys.key_hash(full_key)
-            obj.created_by = request.user
-            messages.warning(request, f"The new key, shown only now: {full_key}")
-        super().save_model(request, obj, form, change)
+        if change:
+            services.api_key_update(api_key=obj, name=obj.name, scopes=obj.scopes)
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = sum(services.api_key_revoke(api_key=api_key) for api_key in queryset)
+        self.message_user(request, f"Revoked {revoked} key(s).")
 
 
 @admin.register(ImportJob)

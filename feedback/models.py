@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.jobs import BackgroundJob
 
-from .embedding import validate_frame_ancestors
+from .framing import validate_frame_ancestors
 
 
 class Project(models.Model):

@@ -1,11 +1,12 @@
 """Writes of the feedback app: projects, API keys, ingest of predictions and feedback."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -54,14 +55,26 @@ def project_create(
     return project
 
 
+def api_key_scopes_clean(scopes) -> list[str]:
+    """The scopes as stored (sorted, each once). ValidationError when there are none or one is
+    not a known scope: every way of making or changing a key (command, admin) goes through
+    here."""
+    known = ", ".join(ApiKey.Scope.values)
+    if isinstance(scopes, str | bytes | Mapping) or not isinstance(scopes, Iterable):
+        raise ValidationError(f'Scopes are a list, e.g. ["ingest"]; choose among {known}.')
+    scopes = list(scopes)
+    unknown = sorted({str(s) for s in scopes} - set(ApiKey.Scope.values))
+    if unknown or not scopes:
+        found = f"Unknown scopes: {', '.join(unknown)}. " if unknown else ""
+        raise ValidationError(f"{found}Scopes must be among {known}.", code="invalid_scope")
+    return sorted(set(scopes))
+
+
 def api_key_create(
     *, project: Project, scopes: Iterable[str], name: str = "", created_by=None
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with the full secret, which is never retrievable again."""
-    scopes = sorted(set(scopes))
-    unknown = set(scopes) - set(ApiKey.Scope.values)
-    if unknown or not scopes:
-        raise ValueError(f"scopes must be among {', '.join(ApiKey.Scope.values)}")
+    scopes = api_key_scopes_clean(scopes)
     full_key, prefix = keys.key_generate()
     api_key = ApiKey.objects.create(
         project=project,
@@ -74,8 +87,20 @@ def api_key_create(
     return api_key, full_key
 
 
-def api_key_revoke(*, api_key: ApiKey) -> None:
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def api_key_update(*, api_key: ApiKey, name: str, scopes: Iterable[str]) -> ApiKey:
+    """Rename a key or change its scopes (its secret and project never change)."""
+    api_key.name, api_key.scopes = name, api_key_scopes_clean(scopes)
+    api_key.save(update_fields=["name", "scopes"])
+    return api_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> bool:
+    """Revoke a key from now on; returns False when it was already revoked."""
+    return bool(
+        ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    )
 
 
 # --- feedback links --------------------------------------------------------------------------

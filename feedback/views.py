@@ -11,10 +11,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import links, ratelimit, widget
+from . import customer_page, links, ratelimit
 from .access import project_view, projects_for_user
-from .embedding import frame_ancestors
 from .forms import SAVE_FAILED, DetailsForm, RatingForm, label_options
+from .framing import frame_ancestors
 from .models import Project
 from .selectors import prediction_for_link, widget_state_get
 
@@ -148,8 +148,8 @@ def _post_rating(request, claims, prediction, *, embed: bool):
     if form.is_valid():
         rating = form.cleaned_data["rating"]
         try:
-            widget.widget_rating_set(prediction=prediction, rating=rating)
-        except widget.WidgetRejected:
+            customer_page.widget_rating_set(prediction=prediction, rating=rating)
+        except customer_page.WidgetRejected:
             form.add_error(None, SAVE_FAILED)
         else:
             return _redirect_sent(request, "up" if rating == 1 else "down", embed)
@@ -165,12 +165,12 @@ def _post_details(request, claims, prediction, *, embed: bool):
         return _redirect_sent(request, "details", embed)
     if form.is_valid():
         try:
-            widget.widget_details_set(
+            customer_page.widget_details_set(
                 prediction=prediction,
                 corrected_label=form.cleaned_data["corrected_label"],
                 text=form.cleaned_data["text"],
             )
-        except widget.WidgetRejected:
+        except customer_page.WidgetRejected:
             form.add_error(None, SAVE_FAILED)
         else:
             return _redirect_sent(request, "details", embed)

@@ -4,7 +4,7 @@ from django import forms
 
 from feedback.models import Feedback, Project
 
-from .selectors_inbox import InboxFilters
+from .selectors_inbox import InboxFilters, model_version_choices
 
 KNOWN_SOURCES = ["widget", "api", "import"]
 
@@ -27,7 +27,7 @@ class InboxFilterForm(forms.Form):
 
     def __init__(self, *args, project: Project, **kwargs):
         super().__init__(*args, **kwargs)
-        versions = project.model_versions.order_by("-released_at").values_list("id", "version")
+        versions = model_version_choices(project=project)
         self.fields["model_version"].choices = [("", "any version"), *versions]
         self.labels = list(project.labels)
 

@@ -1,11 +1,19 @@
-"""Emails: @mentions in comments and the weekly digest (HTML and text parts)."""
+"""Emails: @mentions in comments and the weekly digest (HTML and text parts).
+
+Each mail goes to one recipient through core.mail.send_once, which records it: the tasks are
+acknowledged late and may run twice, and nobody gets the same mention or digest twice.
+"""
+
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
+from core.mail import send_once
 from core.public_urls import public_url
 from feedback.models import Membership, Project
 
@@ -13,12 +21,18 @@ from .models import Comment, ReviewSession
 from .selectors import review_agenda
 
 
-def _send(*, subject: str, template: str, context: dict, to: list[str]) -> int:
-    text = render_to_string(f"triage/email/{template}.txt", context)
-    html = render_to_string(f"triage/email/{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to)
+def _render(template: str, context: dict) -> tuple[str, str]:
+    return (
+        render_to_string(f"triage/email/{template}.txt", context),
+        render_to_string(f"triage/email/{template}.html", context),
+    )
+
+
+def _message(*, subject: str, body: tuple[str, str], to: str) -> EmailMultiAlternatives:
+    text, html = body
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
     message.attach_alternative(html, "text/html")
-    return message.send()
+    return message
 
 
 def mentions_notify(*, comment_id: int, user_ids: list[int]) -> int:
@@ -37,24 +51,26 @@ def mentions_notify(*, comment_id: int, user_ids: list[int]) -> int:
         .objects.filter(id__in=user_ids, memberships__project=comment.project)
         .exclude(email="")
     )
+    subject = f"[{comment.project.name}] {comment.author} mentioned you on “{target}”"
     sent = 0
     for user in recipients:
-        sent += _send(
-            subject=f"[{comment.project.name}] {comment.author} mentioned you on “{target}”",
-            template="mention",
-            context={"comment": comment, "target": target, "url": public_url(path), "user": user},
-            to=[user.email],
-        )
+        context = {"comment": comment, "target": target, "url": public_url(path), "user": user}
+        message = _message(subject=subject, body=_render("mention", context), to=user.email)
+        sent += send_once(message, kind="mention", key=f"comment:{comment.id}")
     return sent
+
+
+def digest_key(*, project: Project, day: date) -> str:
+    """Names the digest of the project's week: one per member and ISO week, however often
+    the task runs."""
+    year, week, _ = day.isocalendar()
+    return f"project:{project.id}:{year}-W{week:02d}"
 
 
 def digest_send(*, project: Project) -> int:
     """The weekly digest: the review agenda since the last review, to every member with an
-    email. Returns the number of emails sent (0 when the agenda is empty)."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+    email, one mail each. Returns the number of emails sent now (0 when the agenda is empty
+    or every member already has this week's)."""
     last = ReviewSession.objects.filter(project=project).order_by("-started_at").first()
     since = last.started_at if last else timezone.now() - timedelta(days=7)
     agenda = review_agenda(project=project, since=since)
@@ -77,11 +93,12 @@ def digest_send(*, project: Project) -> int:
         "review_url": public_url(reverse("review-list", args=[project.slug])),
         "category_url": public_url(f"/p/{project.slug}/categories/"),
     }
-    return _send(
-        subject=f"[{project.name}] Weekly review: {sum(len(v) for v in agenda.values())} items",
-        template="digest",
-        context=context,
-        to=emails,
+    subject = f"[{project.name}] Weekly review: {sum(len(v) for v in agenda.values())} items"
+    body = _render("digest", context)
+    key = digest_key(project=project, day=timezone.localdate())
+    return sum(
+        send_once(_message(subject=subject, body=body, to=email), kind="digest", key=key)
+        for email in emails
     )
 
 

@@ -87,6 +87,11 @@ class InboxPage:
     count_capped: bool
 
 
+def model_version_choices(*, project: Project) -> list[tuple[int, str]]:
+    """(id, version) of the project's model versions, newest first: the version filter."""
+    return list(project.model_versions.order_by("-released_at").values_list("id", "version"))
+
+
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 

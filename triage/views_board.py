@@ -2,7 +2,8 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -10,11 +11,11 @@ from django.views.decorators.http import require_POST
 from feedback.access import project_view
 
 from . import selectors
+from . import selectors_categories as category_selectors
 from .forms import AssignForm, BoardFilterForm, CommentForm, StateForm
 from .models import ErrorCategory
 from .services import board as board_services
 from .services.comments import comment_add
-from .services.improvements import suggested_owner_team
 
 
 def _filters(request) -> tuple[BoardFilterForm, dict]:
@@ -54,7 +55,7 @@ def board(request):
     ]
     query = request.GET.copy()
     query.pop("expand", None)
-    unsorted = ErrorCategory.objects.filter(project=request.project, is_unsorted=True).first()
+    unsorted = category_selectors.unsorted_category(project=request.project)
     context = {
         "form": form,
         "columns": columns,
@@ -74,12 +75,11 @@ def _card_urls(request) -> dict:
     return {"categories_url": reverse("category-list", args=[request.project.slug])}
 
 
-def _category(request, category_id: int) -> ErrorCategory:
-    return get_object_or_404(
-        ErrorCategory.objects.select_related("assignee", "fixed_in_version"),
-        id=category_id,
-        project=request.project,
-    )
+def category_or_404(request, category_id: int) -> ErrorCategory:
+    category = category_selectors.category_get(project=request.project, category_id=category_id)
+    if category is None:
+        raise Http404("No such category in this project.")
+    return category
 
 
 def _back(request, category):
@@ -98,7 +98,7 @@ def triage_panel_context(request, category: ErrorCategory) -> dict:
             members=members,
             initial={"owner_team": category.owner_team, "assignee": category.assignee_id},
         ),
-        "suggested_team": suggested_owner_team(category=category),
+        "suggested_team": category_selectors.suggested_owner_team(category=category),
         "can_edit": request.membership.has_role("reviewer"),
     }
 
@@ -131,7 +131,7 @@ def _respond(request, category: ErrorCategory, old_state: str | None = None):
 @require_POST
 @project_view(role="reviewer")
 def category_state(request, category_id: int):
-    category = _category(request, category_id)
+    category = category_or_404(request, category_id)
     old_state = category.state
     form = StateForm(request.POST)
     if form.is_valid():
@@ -147,7 +147,7 @@ def category_state(request, category_id: int):
 @require_POST
 @project_view(role="reviewer")
 def category_assign(request, category_id: int):
-    category = _category(request, category_id)
+    category = category_or_404(request, category_id)
     form = AssignForm(request.POST, members=selectors.project_members(project=request.project))
     if form.is_valid():
         assignee = form.cleaned_data["assignee"]
@@ -169,7 +169,7 @@ def category_assign(request, category_id: int):
 @require_POST
 @project_view(role="reviewer")
 def category_comment(request, category_id: int):
-    category = _category(request, category_id)
+    category = category_or_404(request, category_id)
     form = CommentForm(request.POST)
     comment = None
     if form.is_valid():

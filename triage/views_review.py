@@ -2,14 +2,17 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from feedback.access import project_view
 
 from . import selectors
+from . import selectors_reviews as review_selectors
 from .forms import CommentForm, ImprovementForm, ReviewForm
-from .models import ErrorCategory, ImprovementPoint, ReviewSession
+from .models import ErrorCategory, ImprovementPoint
+from .selectors_categories import categories_by_ids
 from .services import reviews as review_services
 from .services.comments import comment_add
 from .services.improvements import improvement_create, improvement_update
@@ -19,16 +22,9 @@ from .services.improvements import improvement_create, improvement_update
 
 @project_view()
 def improvement_list(request):
-    points = (
-        ImprovementPoint.objects.filter(project=request.project)
-        .select_related("assignee", "target_version", "done_in_version")
-        .prefetch_related("categories")
-    )
     state = request.GET.get("state", "")
-    if state in ImprovementPoint.State.values:
-        points = points.filter(state=state)
     context = {
-        "points": points,
+        "points": review_selectors.improvements_listed(project=request.project, state=state),
         "states": ImprovementPoint.State.choices,
         "state": state,
         "can_edit": request.membership.has_role("reviewer"),
@@ -64,7 +60,7 @@ def improvement_new(request):
     """Create from one or more categories (preselected with ?category=ID&category=ID)."""
     chosen = [int(v) for v in request.GET.getlist("category") if v.isdigit()]
     initial = {
-        "categories": ErrorCategory.objects.filter(project=request.project, id__in=chosen),
+        "categories": categories_by_ids(project=request.project, ids=chosen),
         "kind": request.GET.get("kind", ""),
     }
     form = _form(request, request.POST or None, initial=initial)
@@ -86,19 +82,23 @@ def improvement_new(request):
     )
 
 
+def _point(request, point_id: int) -> ImprovementPoint:
+    point = review_selectors.improvement_get(project=request.project, point_id=point_id)
+    if point is None:
+        raise Http404("No such improvement point in this project.")
+    return point
+
+
 @project_view()
 def improvement_detail(request, point_id: int):
-    point = get_object_or_404(
-        ImprovementPoint.objects.select_related("assignee", "target_version", "done_in_version"),
-        id=point_id,
-        project=request.project,
-    )
+    point = _point(request, point_id)
     can_edit = request.membership.has_role("reviewer")
     form = _form(request, instance=point)
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied("Your role does not allow changes here.")
-        form = _form(request, request.POST, instance=ImprovementPoint.objects.get(id=point.id))
+        # A fresh copy for the form: a failed validation must not change what the page shows.
+        form = _form(request, request.POST, instance=_point(request, point.id))
         if form.is_valid():
             try:
                 improvement_update(
@@ -115,8 +115,8 @@ def improvement_detail(request, point_id: int):
     context = {
         "point": point,
         "form": form,
-        "categories": point.categories.select_related("fixed_in_version"),
-        "comments": point.comments.select_related("author"),
+        "categories": review_selectors.improvement_categories(point=point),
+        "comments": review_selectors.comments_of(target=point),
         "comment_form": CommentForm(),
         "comment_url": request.path + "comments",
         "can_edit": can_edit,
@@ -128,7 +128,7 @@ def improvement_detail(request, point_id: int):
 @require_POST
 @project_view(role="reviewer")
 def improvement_comment(request, point_id: int):
-    point = get_object_or_404(ImprovementPoint, id=point_id, project=request.project)
+    point = _point(request, point_id)
     form = CommentForm(request.POST)
     comment = None
     if form.is_valid():
@@ -147,9 +147,7 @@ def improvement_comment(request, point_id: int):
 @project_view()
 def review_list(request):
     context = {
-        "reviews": ReviewSession.objects.filter(project=request.project).select_related(
-            "started_by"
-        ),
+        "reviews": review_selectors.review_sessions(project=request.project),
         "can_edit": request.membership.has_role("reviewer"),
         "section": "reviews",
     }
@@ -167,7 +165,9 @@ def review_start(request):
 
 @project_view()
 def review_detail(request, review_id: int):
-    session = get_object_or_404(ReviewSession, id=review_id, project=request.project)
+    session = review_selectors.review_get(project=request.project, review_id=review_id)
+    if session is None:
+        raise Http404("No such review in this project.")
     members = selectors.project_members(project=request.project)
     can_edit = request.membership.has_role("reviewer") and session.closed_at is None
     form = ReviewForm(

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import feedback.embedding
+import feedback.framing
 import feedback.models
 from django.conf import settings
 from django.db import migrations, models
@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='project',
             name='frame_ancestors',
-            field=models.CharField(blank=True, help_text='Origins allowed to embed the feedback page, space-separated (e.g. https://shop.example.com). Empty: no framing.', max_length=1000, validators=[feedback.embedding.validate_frame_ancestors]),
+            field=models.CharField(blank=True, help_text='Origins allowed to embed the feedback page, space-separated (e.g. https://shop.example.com). Empty: no framing.', max_length=1000, validators=[feedback.framing.validate_frame_ancestors]),
         ),
         migrations.AddIndex(
             model_name='feedback',

@@ -171,3 +171,18 @@ def item_mark_not_error(*, feedback: Feedback, actor, not_error: bool = True) ->
         action="mark_not_error" if not_error else "unmark_not_error", target=feedback,
     )  # fmt: skip
     return feedback
+
+
+@transaction.atomic
+def items_mark_not_error(*, category: ErrorCategory, feedback_ids: Iterable[int], actor) -> int:
+    """Mark the chosen items of a category "not a model error" (ids of other categories or
+    projects are ignored); returns how many were marked."""
+    items = Feedback.objects.filter(
+        id__in=list(feedback_ids), project_id=category.project_id, assignment__category=category
+    )
+    marked = 0
+    for feedback in items:
+        item_mark_not_error(feedback=feedback, actor=actor)
+        marked += 1
+    return marked
+

@@ -1,6 +1,5 @@
 """Improvement points: what the team decided to change, and what that did to the categories."""
 
-from collections import Counter
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -35,18 +34,6 @@ EDITABLE = (
     "title", "kind", "description", "owner_team", "assignee", "state", "target_version",
     "done_in_version", "decision_date", "due_date",
 )  # fmt: skip
-
-
-def suggested_owner_team(*, category: ErrorCategory) -> str:
-    """The team most of the category's improvement points belong to ("" when none)."""
-    teams = Counter(
-        TEAM_OF_KIND[kind]
-        for kind in category.improvements.exclude(
-            state=ImprovementPoint.State.REJECTED
-        ).values_list("kind", flat=True)
-        if kind in TEAM_OF_KIND
-    )
-    return teams.most_common(1)[0][0] if teams else ""
 
 
 def _check_project(project: Project, categories, versions) -> None:

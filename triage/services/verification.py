@@ -15,6 +15,7 @@ from core.audit import audit
 from feedback.models import ModelVersion, Prediction, Project
 
 from ..models import CategoryVersionStat, ErrorCategory, ItemAssignment, ReviewSettings
+from ..selectors_categories import rate_before_and_after
 
 
 def review_settings(project: Project) -> ReviewSettings:
@@ -79,25 +80,6 @@ def category_rates_refresh(*, project: Project) -> int:
         category.impact = 1000 * items[(category.id, latest.id)] / total if total else 0
     ErrorCategory.objects.bulk_update(categories, ["impact"], batch_size=500)
     return len(rows)
-
-
-def rate_before_and_after(category: ErrorCategory) -> tuple[CategoryVersionStat | None, ...]:
-    """The category's stat under the version before its fix, and under the fixing version."""
-    if category.fixed_in_version is None:
-        return None, None
-    stats = {
-        stat.model_version_id: stat
-        for stat in category.version_stats.select_related("model_version")
-    }
-    after = stats.get(category.fixed_in_version_id)
-    earlier = [
-        stat
-        for stat in stats.values()
-        if stat.model_version.released_at < category.fixed_in_version.released_at
-        and stat.predictions
-    ]
-    before = max(earlier, key=lambda s: s.model_version.released_at) if earlier else None
-    return before, after
 
 
 def regressions_detect(*, project: Project) -> list[int]:

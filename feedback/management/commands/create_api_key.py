@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from feedback.models import Project
@@ -24,6 +25,6 @@ class Command(BaseCommand):
                 scopes=[s.strip() for s in scopes.split(",") if s.strip()],
                 name=name,
             )
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(full_key)
