@@ -7,23 +7,13 @@ from core.models import AuditEvent
 from feedback.models import Membership
 from tests.factories import ProjectFactory, UserFactory
 from triage.models import (
-    ClusteringSettings,
     Comment,
     ErrorCategory,
 )
 from triage.notifications import mentions_notify
-from triage.services.clustering import clustering_run_execute, clustering_run_request
 from triage.services.comments import comment_add
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clustered(replay_project):
-    ClusteringSettings.objects.create(project=replay_project, representation="lsa")
-    run, _ = clustering_run_request(project=replay_project)
-    clustering_run_execute(run_id=run.id, task_id="t")
-    return replay_project
 
 
 def member(project, role="reviewer", **fields):

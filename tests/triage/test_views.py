@@ -5,21 +5,11 @@ from feedback.models import Feedback, Membership
 from tests.factories import ProjectFactory, UserFactory
 from triage.models import (
     ClusteringRun,
-    ClusteringSettings,
     ErrorCategory,
     ItemAssignment,
 )
-from triage.services.clustering import clustering_run_execute, clustering_run_request
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clustered(replay_project):
-    ClusteringSettings.objects.create(project=replay_project, representation="lsa")
-    run, _ = clustering_run_request(project=replay_project)
-    clustering_run_execute(run_id=run.id, task_id="t")
-    return replay_project
 
 
 def login(client, project, role):
