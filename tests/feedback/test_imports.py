@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from feedback import csvparse, imports, validation
 from feedback.imports import import_job_run, import_job_start, import_job_upload
-from feedback.models import Feedback, FeedbackRepeat, ImportJob, Membership
-from tests.factories import PredictionFactory, ProjectFactory, UserFactory
+from feedback.models import Feedback, FeedbackRepeat, ImportJob
+from tests.factories import PredictionFactory, ProjectFactory
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -266,14 +267,8 @@ def test_any_file_gives_stored_rows_plus_a_report_never_an_exception(project, bo
 # --- team pages ------------------------------------------------------------------------------
 
 
-def member(project, role):
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role=role)
-    return user
-
-
 def test_a_reviewer_uploads_maps_and_follows_an_import(client, project, prediction):
-    client.force_login(member(project, "reviewer"))
+    login(client, project, "reviewer")
     base = f"/p/{project.slug}/imports/"
 
     response = client.post(base, {"file": upload(EXPORT), "encoding": "utf-8", "delimiter": ","})
@@ -312,7 +307,7 @@ def test_a_reviewer_uploads_maps_and_follows_an_import(client, project, predicti
 
 
 def test_upload_errors_name_the_problem(client, project, settings):
-    client.force_login(member(project, "reviewer"))
+    login(client, project, "reviewer")
     base = f"/p/{project.slug}/imports/"
     settings.VOC_IMPORT_MAX_BYTES = 100
 
@@ -345,10 +340,10 @@ def test_a_file_in_another_encoding_is_explained_at_upload(
 
 def test_imports_are_for_reviewers_of_the_project(client, project):
     job = import_job_upload(project=project, upload=upload(EXPORT))
-    client.force_login(member(project, "viewer"))
+    login(client, project, "viewer")
 
     assert client.get(f"/p/{project.slug}/imports/").status_code == 403
-    client.force_login(member(ProjectFactory(), "admin"))
+    login(client, ProjectFactory(), "admin")
     assert client.get(f"/p/{project.slug}/imports/{job.id}/").status_code == 404
 
 

@@ -13,9 +13,10 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from feedback.models import ApiKey, Membership
+from feedback.models import ApiKey
 from feedback.services import api_key_create
-from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
+from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
+from tests.helpers import member
 from triage.exports.writers import FORMULA_STARTS
 from triage.models import DatasetExport
 from triage.services.exports import export_build, export_request
@@ -89,8 +90,7 @@ def test_downloads_never_serve_a_file_from_outside_the_store(outside_file, figur
     project = ProjectFactory()
     prediction = PredictionFactory(project=project)
     FeedbackFactory(prediction=prediction, corrected_label="lost_or_stolen_card")
-    reviewer = UserFactory()
-    Membership.objects.create(project=project, user=reviewer, role="reviewer")
+    reviewer = member(project, "reviewer")
     _, key = api_key_create(project=project, scopes=[ApiKey.Scope.EXPORT])
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")

@@ -1,8 +1,9 @@
 import pytest
 
 from core.models import AuditEvent
-from feedback.models import Feedback, Membership
-from tests.factories import ProjectFactory, UserFactory
+from feedback.models import Feedback
+from tests.factories import ProjectFactory
+from tests.helpers import login
 from triage.models import (
     ClusteringRun,
     ErrorCategory,
@@ -10,13 +11,6 @@ from triage.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def login(client, project, role):
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role=role)
-    client.force_login(user)
-    return user
 
 
 def biggest():
