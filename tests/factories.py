@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from feedback.models import Feedback, Membership, ModelVersion, Prediction, Project
+from triage.models import ErrorCategory
 
 LABELS = ["card_arrival", "card_not_working", "exchange_rate", "lost_or_stolen_card"]
 
@@ -78,3 +79,14 @@ class FeedbackFactory(factory.django.DjangoModelFactory):
     )
     kind = "correction"
     corrected_label = "card_not_working"
+
+
+class ErrorCategoryFactory(factory.django.DjangoModelFactory):
+    """A category as a run leaves one (titled, both sides of its labels), without items."""
+
+    class Meta:
+        model = ErrorCategory
+
+    project = factory.SubFactory(ProjectFactory)
+    title = factory.Sequence(lambda n: f"category {n}")
+    labels = factory.LazyFunction(lambda: {"predicted": {}, "corrected": {}})

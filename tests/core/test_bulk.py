@@ -5,8 +5,8 @@ from django.db import connection
 from django.utils import timezone
 
 from core.bulk import upsert
-from tests.factories import FeedbackFactory
-from triage.models import ErrorCategory, ItemAssignment
+from tests.factories import ErrorCategoryFactory, FeedbackFactory
+from triage.models import ItemAssignment
 
 
 def upsert_places(rows):
@@ -25,7 +25,7 @@ def test_upsert_inserts_new_rows_and_updates_only_the_named_columns_of_existing_
     first, second = (
         FeedbackFactory(project=project, prediction=None, kind="complaint", text=t) for t in "xy"
     )
-    a, b = (ErrorCategory.objects.create(project=project, title=t) for t in "ab")
+    a, b = (ErrorCategoryFactory(project=project, title=t) for t in "ab")
     ItemAssignment.objects.create(feedback=first, category=a, pinned=True, similarity=0.5)
     now = timezone.now()
 

@@ -8,8 +8,9 @@ from django.core import mail
 from core.models import AuditEvent
 from dashboards.models import AlertEvent, AlertRule, DashboardSettings, MetricRollup
 from dashboards.services.alerts import alerts_evaluate, rule_reading
-from feedback.models import Membership, ModelVersion
-from tests.factories import ProjectFactory, UserFactory
+from feedback.models import ModelVersion
+from tests.factories import ProjectFactory
+from tests.helpers import login
 
 from .test_webhooks import Receiver
 
@@ -174,13 +175,6 @@ def test_a_failed_delivery_is_retried_a_bounded_number_of_times(project):
 
 
 # --- the alerts page -----------------------------------------------------------------------
-
-
-def login(client, project, role):
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role=role)
-    client.force_login(user)
-    return user
 
 
 RULE_FORM = {

@@ -11,8 +11,8 @@ from django.test import Client
 
 from dashboards.models import AlertEvent, AlertRule
 from dashboards.selectors import rollups_for
-from feedback.models import Membership, Project
-from tests.factories import UserFactory
+from feedback.models import Project
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -54,10 +54,8 @@ def test_the_demo_has_an_alert_rule_with_the_incident_opened_and_resolved(figure
     assert event.deliveries == [] and mail.outbox == []
 
     # The alerts page shows it.
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role="viewer")
     client = Client()
-    client.force_login(user)
+    login(client, project, "viewer")
     page = client.get(f"/p/{project.slug}/quality/alerts/").content.decode()
     assert rule.name in page and "resolved" in page
 

@@ -12,28 +12,21 @@ from rest_framework.test import APIClient
 from core.models import AuditEvent
 from dashboards.models import DashboardSettings
 from dashboards.services.rollups import rollup_pass
-from feedback.models import Feedback, Membership, ModelVersion, Prediction
+from feedback.models import Feedback, ModelVersion, Prediction
 from tests.factories import (
+    ErrorCategoryFactory,
     FeedbackFactory,
     ModelVersionFactory,
     PredictionFactory,
     ProjectFactory,
-    UserFactory,
 )
-from triage.models import ErrorCategory
+from tests.helpers import login
 
 from .conftest import T0
 
 pytestmark = pytest.mark.django_db
 
 PERIOD = {"period": "custom", "since": "2025-03-01", "until": "2025-03-10"}
-
-
-def login(client, project, role="viewer"):
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role=role)
-    client.force_login(user)
-    return user
 
 
 def url(project):
@@ -64,7 +57,7 @@ def section_rows(response, section_id):
 
 def test_a_member_sees_every_section_with_charts_and_numbers(client, traffic_project):
     rollup_pass()
-    login(client, traffic_project)
+    login(client, traffic_project, "viewer")
 
     response = client.get(url(traffic_project), PERIOD)
 
@@ -89,20 +82,20 @@ def test_a_member_sees_every_section_with_charts_and_numbers(client, traffic_pro
 
 
 def test_the_project_nav_links_to_the_page(client, project):
-    login(client, project)
+    login(client, project, "viewer")
     page = client.get(f"/p/{project.slug}/").content.decode()
     assert f'href="/p/{project.slug}/quality/"' in page
 
 
 def test_outsiders_do_not_see_the_page(client, traffic_project):
     assert client.get(url(traffic_project)).status_code == 302  # to the login page
-    login(client, ProjectFactory())
+    login(client, ProjectFactory(), "viewer")
     assert client.get(url(traffic_project)).status_code == 404
 
 
 def test_csv_downloads_match_the_figures_of_the_api(client, make_key, traffic_project):
     rollup_pass()
-    login(client, traffic_project)
+    login(client, traffic_project, "viewer")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(traffic_project)}")
 
@@ -132,7 +125,7 @@ def test_csv_cells_from_outside_cannot_become_formulas(client, db):
     prediction = PredictionFactory(project=project, served_at=T0, predicted_label="=HYPERLINK()")
     FeedbackFactory(prediction=prediction, corrected_label="@SUM(A1)")
     rollup_pass()
-    login(client, project)
+    login(client, project, "viewer")
 
     rows = csv_rows(client.get(url(project), {**PERIOD, "csv": "confusion"}))
 
@@ -141,7 +134,7 @@ def test_csv_cells_from_outside_cannot_become_formulas(client, db):
 
 def test_the_version_filter_limits_every_section(client, traffic_project):
     rollup_pass()
-    login(client, traffic_project)
+    login(client, traffic_project, "viewer")
 
     response = client.get(url(traffic_project), {**PERIOD, "versions": "v2"})
 
@@ -154,7 +147,7 @@ def test_the_page_reads_rollups_not_raw_predictions(
     client, traffic_project, django_assert_max_num_queries
 ):
     rollup_pass()
-    login(client, traffic_project)
+    login(client, traffic_project, "viewer")
     Feedback.objects.all().delete()
     Prediction.objects.all().delete()
 
@@ -166,7 +159,7 @@ def test_the_page_reads_rollups_not_raw_predictions(
 
 
 def test_bad_dates_are_explained_and_the_page_still_answers(client, traffic_project):
-    login(client, traffic_project)
+    login(client, traffic_project, "viewer")
 
     response = client.get(
         url(traffic_project),
@@ -213,7 +206,7 @@ def two_versions(project, *, v2_labels, offline=0.9):
 
 def test_a_collapsing_version_is_flagged_and_drift_is_significant(client, project):
     two_versions(project, v2_labels=["card_arrival"] * 19 + ["card_not_working"])
-    login(client, project)
+    login(client, project, "viewer")
 
     response = client.get(url(project), PERIOD)
 
@@ -229,7 +222,7 @@ def test_a_collapsing_version_is_flagged_and_drift_is_significant(client, projec
 
 def test_offline_vs_online_gap_is_highlighted(client, project):
     two_versions(project, v2_labels=list(project.labels), offline=0.9)
-    login(client, project)
+    login(client, project, "viewer")
 
     response = client.get(url(project), PERIOD)
 
@@ -242,12 +235,12 @@ def test_offline_vs_online_gap_is_highlighted(client, project):
 
 def test_top_confused_pairs_link_to_their_category(client, project):
     two_versions(project, v2_labels=["card_arrival"])
-    category = ErrorCategory.objects.create(
+    category = ErrorCategoryFactory(
         project=project,
         title="Rates <b>mixed</b> up",
         top_confusions=[{"predicted": "card_arrival", "corrected": "exchange_rate", "count": 9}],
     )
-    login(client, project)
+    login(client, project, "viewer")
 
     response = client.get(url(project), PERIOD)
 
@@ -267,7 +260,7 @@ def test_reliability_threshold_and_sla(client, project):
     DashboardSettings.objects.create(
         project=project, sla_latency_p95_ms=500, target_correction_rate=0.05
     )
-    login(client, project)
+    login(client, project, "viewer")
 
     response = client.get(url(project), {**PERIOD, "versions": "v2"})
 

@@ -1,21 +1,15 @@
 import pytest
 
-from feedback.models import Membership
-from tests.factories import ProjectFactory, UserFactory
+from tests.factories import ProjectFactory
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
-
-
-def member(project, role="viewer"):
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role=role)
-    return user
 
 
 def test_a_member_sees_the_project_and_its_name_is_escaped(client, project):
     project.name = "<script>alert(1)</script>"
     project.save()
-    client.force_login(member(project))
+    login(client, project, "viewer")
 
     response = client.get(f"/p/{project.slug}/")
 
@@ -25,7 +19,7 @@ def test_a_member_sees_the_project_and_its_name_is_escaped(client, project):
 
 
 def test_a_non_member_cannot_tell_the_project_exists(client, project):
-    client.force_login(member(ProjectFactory()))
+    login(client, ProjectFactory(), "viewer")
 
     existing = client.get(f"/p/{project.slug}/")
     missing = client.get("/p/no-such-project/")
@@ -42,7 +36,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, project):
 
 def test_the_home_page_lists_only_the_users_projects(client, project):
     other = ProjectFactory()
-    client.force_login(member(project))
+    login(client, project, "viewer")
 
     response = client.get("/")
 
@@ -51,7 +45,7 @@ def test_the_home_page_lists_only_the_users_projects(client, project):
 
 
 def test_every_page_carries_a_strict_content_security_policy(client, project):
-    client.force_login(member(project))
+    login(client, project, "viewer")
 
     for url in ["/", f"/p/{project.slug}/", "/accounts/login/", "/api/docs/"]:
         policy = client.get(url)["Content-Security-Policy"]

@@ -14,9 +14,10 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from core.csv_safe import FORMULA_STARTS
-from feedback.models import ApiKey, Membership
+from feedback.models import ApiKey
 from feedback.services import api_key_create
-from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
+from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
+from tests.helpers import member
 from triage.models import DatasetExport
 from triage.services.export_build import export_build
 from triage.services.exports import export_request
@@ -90,8 +91,7 @@ def test_downloads_never_serve_a_file_from_outside_the_store(outside_file, figur
     project = ProjectFactory()
     prediction = PredictionFactory(project=project)
     FeedbackFactory(prediction=prediction, corrected_label="lost_or_stolen_card")
-    reviewer = UserFactory()
-    Membership.objects.create(project=project, user=reviewer, role="reviewer")
+    reviewer = member(project, "reviewer")
     _, key = api_key_create(project=project, scopes=[ApiKey.Scope.EXPORT])
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")

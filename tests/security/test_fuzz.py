@@ -14,8 +14,8 @@ import pytest
 from feedback.models import ApiKey
 from feedback.services import api_key_create
 from tests.conftest import ARTIFACTS
-from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
-from triage.models import ClusteringRun, ErrorCategory
+from tests.factories import ErrorCategoryFactory, FeedbackFactory, PredictionFactory, ProjectFactory
+from triage.models import ClusteringRun
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -51,7 +51,7 @@ def test_fuzzing_every_operation_finds_no_server_error(live_server, tmp_path, fi
     _, key = api_key_create(project=project, scopes=ApiKey.Scope.values)
     prediction = PredictionFactory(project=project, request_id="fuzz-req")
     FeedbackFactory(prediction=prediction, text="Wrong answer <b>again</b>")
-    category = ErrorCategory.objects.create(project=project, title="Card delivery")
+    category = ErrorCategoryFactory(project=project, title="Card delivery")
     run = ClusteringRun.objects.create(project=project)
     report = tmp_path / "report.json"
     config = tmp_path / "schemathesis.toml"

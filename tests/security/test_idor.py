@@ -18,7 +18,14 @@ from rest_framework.test import APIClient
 from dashboards.models import AlertEvent, AlertRule
 from feedback.models import ApiKey, Feedback, ImportJob, Membership, Prediction
 from feedback.services import api_key_create
-from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    ErrorCategoryFactory,
+    FeedbackFactory,
+    PredictionFactory,
+    ProjectFactory,
+    UserFactory,
+)
+from tests.helpers import login
 from tests.security.routes import fill, routes
 from triage.models import ClusteringRun, Comment, ErrorCategory, ImprovementPoint, ItemAssignment
 from triage.services.export_build import export_build
@@ -43,7 +50,7 @@ def world_b():
     )
     prediction = PredictionFactory(project=project, input_text=f"input {SECRET}")
     feedback = FeedbackFactory(prediction=prediction, text=f"complaint {SECRET}")
-    category = ErrorCategory.objects.create(project=project, title=f"category {SECRET}")
+    category = ErrorCategoryFactory(project=project, title=f"category {SECRET}")
     ItemAssignment.objects.create(feedback=feedback, category=category)
     point = improvement_create(
         project=project, categories=[category], actor=owner, title=f"point {SECRET}",
@@ -111,9 +118,7 @@ def judge(response) -> tuple[bool, bool]:
 
 def test_a_member_of_project_a_reaches_nothing_of_project_b(client, world_b, figures):
     project_a = ProjectFactory()
-    user = UserFactory()
-    Membership.objects.create(project=project_a, user=user, role="admin")
-    client.force_login(user)
+    login(client, project_a, "admin")
     before = snapshot(world_b[0])
     tried, successes, leaks = 0, [], []
     for path, targets_b in attempts(world_b, project_a.slug):

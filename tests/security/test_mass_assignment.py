@@ -4,8 +4,9 @@ only what the operation is for."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from feedback.models import Feedback, Membership, Prediction
-from tests.factories import PredictionFactory, ProjectFactory, UserFactory
+from feedback.models import Feedback, Prediction
+from tests.factories import ErrorCategoryFactory, PredictionFactory, ProjectFactory, UserFactory
+from tests.helpers import login
 from triage.models import ClusteringRun, Comment, ErrorCategory, ImprovementPoint
 
 pytestmark = pytest.mark.django_db
@@ -71,14 +72,11 @@ def test_a_clustering_run_request_cannot_set_its_outcome(api, project, other):
 
 @pytest.fixture
 def reviewer(client, project):
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role="reviewer")
-    client.force_login(user)
-    return user
+    return login(client, project, "reviewer")
 
 
 def test_page_writes_keep_authorship_project_and_flags(client, project, reviewer, other, figures):
-    category = ErrorCategory.objects.create(project=project, title="Old title")
+    category = ErrorCategoryFactory(project=project, title="Old title")
     base = f"/p/{project.slug}/categories/{category.id}"
     client.post(f"{base}/rename", {"title": "New title", **forged(other)})
     client.post(f"{base}/comments", {"body": "looks like delivery", **forged(other)})

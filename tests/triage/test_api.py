@@ -1,57 +1,32 @@
+"""The triage API on the replay after one clustering run, requested through the API.
+
+The clustered replay is shared by this module's tests (tests/triage/conftest.py); requesting
+runs on the unclustered replay is in test_api_run_requests.py."""
+
 import pytest
 from rest_framework.test import APIClient
 
 from feedback.services import api_key_create
 from tests.factories import ProjectFactory
-from triage.models import ClusteringRun, ClusteringSettings, ErrorCategory
-from triage.services.clustering import clustering_run_execute
+from tests.triage.conftest import cluster
+from triage.models import ClusteringRun, ErrorCategory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client_for(replay_project):
-    def make(project=replay_project, scopes=("read",)):
+@pytest.fixture(scope="module")
+def clustered_replay(shared_replay, django_db_blocker):
+    """Here the run is requested through the API, as a client asks for it."""
+
+    def request_run(project):
         client = APIClient()
         client.credentials(
-            HTTP_AUTHORIZATION=f"Bearer {api_key_create(project=project, scopes=scopes)[1]}"
+            HTTP_AUTHORIZATION=f"Bearer {api_key_create(project=project, scopes=('read',))[1]}"
         )
-        return client
+        response = client.post("/api/v1/projects/banking77/clustering-runs", {}, format="json")
+        return response.json()["id"]
 
-    return make
-
-
-@pytest.fixture
-def clustered(replay_project, client_for):
-    ClusteringSettings.objects.create(project=replay_project, representation="lsa")
-    response = client_for().post("/api/v1/projects/banking77/clustering-runs", {}, format="json")
-    clustering_run_execute(run_id=response.json()["id"], task_id="t")
-    return replay_project
-
-
-def test_requesting_a_run_queues_it_once(
-    replay_project, client_for, django_capture_on_commit_callbacks
-):
-    client = client_for()
-
-    with django_capture_on_commit_callbacks() as published:
-        first = client.post("/api/v1/projects/banking77/clustering-runs", {}, format="json")
-    again = client.post("/api/v1/projects/banking77/clustering-runs", {}, format="json")
-
-    assert first.status_code == 202 and first.json()["status"] == "queued"
-    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
-    assert len(published) == 1 and ClusteringRun.objects.count() == 1
-
-
-def test_a_run_window_must_be_ordered(replay_project, client_for):
-    response = client_for().post(
-        "/api/v1/projects/banking77/clustering-runs",
-        {"since": "2025-02-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"},
-        format="json",
-    )
-
-    assert response.status_code == 400
-    assert response.json()["error"]["details"]["since"]
+    return cluster(shared_replay, django_db_blocker, request_run)
 
 
 def test_a_run_reports_its_outcome(clustered, client_for):

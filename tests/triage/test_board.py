@@ -4,32 +4,16 @@ import pytest
 from django.core import mail
 
 from core.models import AuditEvent
-from feedback.models import Membership
 from tests.factories import ProjectFactory, UserFactory
+from tests.helpers import login, member
 from triage.models import (
-    ClusteringSettings,
     Comment,
     ErrorCategory,
 )
 from triage.notifications import mentions_notify
-from triage.services.clustering import clustering_run_execute, clustering_run_request
 from triage.services.comments import comment_add
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clustered(replay_project):
-    ClusteringSettings.objects.create(project=replay_project, representation="lsa")
-    run, _ = clustering_run_request(project=replay_project)
-    clustering_run_execute(run_id=run.id, task_id="t")
-    return replay_project
-
-
-def member(project, role="reviewer", **fields):
-    user = UserFactory(**fields)
-    Membership.objects.create(project=project, user=user, role=role)
-    return user
 
 
 def live():
@@ -42,7 +26,7 @@ def test_the_board_shows_every_category_in_its_states_column(
     planned = live().order_by("-size").first()
     planned.state = "planned"
     planned.save()
-    client.force_login(member(clustered, "viewer"))
+    login(client, clustered, "viewer")
 
     with django_assert_max_num_queries(8):
         response = client.get("/p/banking77/board/")
@@ -58,7 +42,7 @@ def test_the_board_shows_every_category_in_its_states_column(
 
 
 def test_board_filters_narrow_the_cards(client, clustered):
-    client.force_login(member(clustered))
+    login(client, clustered, "reviewer")
     big = live().order_by("-size").first()
     big.owner_team = "data"
     big.save()
@@ -79,7 +63,7 @@ def test_board_filters_narrow_the_cards(client, clustered):
 
 def test_moving_a_card_returns_it_for_its_new_column(client, clustered):
     category = live().order_by("-size").first()
-    client.force_login(member(clustered))
+    login(client, clustered, "reviewer")
 
     response = client.post(
         f"/p/banking77/categories/{category.id}/state", {"state": "planned"}, HTTP_HX_REQUEST="true"
@@ -94,7 +78,7 @@ def test_moving_a_card_returns_it_for_its_new_column(client, clustered):
 
 def test_without_javascript_a_move_redirects_back_to_the_board(client, clustered):
     category = live().first()
-    client.force_login(member(clustered))
+    login(client, clustered, "reviewer")
 
     response = client.post(
         f"/p/banking77/categories/{category.id}/state",
@@ -106,7 +90,7 @@ def test_without_javascript_a_move_redirects_back_to_the_board(client, clustered
 
 def test_a_move_never_redirects_off_site(client, clustered):
     category = live().first()
-    client.force_login(member(clustered))
+    login(client, clustered, "reviewer")
 
     response = client.post(
         f"/p/banking77/categories/{category.id}/state",
@@ -118,7 +102,7 @@ def test_a_move_never_redirects_off_site(client, clustered):
 
 def test_owner_and_assignee_are_set_and_must_be_members(client, clustered):
     category = live().first()
-    reviewer = member(clustered)
+    reviewer = member(clustered, "reviewer")
     colleague = member(clustered, "viewer")
     stranger = UserFactory()
     client.force_login(reviewer)
@@ -135,7 +119,7 @@ def test_owner_and_assignee_are_set_and_must_be_members(client, clustered):
 
 def test_comments_render_markdown_without_scripts(client, clustered):
     category = live().first()
-    client.force_login(member(clustered))
+    login(client, clustered, "reviewer")
 
     client.post(
         f"/p/banking77/categories/{category.id}/comments",
@@ -152,7 +136,7 @@ def test_comments_render_markdown_without_scripts(client, clustered):
 
 def test_a_mention_emails_members_only(clustered):
     category = live().first()
-    author = member(clustered, username="alice")
+    author = member(clustered, "reviewer", username="alice")
     mentioned = member(clustered, "viewer", username="bob", email="bob@example.com")
     UserFactory(username="mallory", email="mallory@example.com")
 
@@ -168,7 +152,7 @@ def test_a_mention_emails_members_only(clustered):
 
 def test_a_viewer_can_read_but_not_decide(client, clustered):
     category = live().first()
-    client.force_login(member(clustered, "viewer"))
+    login(client, clustered, "viewer")
 
     assert client.get(f"/p/banking77/categories/{category.id}/").status_code == 200
     for action, data in [("state", {"state": "planned"}), ("assign", {"owner_team": "data"}),
@@ -182,7 +166,7 @@ def test_a_viewer_can_read_but_not_decide(client, clustered):
 
 def test_another_projects_categories_cannot_be_touched(client, clustered):
     other = ProjectFactory()
-    client.force_login(member(other, "admin"))
+    login(client, other, "admin")
     category = live().first()
 
     assert client.get(f"/p/{other.slug}/board/").status_code == 200

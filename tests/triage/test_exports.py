@@ -14,14 +14,18 @@ from django.utils import timezone
 from core.csv_safe import neutralise
 from core.models import AuditEvent
 from feedback.models import Feedback
-from tests.factories import FeedbackFactory, ModelVersionFactory, PredictionFactory
+from tests.factories import (
+    ErrorCategoryFactory,
+    FeedbackFactory,
+    ModelVersionFactory,
+    PredictionFactory,
+)
 from triage.exports.resolve import resolve
 from triage.exports.rows import COLUMNS, ExportRow
 from triage.exports.split import near_duplicate_key, split_side
 from triage.exports.writers import CsvWriter
 from triage.models import (
     DatasetExport,
-    ErrorCategory,
     ImprovementPoint,
     ItemAssignment,
 )
@@ -129,7 +133,7 @@ def test_exports_are_numbered_per_project(project):
 def test_a_request_naming_another_projects_category_or_an_unknown_version_is_refused(project):
     from tests.factories import ProjectFactory
 
-    foreign = ErrorCategory.objects.create(project=ProjectFactory(), title="elsewhere")
+    foreign = ErrorCategoryFactory(project=ProjectFactory(), title="elsewhere")
 
     with pytest.raises(ExportInvalid) as caught:
         export_request(
@@ -155,7 +159,7 @@ def test_it_exports_one_row_per_corrected_prediction_with_provenance(project):
     complaint = FeedbackFactory(
         prediction=prediction, kind="complaint", text="wrong!", corrected_label=""
     )
-    category = ErrorCategory.objects.create(project=project, title="cards")
+    category = ErrorCategoryFactory(project=project, title="cards")
     ItemAssignment.objects.create(feedback=complaint, category=category)
     PredictionFactory(project=project)  # not corrected: not exported
 
@@ -280,7 +284,7 @@ def test_filters_select_by_category_improvement_point_version_label_and_time(pro
     for prediction in (old, new_v2):
         correct(prediction, "lost_or_stolen_card")
     item = correct(in_category, "card_arrival")
-    category = ErrorCategory.objects.create(project=project, title="rates", state="planned")
+    category = ErrorCategoryFactory(project=project, title="rates", state="planned")
     ItemAssignment.objects.create(feedback=item, category=category)
     point = ImprovementPoint.objects.create(project=project, title="fix", kind="training_data")
     point.categories.add(category)

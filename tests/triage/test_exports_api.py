@@ -8,9 +8,15 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.models import AuditEvent
-from feedback.models import Membership
-from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
-from triage.models import DatasetExport, ErrorCategory
+from tests.factories import (
+    ErrorCategoryFactory,
+    FeedbackFactory,
+    PredictionFactory,
+    ProjectFactory,
+    UserFactory,
+)
+from tests.helpers import member
+from triage.models import DatasetExport
 from triage.services.export_build import export_build
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +128,7 @@ def test_exports_load_with_the_hugging_face_loaders(
 
 
 def test_a_bad_request_names_the_field(api, project):
-    foreign = ErrorCategory.objects.create(project=ProjectFactory(), title="theirs")
+    foreign = ErrorCategoryFactory(project=ProjectFactory(), title="theirs")
 
     bad_format = api.post(url(project), {"format": "xlsx"}, format="json")
     bad_category = api.post(
@@ -197,9 +203,8 @@ def test_reviewers_download_from_the_page_and_it_is_audited(client, corrected):
 
     export = export_request(project=corrected, format="parquet")
     export_build(export_id=export.id)
-    reviewer, viewer, outsider = UserFactory(), UserFactory(), UserFactory()
-    Membership.objects.create(project=corrected, user=reviewer, role="reviewer")
-    Membership.objects.create(project=corrected, user=viewer, role="viewer")
+    reviewer, viewer = member(corrected, "reviewer"), member(corrected, "viewer")
+    outsider = UserFactory()
 
     client.force_login(outsider)
     assert client.get(page_url(corrected, export.id)).status_code == 404

@@ -8,9 +8,16 @@ import pandas as pd
 import pytest
 
 from core.models import AuditEvent
-from feedback.models import Feedback, Membership
-from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
-from triage.models import DatasetExport, ErrorCategory, ItemAssignment
+from feedback.models import Feedback
+from tests.factories import (
+    ErrorCategoryFactory,
+    FeedbackFactory,
+    PredictionFactory,
+    ProjectFactory,
+    UserFactory,
+)
+from tests.helpers import login
+from triage.models import DatasetExport, ItemAssignment
 from triage.services.export_build import export_build
 from triage.services.exports import BAD_WINDOW, export_request
 from triage.services.improvements import improvement_create
@@ -32,13 +39,6 @@ def project():
         )
         FeedbackFactory(prediction=prediction, corrected_label="lost_or_stolen_card")
     return project
-
-
-def login(client, project, role):
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role=role)
-    client.force_login(user)
-    return user
 
 
 def form_data(**overrides):
@@ -78,7 +78,7 @@ def test_a_reviewer_requests_an_export_and_follows_it_until_it_is_built(client, 
 
 def test_the_form_passes_every_filter_and_option_to_the_export(client, project):
     login(client, project, "reviewer")
-    category = ErrorCategory.objects.create(project=project, title="lost cards")
+    category = ErrorCategoryFactory(project=project, title="lost cards")
     point = improvement_create(
         project=project, categories=[category], actor=None, title="Relabel", kind="training_data"
     )
@@ -137,7 +137,7 @@ def test_a_bad_form_names_the_field_and_creates_nothing(client, project, fields,
 
 def test_another_projects_category_cannot_be_chosen(client, project):
     login(client, project, "reviewer")
-    foreign = ErrorCategory.objects.create(project=ProjectFactory(), title="theirs")
+    foreign = ErrorCategoryFactory(project=ProjectFactory(), title="theirs")
 
     response = client.post("/p/shop/exports/", form_data(categories=[foreign.id]))
 
@@ -195,8 +195,8 @@ def test_non_members_get_a_404_for_the_export_pages(client, project):
 
 def test_the_category_and_improvement_buttons_open_the_form_prefilled(client, project):
     login(client, project, "reviewer")
-    category = ErrorCategory.objects.create(project=project, title="lost cards")
-    other = ErrorCategory.objects.create(project=project, title="exchange rates")
+    category = ErrorCategoryFactory(project=project, title="lost cards")
+    other = ErrorCategoryFactory(project=project, title="exchange rates")
     ItemAssignment.objects.create(feedback=Feedback.objects.first(), category=category)
     point = improvement_create(
         project=project, categories=[category], actor=None, title="Relabel", kind="training_data"

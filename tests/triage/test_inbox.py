@@ -4,16 +4,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedback.models import Feedback, FeedbackRepeat, Membership
+from feedback.models import Feedback, FeedbackRepeat
 from feedback.services import feedback_ingest
 from tests.factories import (
+    ErrorCategoryFactory,
     FeedbackFactory,
     ModelVersionFactory,
     PredictionFactory,
     ProjectFactory,
     UserFactory,
 )
-from triage.models import ErrorCategory, ItemAssignment
+from tests.helpers import login
+from triage.models import ItemAssignment
 from triage.selectors_inbox import Cursor
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +26,7 @@ T0 = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def viewer(client, project):
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role="viewer")
-    client.force_login(user)
-    return user
+    return login(client, project, "viewer")
 
 
 def inbox(client, project, **params):
@@ -49,7 +48,7 @@ def test_the_inbox_lists_feedback_newest_first_with_its_prediction_and_category(
     prediction = PredictionFactory(project=project, predicted_label="card_arrival")
     older = FeedbackFactory(prediction=prediction, created_at=T0 - timedelta(hours=1))
     newer = complaint(project, "The app crashes", at=T0)
-    category = ErrorCategory.objects.create(project=project, title="Card delivery confusion")
+    category = ErrorCategoryFactory(project=project, title="Card delivery confusion")
     ItemAssignment.objects.create(feedback=older, category=category)
 
     response = inbox(client, project)
@@ -199,7 +198,7 @@ def test_htmx_requests_get_only_the_results(client, project, viewer):
 def test_the_list_costs_the_same_queries_for_5_or_50_items(
     client, project, viewer, django_assert_max_num_queries
 ):
-    category = ErrorCategory.objects.create(project=project, title="c")
+    category = ErrorCategoryFactory(project=project, title="c")
 
     def add(n):
         for _ in range(n):

@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from feedback.models import Membership
-from tests.factories import ModelVersionFactory, ProjectFactory, UserFactory
-from triage.models import ErrorCategory, ImprovementPoint, ReviewSession
+from tests.factories import ErrorCategoryFactory, ModelVersionFactory, ProjectFactory, UserFactory
+from tests.helpers import login, member
+from triage.models import ImprovementPoint, ReviewSession
 from triage.notifications import digest_send
 from triage.selectors import review_agenda
 from triage.services.reviews import review_close, review_start
@@ -21,26 +21,16 @@ def project():
     return ProjectFactory()
 
 
-def member(project, role="reviewer", **fields):
-    user = UserFactory(**fields)
-    Membership.objects.create(project=project, user=user, role=role)
-    return user
-
-
-def category(project, **fields):
-    defaults = {"title": "c", "size": 10, "labels": {"predicted": {}, "corrected": {}}}
-    return ErrorCategory.objects.create(project=project, **{**defaults, **fields})
-
-
 def test_the_agenda_has_what_changed_since_the_last_review(project):
     since = timezone.now() - timedelta(days=7)
-    old = category(project, title="old", created_at=since - timedelta(days=30), size=3)
-    new = category(project, title="new", size=4)
-    growing = category(project, title="growing", size=30, growth=1.5, owner_team="model",
-                       created_at=since - timedelta(days=30))  # fmt: skip
-    regressed = category(project, title="regressed", state="regressed",
-                         created_at=since - timedelta(days=30))  # fmt: skip
-    unowned = category(project, title="unowned", size=50, created_at=since - timedelta(days=30))
+    earlier = since - timedelta(days=30)
+    old = ErrorCategoryFactory(project=project, title="old", created_at=earlier, size=3)
+    new = ErrorCategoryFactory(project=project, title="new", size=4)
+    growing = ErrorCategoryFactory(project=project, title="growing", size=30, growth=1.5,
+                                   owner_team="model", created_at=earlier)  # fmt: skip
+    regressed = ErrorCategoryFactory(project=project, title="regressed", state="regressed",
+                                     created_at=earlier, size=10)  # fmt: skip
+    unowned = ErrorCategoryFactory(project=project, title="unowned", size=50, created_at=earlier)
     overdue = ImprovementPoint.objects.create(
         project=project,
         title="late",
@@ -73,9 +63,9 @@ def test_one_review_is_open_at_a_time_and_the_next_covers_since_the_last(project
 
 
 def test_the_team_records_attendees_and_decisions_and_closes_the_review(client, project):
-    reviewer = member(project)
+    reviewer = member(project, "reviewer")
     colleague = member(project, "viewer")
-    category(project, title="Cards <b>never</b> arrive", size=40)
+    ErrorCategoryFactory(project=project, title="Cards <b>never</b> arrive", size=40)
     client.force_login(reviewer)
     start = client.post(f"/p/{project.slug}/reviews/start")
     page = client.get(start["Location"])
@@ -94,8 +84,8 @@ def test_the_team_records_attendees_and_decisions_and_closes_the_review(client, 
 
 
 def test_improvement_points_are_created_from_categories_and_listed(client, project):
-    reviewer = member(project)
-    first, second = category(project, title="a"), category(project, title="b")
+    reviewer = member(project, "reviewer")
+    first, second = (ErrorCategoryFactory(project=project, title=t, size=10) for t in "ab")
     ModelVersionFactory(project=project, version="v2")
     client.force_login(reviewer)
 
@@ -120,8 +110,8 @@ def test_improvement_points_are_created_from_categories_and_listed(client, proje
 def test_improvement_pages_refuse_strangers_and_foreign_categories(client, project):
     point = ImprovementPoint.objects.create(project=project, title="x", kind="model")
     other = ProjectFactory()
-    client.force_login(member(other))
-    foreign = category(project, title="theirs")
+    login(client, other, "reviewer")
+    foreign = ErrorCategoryFactory(project=project, title="theirs", size=10)
 
     assert client.get(f"/p/{project.slug}/improvements/{point.id}/").status_code == 404
     assert client.get(f"/p/{other.slug}/improvements/{point.id}/").status_code == 404
@@ -133,7 +123,7 @@ def test_improvement_pages_refuse_strangers_and_foreign_categories(client, proje
 def test_a_viewer_reads_but_cannot_change_improvements_or_reviews(client, project):
     point = ImprovementPoint.objects.create(project=project, title="x", kind="model")
     session, _ = review_start(project=project, actor=None)
-    client.force_login(member(project, "viewer"))
+    login(client, project, "viewer")
 
     assert client.get(f"/p/{project.slug}/improvements/{point.id}/").status_code == 200
     assert (
@@ -148,11 +138,11 @@ def test_a_viewer_reads_but_cannot_change_improvements_or_reviews(client, projec
 
 
 def test_the_weekly_digest_mails_the_agenda_to_members(project):
-    member(project, email="ana@example.com")
+    member(project, "reviewer", email="ana@example.com")
     member(project, "viewer", email="bo@example.com")
     UserFactory(email="outsider@example.com")
-    category(project, title="Transfers stuck", size=60, state="regressed",
-             regression_note="Back in v2: 12.0 per 1,000")  # fmt: skip
+    ErrorCategoryFactory(project=project, title="Transfers stuck", size=60, state="regressed",
+                         regression_note="Back in v2: 12.0 per 1,000")  # fmt: skip
 
     assert digest_send(project=project) == 2
 
@@ -165,6 +155,6 @@ def test_the_weekly_digest_mails_the_agenda_to_members(project):
 
 
 def test_no_digest_when_there_is_nothing_to_review(project):
-    member(project, email="ana@example.com")
+    member(project, "reviewer", email="ana@example.com")
 
     assert digest_send(project=project) == 0 and mail.outbox == []

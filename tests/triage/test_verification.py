@@ -8,10 +8,9 @@ from django.utils import timezone
 
 from core.models import AuditEvent
 from feedback.models import Feedback, Prediction
-from tests.factories import ModelVersionFactory, ProjectFactory, UserFactory
+from tests.factories import ErrorCategoryFactory, ModelVersionFactory, ProjectFactory, UserFactory
 from triage.models import (
     CategoryVersionStat,
-    ErrorCategory,
     ItemAssignment,
     ReviewSettings,
 )
@@ -27,7 +26,7 @@ def world():
     now = timezone.now()
     v1 = ModelVersionFactory(project=project, version="v1", released_at=now - timedelta(days=30))
     v2 = ModelVersionFactory(project=project, version="v2", released_at=now - timedelta(days=10))
-    category = ErrorCategory.objects.create(
+    category = ErrorCategoryFactory(
         project=project, title="Card arrival misread",
         labels={"predicted": {"card_arrival": 5}, "corrected": {"exchange_rate": 5}},
     )  # fmt: skip

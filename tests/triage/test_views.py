@@ -1,32 +1,16 @@
 import pytest
 
 from core.models import AuditEvent
-from feedback.models import Feedback, Membership
-from tests.factories import ProjectFactory, UserFactory
+from feedback.models import Feedback
+from tests.factories import ProjectFactory
+from tests.helpers import login
 from triage.models import (
     ClusteringRun,
-    ClusteringSettings,
     ErrorCategory,
     ItemAssignment,
 )
-from triage.services.clustering import clustering_run_execute, clustering_run_request
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clustered(replay_project):
-    ClusteringSettings.objects.create(project=replay_project, representation="lsa")
-    run, _ = clustering_run_request(project=replay_project)
-    clustering_run_execute(run_id=run.id, task_id="t")
-    return replay_project
-
-
-def login(client, project, role):
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role=role)
-    client.force_login(user)
-    return user
 
 
 def biggest():

@@ -185,4 +185,3 @@ def items_mark_not_error(*, category: ErrorCategory, feedback_ids: Iterable[int]
         item_mark_not_error(feedback=feedback, actor=actor)
         marked += 1
     return marked
-
