@@ -31,8 +31,9 @@ from benchmarks.common import django_setup, fresh_database, machine, peak_rss_mb
 
 
 def load(replay, slug: str):
+    from feedback.ingest import feedback_ingest, prediction_ingest
     from feedback.models import Project
-    from feedback.services import feedback_ingest, prediction_ingest, project_create
+    from feedback.services import project_create
 
     project = project_create(slug=slug, name=slug, labels=replay.labels)
     for start in range(0, len(replay.predictions), 5000):

@@ -28,9 +28,10 @@ RUNS = 7
 def load(n_feedback: int) -> tuple:
     from django.db import connection
 
+    from feedback.ingest import feedback_ingest, prediction_ingest
     from feedback.models import Feedback
     from feedback.replay import build_replay
-    from feedback.services import feedback_ingest, prediction_ingest, project_create
+    from feedback.services import project_create
     from triage.models import ErrorCategory, ItemAssignment
 
     replay = build_replay(seed=0)

@@ -68,7 +68,7 @@ def run_api(
 
 def rows_for_baseline(project, items):
     """The rows as ingest stores them (validated and hashed), for the baselines."""
-    from feedback.services import PREDICTION_COLUMNS, model_versions_resolve
+    from feedback.ingest import PREDICTION_COLUMNS, model_versions_resolve
 
     version_id = model_versions_resolve(project=project, names={"v1", "v2"})
     rows = []

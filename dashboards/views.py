@@ -8,8 +8,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.access import project_view
 from core.csv_safe import neutralise_cell
-from feedback.access import project_view
 from feedback.models import Membership
 
 from .forms import AlertRuleForm, AllowListForm, OverviewForm, SettingsForm

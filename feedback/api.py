@@ -11,7 +11,7 @@ from core.api import ProjectApiView, error_responses
 from core.api_errors import InvalidBody, PayloadTooLarge
 from core.public_urls import public_url
 
-from . import services
+from . import ingest, services
 from .api_parsers import BoundedJSONParser, NDJSONParser
 from .api_schema import (
     FeedbackBatchSerializer,
@@ -67,7 +67,7 @@ class PredictionBatchApi(ProjectApiView):
         responses={200: IngestResponseSerializer, **BATCH_ERRORS},
     )
     def post(self, request, slug):
-        result = services.prediction_ingest(
+        result = ingest.prediction_ingest(
             project=self.project, items=batch_items(request, "predictions")
         )
         body = result.as_response()
@@ -92,7 +92,7 @@ class FeedbackBatchApi(ProjectApiView):
         responses={200: IngestResponseSerializer, **BATCH_ERRORS},
     )
     def post(self, request, slug):
-        result = services.feedback_ingest(
+        result = ingest.feedback_ingest(
             project=self.project, items=batch_items(request, "feedback")
         )
         return Response(result.as_response())

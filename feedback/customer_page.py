@@ -5,7 +5,7 @@ was served to, so the page treats whoever holds the link as that customer, and t
 is the unit of "what this customer told us". There is deliberately no cookie or session
 marker: the same person opening the link on a phone and later on a laptop must see what they
 sent, and third-party cookies are unavailable when the page is embedded. Feedback from the
-page is attributed to the prediction's customer (see `services.feedback_ingest`).
+page is attributed to the prediction's customer (see `ingest.feedback_ingest`).
 
 One current answer per kind and prediction: a rating (👍/👎), and either a correction (the
 right answer, with the description if any) or a complaint (a description alone). Sending a
@@ -20,9 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import pii
+from .ingest import IngestResult, feedback_ingest
 from .models import Feedback, Prediction
 from .selectors import WIDGET_SOURCE, WidgetState, widget_state_get
-from .services import IngestResult, feedback_ingest
 
 
 class WidgetRejected(Exception):

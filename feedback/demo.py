@@ -3,9 +3,9 @@
 from datetime import datetime
 from pathlib import Path
 
+from .ingest import feedback_ingest, prediction_ingest
 from .models import ModelVersion, Project
 from .replay import build_replay
-from .services import feedback_ingest, prediction_ingest
 
 BATCH = 2_000
 

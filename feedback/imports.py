@@ -3,7 +3,7 @@
 Upload (`import_job_upload`: the file is stored, its header read, a column mapping guessed)
 -> start (`import_job_start`: the mapping is checked, the job queued after commit) -> run in a
 Celery worker (`import_job_run`): the file is streamed through `csvparse.records` and the rows
-go to `services.feedback_ingest` in batches of BATCH, so they get exactly what API feedback
+go to `ingest.feedback_ingest` in batches of BATCH, so they get exactly what API feedback
 gets (validation, PII redaction, dedup, follow-up tasks).
 
 Guarantees:
@@ -48,8 +48,8 @@ from core.publish import publish
 from core.uploads import TOO_BIG
 
 from . import csvparse
+from .ingest import feedback_ingest
 from .models import ImportJob, Project
-from .services import feedback_ingest
 
 logger = logging.getLogger(__name__)
 

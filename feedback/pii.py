@@ -1,6 +1,6 @@
 """Redaction of personal data in customer text: pure functions, no Django.
 
-Applied by `services.feedback_ingest` before anything is stored when the project enables it,
+Applied by `ingest.feedback_ingest` before anything is stored when the project enables it,
 so the API, the customer page and the CSV import all get it. What is recognised:
 
 - e-mail addresses;

@@ -11,8 +11,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from core.access import project_view, projects_for_user
+
 from . import customer_page, links, ratelimit
-from .access import project_view, projects_for_user
 from .forms import SAVE_FAILED, DetailsForm, RatingForm, label_options
 from .framing import frame_ancestors
 from .models import Project

@@ -6,10 +6,10 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from core.access import project_view
 from core.uploads import TOO_BIG, bounded_uploads
 
 from . import imports
-from .access import project_view
 from .forms_imports import COMMON_TIMEZONES, ImportMappingForm, ImportUploadForm
 from .models import ImportJob
 from .selectors import import_job_get, import_jobs_recent

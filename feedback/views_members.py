@@ -7,8 +7,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.access import project_view
+
 from . import members
-from .access import project_view
 from .models import Membership
 from .selectors import project_memberships
 

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,14 @@ def services_required():
             "CI must run the suite on PostgreSQL"
         )
         assert settings.REDIS_URL, "CI must run the suite with Redis"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(monkeypatch):
+    """Rate-limit counters live in the cache, which outlives each test's database: with the
+    same client address and ids repeating from test to test, one test's requests would spend
+    another's allowance. Each test counts under a prefix of its own."""
+    monkeypatch.setattr("feedback.ratelimit.PREFIX", f"voc:rl:{uuid.uuid4().hex[:12]}:")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from feedback.access import project_view
+from core.access import project_view
 
 from . import selectors
 from . import selectors_categories as category_selectors

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from feedback.access import project_view
+from core.access import project_view
 
 from . import selectors
 from . import selectors_categories as category_selectors

@@ -14,8 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from core.access import project_view
 from core.uploads import TOO_BIG, bounded_uploads
-from feedback.access import project_view
 
 from .api_exports import export_file_response
 from .forms_exports import ExportForm, ReferenceUploadForm

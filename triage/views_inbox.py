@@ -5,7 +5,7 @@ import json
 from django.http import Http404, QueryDict
 from django.shortcuts import render
 
-from feedback.access import project_view
+from core.access import project_view
 
 from .forms_inbox import KNOWN_SOURCES, InboxFilterForm
 from .selectors_inbox import Cursor, feedback_detail_get, inbox_page

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from feedback.access import project_view
+from core.access import project_view
 
 from . import selectors
 from . import selectors_reviews as review_selectors

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from feedback.ingest import feedback_ingest, prediction_ingest
 from feedback.models import Project
-from feedback.services import feedback_ingest, prediction_ingest
 from tests.conftest import Worker, purge_broker, wait_for
 from tests.factories import ProjectFactory
 from triage.models import DatasetExport

@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedback import dedup
+from feedback.ingest import feedback_ingest
 from feedback.models import Feedback, FeedbackRepeat
 from feedback.pii import EMAIL
-from feedback.services import feedback_ingest
 from tests.factories import PredictionFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from feedback import imports
 from feedback.customer_page import widget_details_set, widget_rating_set
+from feedback.ingest import feedback_ingest
 from feedback.models import Feedback, ImportJob
-from feedback.services import api_key_create, feedback_ingest
+from feedback.services import api_key_create
 from tests.conftest import Worker, wait_for
 from tests.factories import PredictionFactory, ProjectFactory
 

@@ -8,8 +8,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from core.jobs import MAX_ATTEMPTS
 from core.models import AuditEvent
+from feedback.ingest import feedback_ingest
 from feedback.models import Feedback
-from feedback.services import feedback_ingest
 from triage.models import (
     CategoryLineage,
     CategorySnapshot,

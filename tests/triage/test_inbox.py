@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from feedback.ingest import feedback_ingest
 from feedback.models import Feedback, FeedbackRepeat
-from feedback.services import feedback_ingest
 from tests.factories import (
     ErrorCategoryFactory,
     FeedbackFactory,
