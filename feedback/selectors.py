@@ -99,6 +99,14 @@ def widget_state_get(*, prediction_id: int) -> WidgetState:
 # --- CSV imports -----------------------------------------------------------------------------
 
 
+def project_frame_ancestors(*, project_id: int) -> str:
+    """The origins a project lets embed its customer page (its setting, as stored)."""
+    return (
+        Project.objects.filter(id=project_id).values_list("frame_ancestors", flat=True).first()
+        or ""
+    )
+
+
 def import_jobs_recent(*, project: Project, limit: int = 50) -> list[ImportJob]:
     return list(
         ImportJob.objects.filter(project=project)

@@ -16,8 +16,7 @@ from core.access import project_view, projects_for_user
 from . import customer_page, links, ratelimit
 from .forms import SAVE_FAILED, DetailsForm, RatingForm, label_options
 from .framing import frame_ancestors
-from .models import Project
-from .selectors import prediction_for_link, widget_state_get
+from .selectors import prediction_for_link, project_frame_ancestors, widget_state_get
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +47,7 @@ def _customer_page(
     response = render(request, template, {"embed": embed, **context}, status=status)
     if embed and (project is not None or project_id is not None):
         if project is None:
-            rows = Project.objects.filter(id=project_id).values_list("frame_ancestors", flat=True)
-            setting = rows.first() or ""
+            setting = project_frame_ancestors(project_id=project_id)
         else:
             setting = project.frame_ancestors
         origins = frame_ancestors(setting)

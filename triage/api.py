@@ -1,8 +1,8 @@
 """Clustering runs and error categories in the public API (docs/api.md)."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -11,6 +11,7 @@ from core.api_errors import InvalidBody
 
 from . import selectors
 from .models import ClusteringRun, ErrorCategory
+from .selectors_categories import category_get
 from .services.clustering import clustering_run_request
 
 BAD_WINDOW = "since must be before until."
@@ -85,7 +86,9 @@ class ClusteringRunDetailApi(ProjectApiView):
         responses={200: RunOutputSerializer, **error_responses(401, 403, 404)},
     )
     def get(self, request, slug, run_id: int):
-        run = get_object_or_404(ClusteringRun, id=run_id, project=self.project)
+        run = selectors.run_get(project=self.project, run_id=run_id)
+        if run is None:
+            raise NotFound("No clustering run with this id in this project.")
         return Response(RunOutputSerializer(run).data)
 
 
@@ -163,7 +166,9 @@ class CategoryItemsApi(ProjectApiView):
         },
     )
     def get(self, request, slug, category_id: int):
-        category = get_object_or_404(ErrorCategory, id=category_id, project=self.project)
+        category = category_get(project=self.project, category_id=category_id)
+        if category is None:
+            raise NotFound("No category with this id in this project.")
         paginator = Pagination()
         page = paginator.paginate_queryset(
             selectors.category_items(category=category), request, view=self

@@ -147,6 +147,10 @@ def previous_assignments(
     return result
 
 
+def run_get(*, project: Project, run_id: int) -> ClusteringRun | None:
+    return ClusteringRun.objects.filter(id=run_id, project=project).first()
+
+
 def active_run(*, project: Project) -> ClusteringRun | None:
     return ClusteringRun.objects.filter(project=project, status__in=ClusteringRun.ACTIVE).first()
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import audit
+from core.mail import send_once
 from core.public_urls import public_url
 from feedback.models import Project
 
@@ -195,11 +196,15 @@ def _send_email(event: AlertEvent, transition: str) -> webhooks.Delivery:
         + (f"Resolved: {event.resolved_at:%Y-%m-%d %H:%M} UTC\n" if event.resolved_at else "")
         + f"\n{payload['url']}\n"
     )
+    # One mail per recipient, each recorded as sent with it (core.mail): a pass that runs
+    # again after a lost worker sends only what did not go out.
     try:
-        sent = send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, rule.emails)
+        for recipient in rule.emails:
+            message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+            send_once(message, kind="alert", key=f"event:{event.id}:{transition}")
     except OSError as error:  # SMTP down: retried by the next pass
         return webhooks.Delivery(ok=False, detail=f"{type(error).__name__}: {error}"[:300])
-    return webhooks.Delivery(ok=bool(sent))
+    return webhooks.Delivery(ok=True)
 
 
 def notifications_send(*, event: AlertEvent, resolver=webhooks.system_resolver) -> int:

@@ -7,7 +7,7 @@ from django.core import mail
 
 from core.models import AuditEvent
 from dashboards.models import AlertEvent, AlertRule, DashboardSettings, MetricRollup
-from dashboards.services.alerts import alerts_evaluate, rule_reading
+from dashboards.services.alerts import alerts_evaluate, notifications_send, rule_reading
 from feedback.models import ModelVersion
 from tests.factories import ProjectFactory
 from tests.helpers import login
@@ -64,6 +64,23 @@ def test_a_spike_opens_one_event_that_resolves_when_it_passes(project):
     assert [m.subject.split(":")[0].split("] ")[1] for m in mail.outbox] == ["FIRING", "resolved"]
     assert mail.outbox[0].to == ["oncall@example.com"]
     assert "Corrections up" in mail.outbox[0].subject
+
+
+def test_an_alert_mail_is_not_sent_again_when_its_delivery_record_was_lost(project):
+    r = rule(project, email_to="oncall@example.com, lead@example.com")
+    event = AlertEvent.objects.create(
+        rule=r, project=project, opened_at=H0, value=0.3, predictions=600,
+        window_start=H0 - timedelta(hours=6), window_end=H0,
+    )  # fmt: skip
+
+    assert notifications_send(event=event) == 1
+    # The worker died before the attempt was recorded on the event: the next pass owes it again.
+    AlertEvent.objects.filter(id=event.id).update(deliveries=[])
+    event.refresh_from_db()
+    notifications_send(event=event)
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["lead@example.com", "oncall@example.com"]
+    assert all(len(m.to) == 1 for m in mail.outbox), "recipients do not see each other"
 
 
 def test_it_does_not_fire_again_while_open(project):
