@@ -5,10 +5,24 @@ from . import services
 from .models import ApiKey, Feedback, ImportJob, Membership, ModelVersion, Prediction, Project
 
 
-class MembershipInline(admin.TabularInline):
+class _ReadOnly:
+    """Members change on the project's Members page or with `add_member` (feedback.members:
+    audited, and a project always keeps an admin); the admin only shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MembershipInline(_ReadOnly, admin.TabularInline):
     model = Membership
-    extra = 1
-    raw_id_fields = ["user"]
+    extra = 0
+    fields = ["user", "role", "team"]
 
 
 @admin.register(Project)
@@ -20,10 +34,9 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(_ReadOnly, admin.ModelAdmin):
     list_display = ["user", "project", "role", "team"]
     list_filter = ["project", "role", "team"]
-    raw_id_fields = ["user"]
 
 
 @admin.register(ModelVersion)
