@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from tests.conftest import Worker, purge_broker, wait_for
 from tests.triage.conftest import REPLAY_END, cached_replay
 from triage.models import DatasetExport
 from triage.services.export_build import exports_sweep
+from triage.services.exports import export_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -108,4 +110,34 @@ def test_an_export_whose_worker_died_is_rebuilt_from_the_same_snapshot(project, 
     assert export.attempts == 2
     body = open(export.file.path, "rb").read()
     assert latest.prediction.request_id.encode() not in body
+    assert hashlib.sha256(body).hexdigest() == export.sha256
+
+
+def test_the_same_message_delivered_to_two_live_workers_builds_one_file(project, tmp_path):
+    from config.celery_app import app
+
+    export = export_request(project=project, format="jsonl")
+    purge_broker()  # the request's own message: this test delivers it by hand
+    first = Worker(tmp_path / "first")
+    second = Worker(tmp_path / "second", queues="duplicates")
+    second.args[second.args.index("-n") + 1] = f"test-duplicate-{os.getpid()}@%h"
+    for worker in (first, second):
+        worker.log_path.parent.mkdir()
+        worker.start()
+    try:
+        # A redelivery while the first worker is alive: the same task id, at the same moment.
+        for queue in ("celery", "duplicates"):
+            app.send_task(DatasetExport.TASK_NAME, args=[export.id], task_id="dup", queue=queue)
+        wait_for(lambda: status_of(export.id) == "succeeded", timeout=120)
+        received = f"{DatasetExport.TASK_NAME}[dup] received".encode()
+        wait_for(lambda: all(received in w.log_path.read_bytes() for w in (first, second)))
+    finally:
+        first.stop()
+        second.stop()
+
+    export.refresh_from_db()
+    folder = os.path.dirname(export.file.path)
+    assert export.attempts == 1, "one claim: the other delivery found it running and left it"
+    assert os.listdir(folder) == [os.path.basename(export.file.path)]
+    body = open(export.file.path, "rb").read()
     assert hashlib.sha256(body).hexdigest() == export.sha256
