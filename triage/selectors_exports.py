@@ -50,6 +50,11 @@ def references_for_project(*, project: Project) -> QuerySet[ReferenceDataset]:
     return ReferenceDataset.objects.filter(project=project).select_related("created_by")
 
 
+def reference_get(*, project: Project, reference_id: int) -> ReferenceDataset | None:
+    """A reference dataset of the project, or None (another project's is as good as missing)."""
+    return references_for_project(project=project).filter(id=reference_id).first()
+
+
 def export_get(*, project: Project, export_id: int) -> DatasetExport | None:
     """An export of the project, or None (another project's export is as good as missing)."""
     return exports_for_project(project=project).filter(id=export_id).first()

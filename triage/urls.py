@@ -43,6 +43,11 @@ urlpatterns = [
     path("reviews/<int:review_id>/", views_review.review_detail, name="review-detail"),
     path("exports/", views_exports.export_list, name="export-list"),
     path("exports/references", views_exports.reference_create, name="reference-create"),
+    path(
+        "exports/references/<int:reference_id>/delete",
+        views_exports.reference_remove,
+        name="reference-delete",
+    ),
     path("exports/<int:export_id>/", views_exports.export_detail, name="export-detail"),
     path(
         "exports/<int:export_id>/download",

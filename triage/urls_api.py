@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_exports
+from . import api, api_exports, api_references
 
 urlpatterns = [
     path("projects/<slug:slug>/clustering-runs", api.ClusteringRunsApi.as_view()),
@@ -12,5 +12,10 @@ urlpatterns = [
     path(
         "projects/<slug:slug>/exports/<int:export_id>/download",
         api_exports.ExportDownloadApi.as_view(),
+    ),
+    path("projects/<slug:slug>/references", api_references.ReferenceListApi.as_view()),
+    path(
+        "projects/<slug:slug>/references/<int:reference_id>",
+        api_references.ReferenceDetailApi.as_view(),
     ),
 ]

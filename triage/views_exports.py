@@ -19,11 +19,17 @@ from core.uploads import TOO_BIG, bounded_uploads
 
 from .api_exports import export_file_response
 from .forms_exports import ExportForm, ReferenceUploadForm
-from .selectors_exports import export_get, exports_for_project, references_for_project
+from .selectors_exports import (
+    export_get,
+    exports_for_project,
+    reference_get,
+    references_for_project,
+)
 from .services.exports import ExportInvalid, export_downloaded, export_file_path, export_request
-from .services.references import ReferenceInvalid, reference_upload
+from .services.references import ReferenceInvalid, reference_delete, reference_upload
 
 REVIEWER = "reviewer"
+ADMIN = "admin"
 EXPORTS_PER_PAGE = 25
 
 
@@ -76,6 +82,7 @@ def _render_list(request, *, form, can_export, upload_form=None, status=None):
         "upload_form": upload_form or ReferenceUploadForm(),
         "references": references_for_project(project=request.project),
         "can_export": can_export,
+        "can_delete_references": request.membership.has_role(ADMIN),
         "prefilled": bool(_prefill(request)),
         "section": "exports",
     }
@@ -120,6 +127,19 @@ def _reference_create(request, handler):
             return redirect(reverse("export-list", args=[request.project.slug]) + "#references")
     export_form = ExportForm(project=request.project)
     return _render_list(request, form=export_form, can_export=True, upload_form=form, status=400)
+
+
+@project_view(role=ADMIN)
+def reference_remove(request, reference_id: int):
+    """Delete a reference dataset (project admins; POST only)."""
+    dataset = reference_get(project=request.project, reference_id=reference_id)
+    if dataset is None:
+        raise Http404("No such reference dataset.")
+    if request.method != "POST":
+        return redirect(reverse("export-list", args=[request.project.slug]) + "#references")
+    reference_delete(dataset=dataset, actor=request.user)
+    messages.success(request, f"Reference dataset {dataset.name} deleted.")
+    return redirect(reverse("export-list", args=[request.project.slug]) + "#references")
 
 
 @project_view()

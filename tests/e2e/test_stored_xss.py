@@ -99,7 +99,7 @@ def poisoned(transactional_db):
                                    header=PAYLOADS[:4])  # fmt: skip
     export = export_request(project=project, format="csv", actor=admin)
     export_build(export_id=export.id)
-    ReferenceDataset.objects.create(
+    reference = ReferenceDataset.objects.create(
         project=project, name=PAYLOADS[3], text_column=PAYLOADS[4], format="csv",
         sha256=PAYLOADS[6][:64], size_bytes=1, rows=2, skipped=1, key_count=1,
         problems=[f"line 2: {PAYLOADS[5]}"], keys="references/none.npy", created_by=admin,
@@ -122,7 +122,7 @@ def poisoned(transactional_db):
         "category_id": categories[1].id, "point_id": point.id, "review_id": review.id,
         "feedback_id": complaint.id, "job_id": job.id, "run_id": 0,
         "request_id": prediction.request_id, "export_id": export.id, "rule_id": rules[1].id,
-        "membership_id": member.id,
+        "membership_id": member.id, "reference_id": reference.id,
     }  # fmt: skip
     claims = link_token_create(
         project_id=project.id, prediction_id=prediction.id, lifetime=timedelta(days=1)

@@ -27,7 +27,14 @@ from tests.factories import (
 )
 from tests.helpers import login
 from tests.security.routes import fill, routes
-from triage.models import ClusteringRun, Comment, ErrorCategory, ImprovementPoint, ItemAssignment
+from triage.models import (
+    ClusteringRun,
+    Comment,
+    ErrorCategory,
+    ImprovementPoint,
+    ItemAssignment,
+    ReferenceDataset,
+)
 from triage.services.export_build import export_build
 from triage.services.exports import export_request
 from triage.services.improvements import improvement_create
@@ -65,6 +72,10 @@ def world_b():
     run = ClusteringRun.objects.create(project=project)
     export = export_request(project=project, format="csv", actor=owner)
     export_build(export_id=export.id)
+    reference = ReferenceDataset.objects.create(
+        project=project, name=f"training {SECRET}.csv", text_column="text", format="csv",
+        sha256="0" * 64, size_bytes=1, rows=1, skipped=0, key_count=1, keys="references/b.npy",
+    )  # fmt: skip
     rule = AlertRule.objects.create(
         project=project, name=f"rule {SECRET}", metric="correction_rate", threshold=0.1,
         email_to=f"{SECRET}@example.com",
@@ -78,7 +89,7 @@ def world_b():
         "category_id": category.id, "point_id": point.id, "review_id": review.id,
         "feedback_id": feedback.id, "job_id": job.id, "run_id": run.id,
         "request_id": prediction.request_id, "export_id": export.id, "rule_id": rule.id,
-        "membership_id": member.id,
+        "membership_id": member.id, "reference_id": reference.id,
     }  # fmt: skip
     return project, ids
 
@@ -88,6 +99,7 @@ def snapshot(project) -> str:
     rows = []
     for model in (
         Prediction, Feedback, ErrorCategory, ImprovementPoint, Comment, ImportJob, AlertRule,
+        ReferenceDataset,
         AlertEvent, Membership,
     ):  # fmt: skip
         rows.append(

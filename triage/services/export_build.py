@@ -48,6 +48,10 @@ from .references import reference_keys
 
 logger = logging.getLogger(__name__)
 
+REFERENCE_GONE = (
+    "Reference dataset #{id} was deleted before this export was built: request the export "
+    "again with another reference dataset, or without one."
+)
 # Predictions per batch handed to the writer (and per progress update).
 BATCH = 20_000
 # Corrections scored by the likely-wrong check at once (its similarity work is done in
@@ -315,9 +319,12 @@ def export_build(*, export_id: int, task_id: str = "") -> Claim:
                 check = export_checks.prepare(export=export)
         reference = keys = None
         if export.options.get("reference") is not None:
-            reference = ReferenceDataset.objects.get(
+            reference = ReferenceDataset.objects.filter(
                 id=export.options["reference"], project=export.project
-            )
+            ).first()
+            if reference is None:
+                job_fail(export, REFERENCE_GONE.format(id=export.options["reference"]))
+                return claim
             keys = reference_keys(reference)
         # Streaming beats with each batch (job_progress); only the check's preparation runs
         # long without progress, so only it needs the heartbeat thread.

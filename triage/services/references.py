@@ -19,7 +19,7 @@ from ..models import ReferenceDataset
 
 NO_COLUMN_NAME = "Name the column that holds the input texts."
 
-__all__ = ["ReferenceInvalid", "reference_keys", "reference_upload"]
+__all__ = ["ReferenceInvalid", "reference_delete", "reference_keys", "reference_upload"]
 
 
 def reference_upload(*, project: Project, upload, text_column: str, actor=None) -> ReferenceDataset:
@@ -80,3 +80,22 @@ def reference_upload(*, project: Project, upload, text_column: str, actor=None) 
 def reference_keys(dataset: ReferenceDataset) -> np.ndarray:
     """The dataset's sorted keys (the file the upload wrote; never a path from a request)."""
     return np.load(dataset.keys.storage.path(dataset.keys.name), allow_pickle=False)
+
+
+def reference_delete(*, dataset: ReferenceDataset, actor=None, api_key=None) -> None:
+    """Delete a reference dataset and its keys file. Exports built with it keep their manifest
+    (which names it); an export still queued with it fails saying so. Audited."""
+    name = dataset.keys.name
+    with transaction.atomic():
+        audit(
+            project=dataset.project,
+            actor=user_or_none(actor),
+            action="reference_deleted",
+            target=dataset,
+            name=dataset.name,
+            sha256=dataset.sha256,
+            **({"api_key": api_key.prefix} if api_key is not None else {}),
+        )
+        dataset.delete()
+        if name:
+            transaction.on_commit(lambda: ReferenceDataset.keys.field.storage.delete(name))

@@ -1,0 +1,86 @@
+"""Reference datasets in the public API (docs/api.md): list, read, delete. Uploading one is a
+team page (the file is the team's training set, read once into keys)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from core.api import PAGE_PARAMETERS, ProjectApiView, error_responses, paginated
+
+from .api import Pagination
+from .models import ReferenceDataset
+from .selectors_exports import reference_get, references_for_project
+from .services.references import reference_delete
+
+NOT_FOUND = "No reference dataset with this id."
+
+
+class ReferenceSerializer(serializers.ModelSerializer):
+    problems = serializers.JSONField()
+
+    class Meta:
+        model = ReferenceDataset
+        fields = [
+            "id",
+            "name",
+            "text_column",
+            "format",
+            "sha256",
+            "size_bytes",
+            "rows",
+            "skipped",
+            "key_count",
+            "problems",
+            "created_at",
+        ]
+
+
+class ReferenceListApi(ProjectApiView):
+    required_scopes = ("export", "read")
+
+    @extend_schema(
+        operation_id="references_list",
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: paginated("PaginatedReferenceList", ReferenceSerializer),
+            **error_responses(400, 401, 403, 404),
+        },
+        description="The project's reference datasets, newest first.",
+    )
+    def get(self, request, slug):
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            references_for_project(project=self.project), request, view=self
+        )
+        return paginator.get_paginated_response(ReferenceSerializer(page, many=True).data)
+
+
+class ReferenceDetailApi(ProjectApiView):
+    @property
+    def required_scopes(self) -> tuple[str, ...]:
+        # Reading needs either scope; deleting changes what exports can use: export only.
+        return ("export",) if self.request.method == "DELETE" else ("export", "read")
+
+    def _reference(self, reference_id: int) -> ReferenceDataset:
+        dataset = reference_get(project=self.project, reference_id=reference_id)
+        if dataset is None:
+            raise NotFound(NOT_FOUND)
+        return dataset
+
+    @extend_schema(
+        operation_id="references_retrieve",
+        responses={200: ReferenceSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request, slug, reference_id: int):
+        return Response(ReferenceSerializer(self._reference(reference_id)).data)
+
+    @extend_schema(
+        operation_id="references_destroy",
+        responses={204: None, **error_responses(401, 403, 404)},
+        description="Delete the dataset and its keys. Exports built with it keep their "
+        "manifest; an export still queued with it fails, saying so.",
+    )
+    def delete(self, request, slug, reference_id: int):
+        reference_delete(dataset=self._reference(reference_id), api_key=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
