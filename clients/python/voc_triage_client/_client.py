@@ -631,10 +631,20 @@ class VocClient:
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
 
     def _resolve(self, records: list[Record], from_spool: bool, answer: Any) -> None:
+        """Count the server's answer to a batch (logged before flush() can see it)."""
         if from_spool and self._spool is not None:
             self._spool.remove(records)
         answer = answer if isinstance(answer, dict) else {}
         rejected = answer.get("rejected") or []
+        if rejected:
+            logger.warning(
+                "voc_triage_client: the server rejected %d of %d %s records (not retried); "
+                "first: %s",
+                len(rejected),
+                len(records),
+                records[0][2],
+                json.dumps(rejected[0], ensure_ascii=False)[:500],
+            )
         with self._lock:
             self._counts["sent"] += int(answer.get("accepted") or 0)
             self._counts["duplicates"] += int(answer.get("duplicates") or 0)
@@ -642,27 +652,13 @@ class VocClient:
             self._resolved += len(records)
             self._inflight = max(0, self._inflight - len(records))
             self._cond.notify_all()
-        if rejected:
-            kind = records[0][2]
-            logger.warning(
-                "voc_triage_client: the server rejected %d of %d %s records (not retried); "
-                "first: %s",
-                len(rejected),
-                len(records),
-                kind,
-                json.dumps(rejected[0], ensure_ascii=False)[:500],
-            )
 
     def _reject_batch(
         self, records: list[Record], from_spool: bool, status: int, answer: Any
     ) -> None:
+        """A whole batch refused (a 4xx other than 413 and 429): counted, never retried."""
         if from_spool and self._spool is not None:
             self._spool.remove(records)
-        with self._lock:
-            self._counts["rejected"] += len(records)
-            self._resolved += len(records)
-            self._inflight = max(0, self._inflight - len(records))
-            self._cond.notify_all()
         logger.warning(
             "voc_triage_client: the server refused a batch of %d %s records with HTTP %d "
             "(not retried): %s",
@@ -671,6 +667,11 @@ class VocClient:
             status,
             _error_message(_json(answer), answer),
         )
+        with self._lock:
+            self._counts["rejected"] += len(records)
+            self._resolved += len(records)
+            self._inflight = max(0, self._inflight - len(records))
+            self._cond.notify_all()
 
     def _spill(self, records: list[Record], reason: str) -> None:
         """Move undelivered records to the spool, or count them as dropped."""
