@@ -463,9 +463,18 @@ class VocClient:
     # --- the feedback link -----------------------------------------------------------------
 
     def feedback_link(self, request_id: str, timeout: float | None = None) -> str:
-        """The customer's feedback page for a stored prediction (a signed URL to show with the
-        answer). Blocking; raises `VocApiError` (e.g. 404 when the prediction has not reached
-        the server yet: `flush` first) or `VocConnectionError`."""
+        """The customer's feedback page for a prediction: a signed URL to show with the answer.
+
+        Blocking. Records still queued are flushed first (for up to ``timeout`` seconds), so a
+        prediction logged just before is on the server when the link is asked for. Raises
+        `VocApiError` (404 when the server has no prediction with this request_id) or
+        `VocConnectionError`.
+        """
+        timeout = timeout if timeout is not None else self.timeout
+        with self._lock:
+            pending = self._pending_locked() > 0
+        if pending:
+            self.flush(timeout)
         path = f"predictions/{urllib.parse.quote(request_id, safe='')}/feedback-link"
         status, _, body = self._request("GET", path, None, timeout)
         if status is None:
