@@ -345,3 +345,44 @@ def test_closing_without_a_spool_counts_undelivered_records_as_dropped(closed_po
     assert client.stats()["dropped"] == 7
     assert client.stats()["queued"] == 0
     assert client.log_prediction(request_id="late", **PREDICTION) is False
+
+
+def test_logging_from_many_threads_loses_and_doubles_nothing(stub, make_client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = make_client(stub.url, model_version="v1", batch_size=300)
+
+    def work(thread):
+        for i in range(500):
+            client.log_prediction(request_id=f"t{thread}-{i}", **PREDICTION)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(work, range(8)))
+
+    assert client.flush(10) is True
+    ids = [item["request_id"] for item in stub.items("predictions")]
+    assert len(ids) == 4000 and len(set(ids)) == 4000
+    assert client.stats()["sent"] == 4000
+
+
+def test_the_interpreters_exit_sends_what_is_queued(stub):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import voc_triage_client
+
+    code = (
+        "from voc_triage_client import VocClient\n"
+        f"c = VocClient({stub.url!r}, 'k', 'p', model_version='v1', flush_interval=60)\n"
+        "for i in range(30):\n"
+        "    c.log_prediction(request_id=f'exit-{i}', input_text='q', predicted_label='a')\n"
+        # no flush, no close: atexit sends them
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(voc_triage_client.__file__).parent.parent)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=30)
+
+    assert done.returncode == 0, done.stderr
+    assert sorted(item["request_id"] for item in stub.items("predictions")) == sorted(
+        f"exit-{i}" for i in range(30)
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import collections
 import email.utils
+import http.client
 import json
 import logging
 import math
@@ -447,7 +448,8 @@ class VocClient:
             self._cond.notify_all()
             thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(self.timeout + 1.0)
+            # a backoff wait ends at once; a request in progress may take up to its timeout
+            thread.join(1.0 + min(timeout, self.timeout))
         if thread is None or not thread.is_alive():
             self._spill(list(self._take_queue()), reason="the client closed")
         atexit.unregister(self._at_exit)
@@ -722,7 +724,8 @@ class VocClient:
         except urllib.error.HTTPError as exc:
             with exc:
                 return exc.code, exc.headers, exc.read()
-        except (OSError, ValueError) as exc:  # URLError, timeouts, resets, bad URLs
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            # URLError, timeouts, resets, a body cut short, bad URLs
             reason = getattr(exc, "reason", exc)
             return None, None, f"{type(exc).__name__}: {reason}"
 
