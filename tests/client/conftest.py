@@ -2,10 +2,17 @@
 
 import json
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+
+try:
+    import voc_triage_client  # noqa: F401 - installed by `make setup`
+except ImportError:  # a checkout without `make setup`: the package beside the tests
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "clients" / "python"))
 
 # Short delays everywhere: each test runs in seconds.
 FAST = {"flush_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.05, "timeout": 5.0}

@@ -4,11 +4,19 @@ and the spool, against a stub HTTP server (no Django involved)."""
 import logging
 import os
 import time
+from pathlib import Path
 
 import pytest
 from voc_triage_client import VocApiError, VocClient, VocConnectionError
 
 PREDICTION = {"input_text": "where is my parcel", "predicted_label": "track_order"}
+
+
+def package_path() -> str:
+    """Where voc_triage_client is imported from (for subprocesses)."""
+    import voc_triage_client
+
+    return str(Path(voc_triage_client.__file__).resolve().parent.parent)
 
 
 def log(client, n, prefix="r", **fields):
@@ -26,7 +34,8 @@ def test_the_library_imports_nothing_of_django_or_the_app():
         "('django', 'rest_framework', 'feedback', 'core', 'triage', 'config', 'pandas')]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": package_path()}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -368,9 +377,6 @@ def test_logging_from_many_threads_loses_and_doubles_nothing(stub, make_client):
 def test_the_interpreters_exit_sends_what_is_queued(stub):
     import subprocess
     import sys
-    from pathlib import Path
-
-    import voc_triage_client
 
     code = (
         "from voc_triage_client import VocClient\n"
@@ -379,7 +385,7 @@ def test_the_interpreters_exit_sends_what_is_queued(stub):
         "    c.log_prediction(request_id=f'exit-{i}', input_text='q', predicted_label='a')\n"
         # no flush, no close: atexit sends them
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(voc_triage_client.__file__).parent.parent)}
+    env = {**os.environ, "PYTHONPATH": package_path()}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=30)
 
     assert done.returncode == 0, done.stderr
