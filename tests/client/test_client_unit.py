@@ -392,3 +392,32 @@ def test_the_interpreters_exit_sends_what_is_queued(stub):
     assert sorted(item["request_id"] for item in stub.items("predictions")) == sorted(
         f"exit-{i}" for i in range(30)
     )
+
+
+def test_records_logged_during_an_outage_follow_the_spooled_ones_in_order(
+    stub, closed_port_url, make_client, tmp_path
+):
+    client = make_client(
+        closed_port_url, model_version="v1", spool_path=tmp_path / "s.sqlite3", spool_after=0.1
+    )
+    log(client, 20, prefix="a")
+    deadline = time.monotonic() + 5
+    while client.stats()["spooled"] < 20 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert client.stats()["spooled"] == 20
+
+    log(client, 20, prefix="b")  # the spool is in use: these go behind the first ones
+    assert client.stats() | {"retried": 0} == {
+        "queued": 0, "sent": 0, "duplicates": 0, "rejected": 0, "retried": 0,
+        "dropped": 0, "spooled": 40,
+    }  # fmt: skip
+    client.base_url = stub.url
+    assert client.flush(5) is True
+
+    expected = [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(20)]
+    assert [item["request_id"] for item in stub.items("predictions")] == expected
+    assert client.stats()["spooled"] == 0
+    # once the spool is empty, records go through memory again
+    log(client, 3, prefix="c")
+    assert client.stats()["spooled"] == 0
+    assert client.flush(5) is True

@@ -421,6 +421,8 @@ class VocClient:
             target = self._enqueued
             if self._resolved >= target or self._pending_locked() == 0:
                 return True
+            if self._closed:  # nothing sends any more: what is left stays in the spool
+                return False
         self._ensure_sender()
         with self._lock:
             self._flush_requests += 1
@@ -565,7 +567,7 @@ class VocClient:
             if self._stop.is_set():
                 self._spill(rest, reason="the client closed")
             else:  # the server has been unreachable for spool_after seconds
-                self._spill(rest + list(self._take_queue()), reason="the server is unreachable")
+                self._spill(rest, reason="the server is unreachable", with_queue=True)
             return
         with self._lock:
             self._inflight = 0
@@ -684,8 +686,16 @@ class VocClient:
             self._inflight = max(0, self._inflight - len(records))
             self._cond.notify_all()
 
-    def _spill(self, records: list[Record], reason: str) -> None:
-        """Move undelivered records to the spool, or count them as dropped."""
+    def _spill(self, records: list[Record], reason: str, with_queue: bool = False) -> None:
+        """Move undelivered records (and, `with_queue`, the whole memory queue) to the spool,
+        or count them as dropped."""
+        if with_queue and self._spool is not None:
+            with self._lock:
+                # From now on log_* writes to the spool too (ordered there by seq), so no newer
+                # record is sent from memory before these older ones.
+                self._spool_active = True
+                records = records + list(self._queue)
+                self._queue.clear()
         if not records:
             return
         stored = 0
