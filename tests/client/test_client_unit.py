@@ -421,3 +421,22 @@ def test_records_logged_during_an_outage_follow_the_spooled_ones_in_order(
     log(client, 3, prefix="c")
     assert client.stats()["spooled"] == 0
     assert client.flush(5) is True
+
+
+def test_retry_delays_grow_with_jitter_up_to_the_cap_and_follow_retry_after():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    client = VocClient("http://voc.test", "k", "p", backoff_base=0.5, backoff_max=4.0)
+    try:
+        early = [client._backoff(0, None) for _ in range(200)]
+        late = [client._backoff(10, None) for _ in range(200)]
+        assert all(0 <= d <= 0.5 for d in early) and len(set(early)) > 100  # jittered
+        assert all(0 <= d <= 4.0 for d in late) and max(late) > 2.0  # capped, still growing
+        assert client._backoff(3, {"Retry-After": "7"}) == 7.0
+        assert client._backoff(3, {"Retry-After": "100000"}) == client.retry_after_max
+        when = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+        assert 15 < client._backoff(0, {"Retry-After": when}) <= 20
+        assert 0 <= client._backoff(0, {"Retry-After": "soon"}) <= 0.5
+    finally:
+        client.close(timeout=0)
