@@ -10,7 +10,8 @@
 Standard library only; see README.md.
 """
 
-from ._client import VERSION, VocApiError, VocClient, VocConnectionError, VocError
+from ._client import VocClient
+from ._http import VERSION, VocApiError, VocConnectionError, VocError
 
 __version__ = VERSION
 __all__ = ["VocClient", "VocError", "VocApiError", "VocConnectionError", "__version__"]

@@ -4,28 +4,38 @@
 a daemon thread sends the queue in batches (up to `batch_size` records, or whatever is there
 after `flush_interval` seconds) to the ingest endpoints of docs/api.md, retrying transient
 failures with exponential backoff and jitter. Nothing in `log_*` raises or waits on the network.
+
+The module is past our ~400-line split point on purpose: it is the public class, with each
+method's contract in its docstring. Its sending half is `_sender.py`, HTTP is `_http.py`.
 """
 
 from __future__ import annotations
 
 import atexit
 import collections
-import email.utils
-import http.client
-import json
 import logging
 import math
 import os
-import random
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from ._frames import frame_predictions
+from ._http import (
+    FEEDBACK,
+    PREDICTIONS,
+    VocApiError,
+    VocConnectionError,
+    VocError,
+    error_message,
+    json_or_none,
+)
+from ._sender import SenderMixin
 from ._spool import Record, Spool
 from ._validate import InvalidRecord, feedback_json, prediction_json
 
@@ -33,48 +43,8 @@ __all__ = ["VocClient", "VocError", "VocApiError", "VocConnectionError"]
 
 logger = logging.getLogger("voc_triage_client")
 
-VERSION = "0.1.0"
-PREDICTIONS = "predictions"
-FEEDBACK = "feedback"
-# Statuses worth retrying: the server is overloaded, restarting or behind a proxy that is.
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-PREDICTION_FIELDS = (
-    "request_id",
-    "model_version",
-    "predicted_label",
-    "input_text",
-    "input_data",
-    "confidence",
-    "scores",
-    "latency_ms",
-    "served_at",
-    "metadata",
-    "customer_ref",
-)
 
-
-class VocError(Exception):
-    """Base class of the errors `feedback_link` raises (the `log_*` methods never raise)."""
-
-
-class VocConnectionError(VocError):
-    """The server could not be reached."""
-
-
-class VocApiError(VocError):
-    """The server answered with an error status."""
-
-    def __init__(self, status: int, message: str, body: Any = None) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.body = body
-
-
-class _Stopped(Exception):
-    """The client is closing: stop retrying."""
-
-
-class VocClient:
+class VocClient(SenderMixin):
     """A client of one project of a VoC Triage server.
 
     Args:
@@ -310,22 +280,7 @@ class VocClient:
         Columns named like ``log_prediction``'s arguments are used (others are ignored);
         missing values (NaN, None, NaT) count as absent. Never raises.
         """
-        try:
-            import pandas as pd  # lazily: pandas is not a dependency
-        except ImportError:
-            logger.warning("log_predictions_frame needs pandas, which is not installed")
-            return 0
-        try:
-            columns = [name for name in PREDICTION_FIELDS if name in frame.columns]
-            rows = frame[columns].to_dict("records")
-        except Exception as exc:
-            logger.warning("log_predictions_frame: not a usable DataFrame (%s)", exc)
-            return 0
-        queued = 0
-        for row in rows:
-            values = {name: _cell(pd, value) for name, value in row.items()}
-            queued += self.log_prediction(**values)
-        return queued
+        return sum(self.log_prediction(**values) for values in frame_predictions(frame))
 
     def _reject_locally(self, kind: str, request_id: Any, exc: Exception) -> bool:
         with self._lock:
@@ -483,307 +438,9 @@ class VocClient:
         status, _, body = self._request("GET", path, None, timeout)
         if status is None:
             raise VocConnectionError(str(body))
-        data = _json(body)
+        data = json_or_none(body)
         if status != 200:
-            raise VocApiError(status, _error_message(data, body), data)
+            raise VocApiError(status, error_message(data, body), data)
         if not isinstance(data, dict) or not isinstance(data.get("url"), str):
             raise VocApiError(status, "the answer has no url", data)
         return data["url"]
-
-    # --- the sender ------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            while True:
-                batch, from_spool = self._next_batch()
-                if batch is None:
-                    break
-                self._deliver(batch, from_spool)
-        except Exception:
-            logger.exception("voc_triage_client: the sender failed")
-        finally:
-            if self._stop.is_set():
-                self._spill(list(self._take_queue()), reason="the client closed")
-
-    def _next_batch(self) -> tuple[list[Record] | None, bool]:
-        """The next batch, from memory (older) or the spool, once it is full, due or flushed;
-        (None, False) when the client is stopping."""
-        deadline: float | None = None
-        with self._lock:
-            while True:
-                if self._stop.is_set():
-                    return None, False
-                if self._queue:
-                    now = time.monotonic()
-                    if deadline is None:
-                        deadline = now + self.flush_interval
-                    if (
-                        len(self._queue) >= self.batch_size
-                        or self._flush_requests
-                        or now >= deadline
-                    ):
-                        size = min(self.batch_size, len(self._queue))
-                        batch = [self._queue.popleft() for _ in range(size)]
-                        self._inflight = len(batch)
-                        return batch, False
-                    self._cond.wait(deadline - now)
-                    continue
-                deadline = None
-                if self._spool_active and self._spool is not None:
-                    rows = self._spool.peek(self.batch_size)
-                    if rows:
-                        return rows, True
-                    self._spool_active = False
-                    self._cond.notify_all()
-                    continue
-                self._cond.wait(self.flush_interval)
-
-    def _take_queue(self) -> Iterable[Record]:
-        with self._lock:
-            records = list(self._queue)
-            self._queue.clear()
-            return records
-
-    def _deliver(self, batch: list[Record], from_spool: bool) -> None:
-        """Send a batch, predictions before feedback; on a long outage (with a spool) or at
-        close, move what is left to the spool."""
-        chunks = [
-            chunk
-            for kind in (PREDICTIONS, FEEDBACK)
-            for chunk in self._chunks([r for r in batch if r[2] == kind])
-        ]
-        for index, chunk in enumerate(chunks):
-            try:
-                delivered = self._send(chunk, from_spool)
-            except _Stopped:
-                delivered = False
-            if delivered:
-                continue
-            rest = [record for later in chunks[index:] for record in later]
-            with self._lock:
-                self._inflight = 0
-            if from_spool:
-                return  # still on disk
-            if self._stop.is_set():
-                self._spill(rest, reason="the client closed")
-            else:  # the server has been unreachable for spool_after seconds
-                self._spill(rest, reason="the server is unreachable", with_queue=True)
-            return
-        with self._lock:
-            self._inflight = 0
-
-    def _chunks(self, records: list[Record]) -> list[list[Record]]:
-        chunks: list[list[Record]] = []
-        current: list[Record] = []
-        size = 0
-        for record in records:
-            length = len(record[3].encode("utf-8")) + 1
-            if current and size + length > self.max_batch_bytes:
-                chunks.append(current)
-                current, size = [], 0
-            current.append(record)
-            size += length
-        if current:
-            chunks.append(current)
-        return chunks
-
-    def _send(self, records: list[Record], from_spool: bool) -> bool:
-        """POST records until the server answers. True when they are resolved; False when
-        they should be spooled (a long outage). Raises `_Stopped` at close."""
-        kind = records[0][2]
-        attempt = 0
-        while True:
-            if self._stop.is_set():
-                raise _Stopped
-            items = ",".join(record[3] for record in records)
-            body = ('{"' + kind + '":[' + items + "]}").encode("utf-8")
-            status, headers, answer = self._request("POST", kind, body, self.timeout)
-            if status == 200:
-                self._failing_since = None
-                self._resolve(records, from_spool, _json(answer))
-                return True
-            if status == 413 and len(records) > 1:
-                self._failing_since = None
-                half = len(records) // 2
-                return self._send(records[:half], from_spool) and self._send(
-                    records[half:], from_spool
-                )
-            if status is not None and status not in RETRY_STATUSES:
-                self._failing_since = None
-                self._reject_batch(records, from_spool, status, answer)
-                return True
-            # A connection error, a timeout, 429 or 5xx gateway errors: retry.
-            now = time.monotonic()
-            if self._failing_since is None:
-                self._failing_since = now
-            delay = self._backoff(attempt, headers)
-            attempt += 1
-            with self._lock:
-                self._counts["retried"] += 1
-            if now - self._last_retry_log >= self.drop_log_interval:
-                self._last_retry_log = now
-                logger.warning(
-                    "voc_triage_client: sending %s failed (%s); retrying in %.1fs",
-                    kind,
-                    f"HTTP {status}" if status is not None else answer,
-                    delay,
-                )
-            if (
-                not from_spool
-                and self._spool is not None
-                and now - self._failing_since >= self.spool_after
-            ):
-                return False
-            if self._stop.wait(delay):
-                raise _Stopped
-
-    def _backoff(self, attempt: int, headers: Mapping[str, str] | None) -> float:
-        retry_after = _retry_after(headers)
-        if retry_after is not None:
-            return min(retry_after, self.retry_after_max)
-        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
-
-    def _resolve(self, records: list[Record], from_spool: bool, answer: Any) -> None:
-        """Count the server's answer to a batch (logged before flush() can see it)."""
-        if from_spool and self._spool is not None:
-            self._spool.remove(records)
-        answer = answer if isinstance(answer, dict) else {}
-        rejected = answer.get("rejected") or []
-        if rejected:
-            logger.warning(
-                "voc_triage_client: the server rejected %d of %d %s records (not retried); "
-                "first: %s",
-                len(rejected),
-                len(records),
-                records[0][2],
-                json.dumps(rejected[0], ensure_ascii=False)[:500],
-            )
-        with self._lock:
-            self._counts["sent"] += int(answer.get("accepted") or 0)
-            self._counts["duplicates"] += int(answer.get("duplicates") or 0)
-            self._counts["rejected"] += len(rejected)
-            self._resolved += len(records)
-            self._inflight = max(0, self._inflight - len(records))
-            self._cond.notify_all()
-
-    def _reject_batch(
-        self, records: list[Record], from_spool: bool, status: int, answer: Any
-    ) -> None:
-        """A whole batch refused (a 4xx other than 413 and 429): counted, never retried."""
-        if from_spool and self._spool is not None:
-            self._spool.remove(records)
-        logger.warning(
-            "voc_triage_client: the server refused a batch of %d %s records with HTTP %d "
-            "(not retried): %s",
-            len(records),
-            records[0][2],
-            status,
-            _error_message(_json(answer), answer),
-        )
-        with self._lock:
-            self._counts["rejected"] += len(records)
-            self._resolved += len(records)
-            self._inflight = max(0, self._inflight - len(records))
-            self._cond.notify_all()
-
-    def _spill(self, records: list[Record], reason: str, with_queue: bool = False) -> None:
-        """Move undelivered records (and, `with_queue`, the whole memory queue) to the spool,
-        or count them as dropped."""
-        if with_queue and self._spool is not None:
-            with self._lock:
-                # From now on log_* writes to the spool too (ordered there by seq), so no newer
-                # record is sent from memory before these older ones.
-                self._spool_active = True
-                records = records + list(self._queue)
-                self._queue.clear()
-        if not records:
-            return
-        stored = 0
-        if self._spool is not None:
-            try:
-                stored = self._spool.add(records)
-            except Exception as exc:
-                logger.warning("voc_triage_client: the spool failed: %s", exc)
-        with self._lock:
-            if stored:
-                self._spool_active = True
-            lost = len(records) - stored
-            if lost:
-                self._resolved += lost  # flush() must not wait for them
-                self._drop_locked(lost, f"{reason} with {lost} records undelivered")
-            self._cond.notify_all()
-
-    # --- HTTP ------------------------------------------------------------------------------
-
-    def _request(
-        self, method: str, path: str, body: bytes | None, timeout: float | None
-    ) -> tuple[int | None, Mapping[str, str] | None, Any]:
-        """(status, headers, body bytes), or (None, None, error text) when unreachable."""
-        url = f"{self.base_url}/api/v1/projects/{urllib.parse.quote(self.project)}/{path}"
-        headers = {
-            "Authorization": f"Bearer {self.api_key}",
-            "Accept": "application/json",
-            "User-Agent": f"voc-triage-client/{VERSION}",
-        }
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=body, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
-                return response.status, response.headers, response.read()
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, exc.headers, exc.read()
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            # URLError, timeouts, resets, a body cut short, bad URLs
-            reason = getattr(exc, "reason", exc)
-            return None, None, f"{type(exc).__name__}: {reason}"
-
-
-def _json(body: Any) -> Any:
-    if not isinstance(body, (bytes, str)):
-        return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def _error_message(data: Any, raw: Any) -> str:
-    if isinstance(data, dict) and isinstance(data.get("error"), dict):
-        return str(data["error"].get("message") or data["error"].get("code"))
-    if isinstance(raw, bytes):
-        return raw[:200].decode("utf-8", "replace")
-    return str(raw)[:200]
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _cell(pd: Any, value: Any) -> Any:
-    """A DataFrame cell as log_prediction takes it: missing as None, timestamps as datetimes,
-    numpy scalars as Python numbers."""
-    if isinstance(value, (dict, list, tuple, str)):
-        return value
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        return value
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
