@@ -46,7 +46,7 @@ def feedback_link_url(request, project, prediction_id: int) -> tuple[str, object
     return public_url(reverse("feedback-form", args=[token]), request), claims
 
 
-BATCH_ERRORS = error_responses(400, 401, 403, 413)
+BATCH_ERRORS = error_responses(400, 401, 403, 413, 415)
 
 
 class PredictionBatchApi(ProjectApiView):

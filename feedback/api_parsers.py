@@ -5,9 +5,11 @@ without these a client could send any amount. Chunked bodies (no Content-Length)
 readable, still bounded, by `feedback.middleware.ChunkedApiBodyMiddleware`.
 """
 
+import zlib
+
 import orjson
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import BaseParser
 
 from core.api_errors import PayloadTooLarge
@@ -24,9 +26,31 @@ def _too_large(limit: int) -> PayloadTooLarge:
     )
 
 
+def _gunzipped(body: bytes, limit: int) -> bytes:
+    """The body a gzip stream holds, read no further than the limit (a small compressed body
+    can unpack to gigabytes: past the limit it is refused, never held in memory)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise ParseError("The body is not valid gzip.") from exc
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise _too_large(limit)
+    if not inflater.eof:
+        raise ParseError("The gzip body is cut short.")
+    return out
+
+
 def read_bounded_body(stream, parser_context) -> bytes:
+    """The request body, at most VOC_API_MAX_BODY_BYTES (compressed, and once unpacked when
+    sent with Content-Encoding: gzip)."""
     limit = settings.VOC_API_MAX_BODY_BYTES
     request = parser_context["request"]._request
+    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        raise UnsupportedMediaType(
+            f"Content-Encoding {encoding[:50]}", detail="Send the body plain or as gzip."
+        )
     declared = request.META.get("CONTENT_LENGTH")
     if declared:
         try:
@@ -43,7 +67,8 @@ def read_bounded_body(stream, parser_context) -> bytes:
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    return _gunzipped(body, limit) if encoding == "gzip" else body
 
 
 class BoundedJSONParser(BaseParser):

@@ -1,5 +1,6 @@
 """Fixtures of the client library's tests: a stub HTTP server and a closed port."""
 
+import gzip
 import json
 import socket
 import sys
@@ -36,7 +37,9 @@ class StubServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                assert self.headers["Content-Encoding"] == "gzip"
+                body = json.loads(gzip.decompress(raw))
                 key = next(iter(body))
                 with stub.lock:
                     stub.requests.append((self.path, body[key], dict(self.headers)))

@@ -4,6 +4,7 @@ Standard library only (urllib)."""
 from __future__ import annotations
 
 import email.utils
+import gzip
 import http.client
 import json
 import time
@@ -56,7 +57,10 @@ def api_request(
         "User-Agent": f"voc-triage-client/{VERSION}",
     }
     if body is not None:
+        # Batches of text compress several times over; level 1 costs the sender thread little.
+        body = gzip.compress(body, compresslevel=1)
         headers["Content-Type"] = "application/json"
+        headers["Content-Encoding"] = "gzip"
     request = urllib.request.Request(url, data=body, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
