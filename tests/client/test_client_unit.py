@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from voc_triage_client import VocApiError, VocClient, VocConnectionError
 
-PREDICTION = {"input_text": "where is my parcel", "predicted_label": "track_order"}
+from tests.client.helpers import PREDICTION, log
 
 
 def package_path() -> str:
@@ -17,11 +17,6 @@ def package_path() -> str:
     import voc_triage_client
 
     return str(Path(voc_triage_client.__file__).resolve().parent.parent)
-
-
-def log(client, n, prefix="r", **fields):
-    for i in range(n):
-        assert client.log_prediction(request_id=f"{prefix}{i}", **{**PREDICTION, **fields})
 
 
 def test_the_library_imports_nothing_of_django_or_the_app():
@@ -286,76 +281,6 @@ def test_a_forked_child_gets_a_fresh_queue_and_sender(stub, make_client):
     assert ids == ["child-0"] + [f"parent-{i}" for i in range(5)]
 
 
-def test_past_the_queue_bound_records_go_to_the_spool_in_order(stub, make_client, tmp_path):
-    spool = tmp_path / "spool.sqlite3"
-    client = make_client(
-        stub.url, model_version="v1", max_queue=5, flush_interval=60, spool_path=spool
-    )
-    log(client, 20)
-
-    assert client.stats()["spooled"] == 15
-    assert client.stats()["dropped"] == 0
-    assert client.flush(5) is True
-
-    assert [item["request_id"] for item in stub.items("predictions")] == [
-        f"r{i}" for i in range(20)
-    ]
-    assert client.stats()["spooled"] == 0
-    assert client.stats()["sent"] == 20
-
-
-def test_the_spool_is_bounded(closed_port_url, make_client, tmp_path):
-    client = make_client(
-        closed_port_url, model_version="v1", max_queue=2, flush_interval=60,
-        spool_path=tmp_path / "s.sqlite3", spool_max_records=3,
-    )  # fmt: skip
-    queued = sum(client.log_prediction(request_id=f"r{i}", **PREDICTION) for i in range(10))
-
-    assert queued == 5
-    assert client.stats()["spooled"] == 3
-    assert client.stats()["dropped"] == 5
-
-
-def test_a_long_outage_moves_records_to_the_spool_and_a_new_client_sends_them(
-    stub, closed_port_url, make_client, tmp_path
-):
-    spool = tmp_path / "spool.sqlite3"
-    down = make_client(closed_port_url, model_version="v1", spool_path=spool, spool_after=0.2)
-    log(down, 50)
-    down.log_feedback(kind="complaint", text="late", external_id="fb-1")
-
-    assert down.flush(timeout=1.0) is False
-    assert down.stats()["spooled"] == 51  # moved to disk after spool_after
-    down.close(timeout=0)
-
-    up = make_client(stub.url, spool_path=spool)
-    assert up.stats()["spooled"] == 51
-    assert up.flush(5) is True
-
-    assert sorted(item["request_id"] for item in stub.items("predictions")) == sorted(
-        f"r{i}" for i in range(50)
-    )
-    assert [item["external_id"] for item in stub.items("feedback")] == ["fb-1"]
-    assert up.stats()["spooled"] == 0
-    assert up.stats()["sent"] == 51
-
-
-def test_closing_without_a_spool_counts_undelivered_records_as_dropped(closed_port_url):
-    client = VocClient(
-        closed_port_url, "k", "p", model_version="v1", backoff_base=0.01, backoff_max=0.02
-    )
-    for i in range(7):
-        client.log_prediction(request_id=f"r{i}", **PREDICTION)
-
-    started = time.monotonic()
-    client.close(timeout=0.3)
-
-    assert time.monotonic() - started < 3
-    assert client.stats()["dropped"] == 7
-    assert client.stats()["queued"] == 0
-    assert client.log_prediction(request_id="late", **PREDICTION) is False
-
-
 def test_logging_from_many_threads_loses_and_doubles_nothing(stub, make_client):
     from concurrent.futures import ThreadPoolExecutor
 
@@ -392,35 +317,6 @@ def test_the_interpreters_exit_sends_what_is_queued(stub):
     assert sorted(item["request_id"] for item in stub.items("predictions")) == sorted(
         f"exit-{i}" for i in range(30)
     )
-
-
-def test_records_logged_during_an_outage_follow_the_spooled_ones_in_order(
-    stub, closed_port_url, make_client, tmp_path
-):
-    client = make_client(
-        closed_port_url, model_version="v1", spool_path=tmp_path / "s.sqlite3", spool_after=0.1
-    )
-    log(client, 20, prefix="a")
-    deadline = time.monotonic() + 5
-    while client.stats()["spooled"] < 20 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert client.stats()["spooled"] == 20
-
-    log(client, 20, prefix="b")  # the spool is in use: these go behind the first ones
-    assert client.stats() | {"retried": 0} == {
-        "queued": 0, "sent": 0, "duplicates": 0, "rejected": 0, "retried": 0,
-        "dropped": 0, "spooled": 40,
-    }  # fmt: skip
-    client.base_url = stub.url
-    assert client.flush(5) is True
-
-    expected = [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(20)]
-    assert [item["request_id"] for item in stub.items("predictions")] == expected
-    assert client.stats()["spooled"] == 0
-    # once the spool is empty, records go through memory again
-    log(client, 3, prefix="c")
-    assert client.stats()["spooled"] == 0
-    assert client.flush(5) is True
 
 
 def test_retry_delays_grow_with_jitter_up_to_the_cap_and_follow_retry_after():
