@@ -336,3 +336,16 @@ def test_retry_delays_grow_with_jitter_up_to_the_cap_and_follow_retry_after():
         assert 0 <= client._backoff(0, {"Retry-After": "soon"}) <= 0.5
     finally:
         client.close(timeout=0)
+
+
+def test_flush_ends_a_backoff_wait_once_the_server_is_back(stub, closed_port_url, make_client):
+    client = make_client(closed_port_url, model_version="v1", backoff_base=30.0, backoff_max=30.0)
+    log(client, 5)
+    assert client.flush(timeout=0.5) is False  # down: the sender is now in a long backoff
+    client.base_url = stub.url  # back (as a restarted server would be)
+    started = time.monotonic()
+
+    assert client.flush(timeout=10) is True
+
+    assert time.monotonic() - started < 5, "flush did not wait out a 30-second backoff"
+    assert client.stats()["sent"] == 5

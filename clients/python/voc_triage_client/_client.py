@@ -162,6 +162,8 @@ class VocClient(SenderMixin):
         self._resolved = 0
         self._flush_requests = 0
         self._stop = threading.Event()
+        # Set by flush() and close(): a backoff wait ends at once (the server may be back).
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._last_seq = 0
@@ -381,6 +383,7 @@ class VocClient(SenderMixin):
         self._ensure_sender()
         with self._lock:
             self._flush_requests += 1
+            self._wake.set()
             self._cond.notify_all()
             try:
                 while self._resolved < target and self._pending_locked() > 0:
@@ -402,6 +405,7 @@ class VocClient(SenderMixin):
         with self._lock:
             self._closed = True
             self._stop.set()
+            self._wake.set()
             self._cond.notify_all()
             thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():

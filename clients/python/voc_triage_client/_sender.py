@@ -175,8 +175,16 @@ class SenderMixin:
                 and now - self._failing_since >= self.spool_after
             ):
                 return False
-            if self._stop.wait(delay):
-                raise _Stopped
+            if retry_after_seconds(headers) is not None:
+                # The server said when: only close() cuts that wait short.
+                if self._stop.wait(delay):
+                    raise _Stopped
+            else:
+                # Our own backoff: flush() may end it (the server may be back), close() too.
+                self._wake.wait(delay)
+                self._wake.clear()
+                if self._stop.is_set():
+                    raise _Stopped
 
     def _backoff(self, attempt: int, headers: Mapping[str, str] | None) -> float:
         retry_after = retry_after_seconds(headers)
