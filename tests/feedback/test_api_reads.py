@@ -87,7 +87,7 @@ def test_the_schema_documents_the_contract(client):
     }
     post = schema["paths"]["/api/v1/projects/{slug}/predictions"]["post"]
     assert set(post["requestBody"]["content"]) == {"application/json", "application/x-ndjson"}
-    assert set(post["responses"]) == {"200", "400", "401", "403", "413"}
+    assert set(post["responses"]) == {"200", "400", "401", "403", "413", "415"}
     item = schema["components"]["schemas"]["PredictionItemRequest"]
     assert set(item["required"]) == {"request_id", "model_version", "predicted_label"}
 
