@@ -14,6 +14,7 @@ COPY core ./core
 COPY feedback ./feedback
 COPY triage ./triage
 COPY dashboards ./dashboards
+COPY lifecycle ./lifecycle
 RUN if [ "$EMBEDDINGS" = true ]; then \
       pip install --index-url "$TORCH_INDEX_URL" "torch==$TORCH_VERSION" \
       && pip install ".[embeddings]"; \

@@ -44,7 +44,7 @@ echo "== lint"
 ruff check .
 ruff format --check .
 echo "== bandit: no high-severity findings"
-bandit -q -r config core feedback triage dashboards --severity-level high
+bandit -q -r config core feedback triage dashboards lifecycle --severity-level high
 echo "== migrations are up to date"
 env -u DATABASE_URL -u REDIS_URL python manage.py makemigrations --check --dry-run >/dev/null
 

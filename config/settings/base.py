@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "feedback",
     "triage",
     "dashboards",
+    "lifecycle",
 ]
 
 MIDDLEWARE = [
