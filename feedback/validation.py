@@ -8,7 +8,7 @@ and clients can rely on them.
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -25,6 +25,10 @@ NOT_IN_LABEL_SET = "'{value}' is not in the project's label set."
 CONFIDENCE_RANGE = "Must be between 0 and 1."
 NEGATIVE = "Must be zero or more."
 BAD_TIMESTAMP = "Must be an RFC 3339 timestamp with a timezone, e.g. 2025-01-31T12:00:00Z."
+TIMESTAMP_RANGE = (
+    "Out of range: must be from 1971-01-01 to one day ahead of the server's clock (UTC); "
+    "is the sender's clock right?"
+)
 INPUT_MISSING = "One of input_text or input_data is required."
 ITEM_NOT_OBJECT = "Each item must be a JSON object."
 BAD_KIND = "Must be one of: complaint, correction, rating."
@@ -37,6 +41,10 @@ MAX_JSON_DEPTH = 8
 MAX_INPUT_DATA_BYTES = 64 * 1024
 MAX_METADATA_BYTES = 16 * 1024
 MAX_SCORES = 1000
+# A timestamp outside these bounds comes from a broken clock: it would sit in the rollups and
+# escape retention. The same bounds as CSV imports (csvparse.records).
+EARLIEST_TIMESTAMP = datetime(1971, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(days=1)
 
 
 class InvalidItem:
@@ -138,9 +146,22 @@ def parse_timestamp(value) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    if parsed.tzinfo is None or parsed.year < 1971:
+    if parsed.tzinfo is None:
         return None
     return parsed
+
+
+def in_range_utc(parsed: datetime) -> datetime | None:
+    """The UTC instant of an aware datetime when it lies between EARLIEST_TIMESTAMP and a day
+    ahead of now; None otherwise (also when it has no UTC instant: 9999-12-31T23:59:59-14:00
+    is past the last one Python can hold)."""
+    try:
+        instant = parsed.astimezone(UTC)
+    except OverflowError:
+        return None
+    if instant < EARLIEST_TIMESTAMP or instant > datetime.now(UTC) + CLOCK_SKEW:
+        return None
+    return instant
 
 
 def _timestamp(item, field, errors):
@@ -150,7 +171,11 @@ def _timestamp(item, field, errors):
     parsed = parse_timestamp(value)
     if parsed is None:
         errors[field] = [BAD_TIMESTAMP]
-    return parsed
+        return None
+    instant = in_range_utc(parsed)
+    if instant is None:
+        errors[field] = [TIMESTAMP_RANGE]
+    return instant
 
 
 def _label(item, field, errors, labels, *, required):
