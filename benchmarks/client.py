@@ -2,24 +2,24 @@
 costs its caller, throughput end to end, and an outage, each against a baseline in the run.
 
     make bench                 # all benchmarks
-    python benchmarks/client.py --rows 50000 --calls 50000 --outage 20
+    python benchmarks/client.py --rows 50000 --calls 50000 --outage 30
 
 The app is served by gunicorn (2 sync workers) on the same machine, on a fresh database.
 Host overhead: each `client.log_prediction(**item)` call timed on the caller's thread
 (perf_counter_ns), against `queue.Queue().put(item)` of the same dicts; then again while a
 second thread logs (or puts) at full speed, and once with nothing sent while timing.
 Throughput: `--rows` predictions logged, then `flush()`, against the same rows posted as
-1,000-item JSON batches by a plain urllib loop on one thread (encoding included). Outage: a thread logs 1,000 predictions/s; the server is
-stopped for `--outage` seconds and started again; then `flush()`.
+1,000-item JSON batches by a plain urllib loop on one thread (encoding included).
+Outage (benchmarks/client_outage.py): a thread logs 1,000 predictions/s; the server is stopped
+for `--outage` seconds and started again; then `flush()`. Then twice with a spool and a host
+process (benchmarks/client_host.py) killed a third of the way into the outage, by SIGTERM and
+by SIGKILL, and a new one started on the same spool file.
 """
 
 import argparse
-import gc
 import json
-import os
 import queue
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -28,83 +28,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import (  # noqa: E402
-    ROOT,
-    django_setup,
-    free_port,
-    fresh_database,
-    machine,
-    peak_rss_mb,
-    report,
+from benchmarks.client_outage import run_host_killed, run_outage  # noqa: E402
+from benchmarks.client_server import (  # noqa: E402
+    REPLAY,
+    LiveServer,
+    make_items,
+    percentiles,
+    stored,
 )
-
-
-class LiveServer:
-    """gunicorn serving the app on a fixed port, which can be stopped and started again."""
-
-    def __init__(self, database_url: str, workers: int = 2):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "DJANGO_SETTINGS_MODULE": "config.settings.local",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_LOG_LEVEL": "WARNING",
-        }
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> float:
-        """Start gunicorn and wait until /healthz answers 200; returns the seconds it took."""
-        started = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--log-level", "warning"],
-            cwd=ROOT, env=self.env,
-        )  # fmt: skip
-        deadline = started + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("gunicorn exited")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
-                    if response.status == 200:
-                        return time.monotonic() - started
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the app did not answer /healthz with 200")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=30)
-        self.process = None
-
-
-def make_items(n: int, prefix: str) -> list[dict]:
-    """`n` Banking77 replay predictions (text, top-5 scores, metadata, customer reference) as
-    `log_prediction`'s keyword arguments, with request ids of their own."""
-    items = []
-    for i in range(n):
-        item = dict(REPLAY[i % len(REPLAY)])
-        item["request_id"] = f"{prefix}-{i:08d}"
-        items.append(item)
-    return items
-
-
-REPLAY: list[dict] = []
-
-
-def percentiles(samples_ns: list[int]) -> dict:
-    ordered = sorted(samples_ns)
-    n = len(ordered)
-
-    def at(q: float) -> float:
-        return round(ordered[min(n - 1, int(q * n))] / 1000, 2)
-
-    return {"p50_us": at(0.50), "p99_us": at(0.99), "p999_us": at(0.999), "calls": n}
+from benchmarks.common import django_setup, fresh_database, machine, report  # noqa: E402
 
 
 def time_calls(call, items: list[dict]) -> list[int]:
@@ -169,13 +101,6 @@ def run_overhead(server, slug: str, key: str, calls: int) -> dict:
     return figures
 
 
-def stored(slug: str) -> tuple[int, int]:
-    from feedback.models import Prediction
-
-    rows = Prediction.objects.filter(project__slug=slug)
-    return rows.count(), rows.values("request_id").distinct().count()
-
-
 def run_raw(server, slug: str, key: str, items: list[dict], batch: int) -> float:
     """The baseline: a hand-written loop posting 1,000-item JSON batches with urllib."""
     url = f"{server.url}/api/v1/projects/{slug}/predictions"
@@ -209,120 +134,13 @@ def run_client(server, slug: str, key: str, items: list[dict]) -> tuple[float, f
     return elapsed, logged, stats
 
 
-def reset_peak_rss() -> bool:
-    """Set this process's VmHWM to its current RSS (Linux 4.0+), so the outage's peak is its own."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def current_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def run_outage(server, slug: str, key: str, rate: int, before: float, outage: float, after: float):
-    """A thread logs `rate` predictions/s (each also `queue.Queue().put`, timed apart: the
-    baseline at the same pace); the server stops for `outage` seconds, then starts again
-    (the outage phase lasts until /healthz answers 200); `after` seconds later the thread
-    stops and the client flushes."""
-    from voc_triage_client import VocClient
-
-    client = VocClient(server.url, key, slug)
-    items = make_items(int(rate * (before + outage + after + 120)), "outage")
-    logged = [0]
-    samples: dict[str, list[int]] = {"before": [], "outage": [], "after": []}
-    put_samples: dict[str, list[int]] = {"before": [], "outage": [], "after": []}
-    plain: queue.Queue = queue.Queue()  # the baseline: the same dicts, the same pace
-    phase = ["before"]
-    max_queued = [0]
-    done = threading.Event()
-
-    def logger():
-        clock = time.perf_counter_ns
-        t0 = time.monotonic()
-        for i, item in enumerate(items):
-            if done.is_set():
-                break
-            wait = t0 + i / rate - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            start = clock()
-            plain.put(item)
-            middle = clock()
-            client.log_prediction(**item)
-            end = clock()
-            put_samples[phase[0]].append(middle - start)
-            samples[phase[0]].append(end - middle)
-            logged[0] = i + 1
-            if i % 100 == 0:
-                max_queued[0] = max(max_queued[0], client.stats()["queued"])
-
-    gc.collect()
-    rss_start = current_rss_mb()
-    rss_reset = reset_peak_rss()
-    thread = threading.Thread(target=logger)
-    thread.start()
-    time.sleep(before)
-    phase[0] = "outage"
-    server.stop()
-    time.sleep(outage)
-    restart_s = server.start()
-    restarted = time.monotonic()
-    phase[0] = "after"
-    time.sleep(after)
-    done.set()
-    thread.join()
-    flush_started = time.monotonic()
-    delivered = client.flush(timeout=120)
-    flush_s = time.monotonic() - flush_started
-    drained_s = time.monotonic() - restarted
-    total = logged[0]
-    peak = peak_rss_mb()
-    stats = client.stats()
-    client.close()
-    count, distinct = stored(slug)
-    figures = {
-        "rate_per_s": rate,
-        "seconds_before_outage_after": [before, outage, after],
-        "server_restart_s": round(restart_s, 1),
-        "server_down_s": round(outage + restart_s, 1),
-        "logged": total,
-        "stored": count,
-        "stored_distinct_request_ids": distinct,
-        "all_present": count == distinct == total,
-        "flushed": delivered,
-        "flush_s": round(flush_s, 1),
-        "seconds_from_restart_to_flushed": round(drained_s, 1),
-        "max_queued_seen": max_queued[0],
-        "rss_mb_at_start": round(rss_start, 1),
-        "peak_rss_mb_during": round(peak, 1) if rss_reset else None,
-        "peak_rss_mb_process": round(peak, 1),
-        "client_stats": stats,
-    }
-    for name, values in samples.items():
-        figures[f"log_prediction_{name}"] = percentiles(values) if values else None
-        figures[f"queue_put_{name}"] = percentiles(put_samples[name]) if values else None
-    if samples["before"] and samples["outage"]:
-        figures["p99_outage_over_before"] = round(
-            figures["log_prediction_outage"]["p99_us"] / figures["log_prediction_before"]["p99_us"],
-            2,
-        )
-    return figures
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows for the throughput")
     parser.add_argument("--calls", type=int, default=50_000, help="timed calls per overhead run")
     parser.add_argument("--batch", type=int, default=1000, help="the raw loop's batch size")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--outage", type=float, default=15.0, help="seconds; 0 to skip")
+    parser.add_argument("--outage", type=float, default=30.0, help="seconds; 0 to skip")
     parser.add_argument("--rate", type=int, default=1000, help="predictions/s in the outage")
     parser.add_argument(
         "--switch-interval", type=float, help="sys.setswitchinterval, seconds (default 0.005)"
@@ -339,7 +157,8 @@ def main() -> None:
 
     REPLAY.extend(build_replay(seed=0).predictions)
     keys = {}
-    for slug in ("bench-overhead", "bench-raw", "bench-client", "bench-outage"):
+    slugs = ["bench-overhead", "bench-raw", "bench-client", "bench-outage"]
+    for slug in [*slugs, "bench-host-sigterm", "bench-host-sigkill"]:
         project = project_create(slug=slug, name=slug)
         keys[slug] = api_key_create(project=project, scopes=["ingest"])[1]
 
@@ -380,6 +199,17 @@ def main() -> None:
             figures["outage"] = run_outage(
                 server, "bench-outage", keys["bench-outage"], args.rate, 5.0, args.outage, 5.0
             )
+            figures["host_killed"] = [
+                run_host_killed(
+                    server,
+                    f"bench-host-{kill.name.lower()}",
+                    keys[f"bench-host-{kill.name.lower()}"],
+                    args.rate,
+                    args.outage,
+                    kill,
+                )
+                for kill in (signal.SIGTERM, signal.SIGKILL)
+            ]
     finally:
         server.stop()
     figures["machine"] = machine()

@@ -1,11 +1,16 @@
 """The client's on-disk spool: records past the queue bound or through a long outage, kept
 in order, bounded, and sent by a later client (against a stub HTTP server)."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
 
+import pytest
 from voc_triage_client import VocClient
 
-from tests.client.helpers import PREDICTION, log
+from tests.client.helpers import PREDICTION, log, package_path
 
 
 def test_past_the_queue_bound_records_go_to_the_spool_in_order(stub, make_client, tmp_path):
@@ -90,7 +95,13 @@ def test_records_logged_during_an_outage_follow_the_spooled_ones_in_order(
         time.sleep(0.02)
     assert client.stats()["spooled"] == 20
 
-    log(client, 20, prefix="b")  # the spool is in use: these go behind the first ones
+    # The spool is in use: these are queued in memory (the caller never waits on the disk),
+    # then moved to disk behind the first ones within a fraction of a second.
+    log(client, 20, prefix="b")
+    assert client.stats()["spooled"] + client.stats()["queued"] == 40
+    deadline = time.monotonic() + 2
+    while client.stats()["spooled"] < 40 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert client.stats() | {"retried": 0} == {
         "queued": 0, "sent": 0, "duplicates": 0, "rejected": 0, "retried": 0,
         "dropped": 0, "spooled": 40,
@@ -105,3 +116,60 @@ def test_records_logged_during_an_outage_follow_the_spooled_ones_in_order(
     log(client, 3, prefix="c")
     assert client.stats()["spooled"] == 0
     assert client.flush(5) is True
+
+
+HOST = """
+import signal, sys, time
+from voc_triage_client import VocClient
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # as servers do
+client = VocClient(sys.argv[1], "key", "proj", model_version="v1", spool_path=sys.argv[2],
+                   spool_after=0.1, backoff_base=0.05, backoff_max=0.1)
+for i in range(300):
+    client.log_prediction(request_id=f"r{i}", input_text="q", predicted_label="a")
+    time.sleep(0.002)
+print("logged", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("kill", [signal.SIGTERM, signal.SIGKILL])
+def test_a_host_killed_during_an_outage_loses_nothing_spooled_and_a_restart_sends_it(
+    stub, closed_port_url, make_client, tmp_path, kill
+):
+    """SIGTERM: the exit hook moves what is in memory to the spool. SIGKILL: nothing runs, so
+    what was logged more than the spooling interval (0.2 s) before the kill must be on disk."""
+    spool = tmp_path / "spool.sqlite3"
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST, closed_port_url, str(spool)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": package_path()},
+    )  # fmt: skip
+    try:
+        assert host.stdout.readline().strip() == "logged"
+        time.sleep(1.5)  # well past spool_after and the 0.2 s spooling interval
+        host.send_signal(kill)
+        host.wait(timeout=30)
+    finally:
+        host.kill()
+
+    restarted = make_client(stub.url, model_version="v1", spool_path=spool)
+    assert restarted.flush(10) is True
+    assert sorted(item["request_id"] for item in stub.items("predictions")) == sorted(
+        f"r{i}" for i in range(300)
+    )
+    assert restarted.stats()["spooled"] == 0
+
+
+def test_records_go_to_the_spool_spool_after_seconds_into_an_outage_not_at_the_next_retry(
+    closed_port_url, make_client, tmp_path
+):
+    client = make_client(
+        closed_port_url, model_version="v1", spool_path=tmp_path / "s.sqlite3",
+        spool_after=0.3, backoff_base=20.0, backoff_max=60.0, flush_interval=0.05,
+    )  # fmt: skip
+    log(client, 10)
+    started = time.monotonic()
+    while client.stats()["spooled"] < 10 and time.monotonic() - started < 5:
+        time.sleep(0.02)
+
+    assert client.stats()["spooled"] == 10
+    assert time.monotonic() - started < 2  # a retry delay drawn up to 20 s did not hold it

@@ -4,19 +4,11 @@ and the spool, against a stub HTTP server (no Django involved)."""
 import logging
 import os
 import time
-from pathlib import Path
 
 import pytest
 from voc_triage_client import VocApiError, VocClient, VocConnectionError
 
-from tests.client.helpers import PREDICTION, log
-
-
-def package_path() -> str:
-    """Where voc_triage_client is imported from (for subprocesses)."""
-    import voc_triage_client
-
-    return str(Path(voc_triage_client.__file__).resolve().parent.parent)
+from tests.client.helpers import PREDICTION, log, package_path
 
 
 def test_the_library_imports_nothing_of_django_or_the_app():
@@ -43,14 +35,12 @@ def test_the_library_imports_nothing_of_django_or_the_app():
         ({"request_id": "r", "input_text": "q", "predicted_label": "a", "confidence": float("nan")}, "finite"),
         ({"request_id": "r", "input_text": "q", "predicted_label": "a", "confidence": 1.5}, "at most"),
         ({"request_id": "r", "input_text": "q", "predicted_label": "a", "confidence": "high"}, "number"),
-        ({"request_id": "r", "input_text": "q", "predicted_label": "a", "scores": {"a": float("inf")}}, "finite"),
-        ({"request_id": "r", "input_text": "q", "predicted_label": "a", "metadata": {"x": object()}}, "JSON"),
-        ({"request_id": "r", "input_text": "q", "predicted_label": "a", "metadata": ["x"]}, "metadata"),
         ({"request_id": "r", "input_text": "q", "predicted_label": "a", "model_version": None}, "model_version"),
         ({"request_id": object(), "input_text": "q", "predicted_label": "a"}, "request_id"),
+        ({"request_id": "r" * 201, "input_text": "q", "predicted_label": "a"}, "request_id"),
     ],
 )  # fmt: skip
-def test_a_bad_prediction_is_rejected_locally_with_one_warning_and_no_exception(
+def test_a_prediction_failing_the_callers_checks_is_not_queued_and_never_raises(
     stub, make_client, caplog, fields, message
 ):
     client = make_client(stub.url)
@@ -65,6 +55,54 @@ def test_a_bad_prediction_is_rejected_locally_with_one_warning_and_no_exception(
     assert client.stats()["queued"] == 0
     assert client.flush(2) is True
     assert stub.requests == []
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"scores": {"a": float("inf")}}, "finite"),
+        ({"scores": {"a": "high"}}, "number"),
+        ({"metadata": {"x": object()}}, "JSON"),
+        ({"metadata": ["x"]}, "metadata"),
+        ({"input_data": "q"}, "input_data"),
+        ({"input_text": 42}, "input_text"),
+        ({"served_at": 12}, "served_at"),
+        ({"request_id": "   "}, "request_id"),
+    ],
+)
+def test_a_prediction_failing_the_senders_checks_is_counted_logged_and_the_rest_delivered(
+    stub, make_client, caplog, fields, message
+):
+    """What costs more to check is checked on the sender thread: queued, then refused there,
+    one warning naming the field, and the records beside it delivered."""
+    client = make_client(stub.url, model_version="v1")
+
+    with caplog.at_level(logging.WARNING, logger="voc_triage_client"):
+        record = {"request_id": "bad", **PREDICTION, **fields}
+        assert client.log_prediction(**record) is True
+        log(client, 3)
+        assert client.flush(5) is True
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and message in warnings[0], warnings
+    assert client.stats() | {"queued": None} == {
+        "queued": None, "sent": 3, "duplicates": 0, "rejected": 1, "retried": 0,
+        "dropped": 0, "spooled": 0,
+    }  # fmt: skip
+    assert client.stats()["queued"] == 0
+    assert [item["request_id"] for item in stub.items("predictions")] == ["r0", "r1", "r2"]
+
+
+def test_changing_a_logged_dict_afterwards_changes_nothing_sent(stub, make_client):
+    client = make_client(stub.url, model_version="v1")
+    metadata, scores = {"channel": "app"}, {"track_order": 0.6}
+    client.log_prediction(request_id="r", metadata=metadata, scores=scores, **PREDICTION)
+    metadata["channel"], scores["track_order"] = "web", 0.1
+
+    assert client.flush(5) is True
+    [item] = stub.items("predictions")
+    assert item["metadata"] == {"channel": "app"}
+    assert item["scores"] == {"track_order": 0.6}
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """VocClient: log predictions and feedback without blocking the caller.
 
-`log_*` checks a record (cheaply), serialises it and appends it to a bounded in-memory queue;
-a daemon thread sends the queue in batches (up to `batch_size` records, or whatever is there
+`log_*` checks a record (cheaply) and appends it to a bounded in-memory queue; a daemon
+thread serialises and sends the queue in batches (up to `batch_size` records, or whatever is there
 after `flush_interval` seconds) to the ingest endpoints of docs/api.md, retrying transient
 failures with exponential backoff and jitter. Nothing in `log_*` raises or waits on the network.
 
@@ -35,9 +35,9 @@ from ._http import (
     error_message,
     json_or_none,
 )
-from ._sender import SenderMixin
+from ._sender import SenderMixin, log_rejected, serialise
 from ._spool import Record, Spool
-from ._validate import InvalidRecord, feedback_json, prediction_json
+from ._validate import feedback_json, prediction_fields
 
 __all__ = ["VocClient", "VocError", "VocApiError", "VocConnectionError"]
 
@@ -85,7 +85,7 @@ class VocClient(SenderMixin):
         retry_after_max: float = 300.0,
         spool_path: str | os.PathLike[str] | None = None,
         spool_max_records: int = 1_000_000,
-        spool_after: float = 30.0,
+        spool_after: float = 5.0,
         max_batch_bytes: int = 4 * 1024 * 1024,
         drop_log_interval: float = 60.0,
         atexit_timeout: float = 2.0,
@@ -216,29 +216,29 @@ class VocClient(SenderMixin):
     ) -> bool:
         """Queue one prediction; return at once whether it was queued. Never raises.
 
-        A record that fails the client's checks (a required field missing, a confidence that
-        is not a finite number in 0..1, metadata that is not JSON-serialisable...) is counted
-        as ``rejected`` and logged once as a warning.
+        What costs next to nothing is checked here: a record without its ids, label or input,
+        or with a confidence that is not a finite number in 0..1, is not queued (False). The
+        rest (scores, metadata that is not JSON-serialisable, lengths of texts...) is checked
+        on the sender thread, to keep the caller's time low. Either way a refused record is
+        counted as ``rejected`` and logged once as a warning naming the field.
         """
         try:
-            body = prediction_json(
-                request_id=request_id,
-                model_version=model_version if model_version is not None else self.model_version,
-                predicted_label=predicted_label,
-                input_text=input_text,
-                input_data=input_data,
-                confidence=confidence,
-                scores=scores,
-                latency_ms=latency_ms,
-                served_at=served_at,
-                metadata=metadata,
-                customer_ref=customer_ref,
+            fields = prediction_fields(
+                request_id,
+                model_version if model_version is not None else self.model_version,
+                predicted_label,
+                input_text,
+                input_data,
+                confidence,
+                scores,
+                latency_ms,
+                served_at,
+                metadata,
+                customer_ref,
             )
-        except InvalidRecord as exc:
+        except Exception as exc:  # InvalidRecord, or anything else: never raise
             return self._reject_locally(PREDICTIONS, request_id, exc)
-        except Exception as exc:  # never raise into the caller
-            return self._reject_locally(PREDICTIONS, request_id, exc)
-        return self._enqueue(PREDICTIONS, body)
+        return self._enqueue(PREDICTIONS, fields, request_id)
 
     def log_feedback(
         self,
@@ -287,45 +287,53 @@ class VocClient(SenderMixin):
     def _reject_locally(self, kind: str, request_id: Any, exc: Exception) -> bool:
         with self._lock:
             self._counts["rejected"] += 1
-        logger.warning(
-            "voc_triage_client: %s record rejected before sending (request_id=%r): %s",
-            "prediction" if kind == PREDICTIONS else "feedback",
-            request_id,
-            exc,
-        )
+        log_rejected(kind, request_id, exc)
         return False
 
-    def _enqueue(self, kind: str, body: str) -> bool:
+    def _enqueue(self, kind: str, payload: str | tuple, request_id: Any = None) -> bool:
+        """Append a record (feedback as JSON text, a prediction as the tuple of its fields,
+        which the sender serialises) to the memory queue; when the queue is full, to the spool or
+        nowhere (counted as dropped)."""
         try:
             self._ensure_sender()
             with self._lock:
                 if self._closed:
                     self._drop_locked(1, "the client is closed")
                     return False
-                record: Record = (None, self._next_seq(), kind, body)
-                spool = self._spool
-                if spool is not None and (self._spool_active or len(self._queue) >= self.max_queue):
-                    # Once records are on disk, newer ones follow them there: the order is kept.
-                    try:
-                        stored = spool.add([record])
-                    except Exception as exc:
-                        logger.warning("voc_triage_client: the spool failed: %s", exc)
-                        stored = 0
-                    if stored:
-                        self._spool_active = True
-                        self._enqueued += 1
+                record: Record = (None, self._next_seq(), kind, payload)
+                if len(self._queue) < self.max_queue:
+                    self._queue.append(record)
+                    self._enqueued += 1
+                    if len(self._queue) >= self.batch_size:
                         self._cond.notify_all()
-                        return True
-                    self._drop_locked(1, "the queue and the spool are full")
-                    return False
-                if len(self._queue) >= self.max_queue:
+                    return True
+                spool = self._spool
+                if spool is None:
                     self._drop_locked(1, "the queue is full")
                     return False
-                self._queue.append(record)
-                self._enqueued += 1
-                if len(self._queue) >= self.batch_size:
+                # Rare (the sender moves the queue to disk as it fills): written here, in order
+                # after the queue, which the sender will spool before sending anything.
+                serialised, bad = serialise([record])
+                if bad:
+                    self._counts["rejected"] += 1
+                    log_rejected(
+                        kind,
+                        payload.get("request_id") if isinstance(payload, dict) else None,
+                        bad[0][1],
+                    )
+                    return False
+                try:
+                    stored = spool.add(serialised)
+                except Exception as exc:
+                    logger.warning("voc_triage_client: the spool failed: %s", exc)
+                    stored = 0
+                if stored:
+                    self._spool_active = True
+                    self._enqueued += 1
                     self._cond.notify_all()
-                return True
+                    return True
+                self._drop_locked(1, "the queue and the spool are full")
+                return False
         except Exception as exc:  # never raise into the caller
             logger.warning("voc_triage_client: could not queue a record: %s", exc)
             return False

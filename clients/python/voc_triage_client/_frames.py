@@ -6,22 +6,9 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-logger = logging.getLogger("voc_triage_client")
+from ._validate import PREDICTION_FIELDS  # the columns used (others are ignored)
 
-# The columns log_prediction takes (others are ignored).
-PREDICTION_FIELDS = (
-    "request_id",
-    "model_version",
-    "predicted_label",
-    "input_text",
-    "input_data",
-    "confidence",
-    "scores",
-    "latency_ms",
-    "served_at",
-    "metadata",
-    "customer_ref",
-)
+logger = logging.getLogger("voc_triage_client")
 
 
 def frame_predictions(frame: Any) -> Iterator[dict[str, Any]]:

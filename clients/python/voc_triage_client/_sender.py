@@ -20,12 +20,44 @@ from ._http import (
 )
 from ._http import retry_after as retry_after_seconds
 from ._spool import Record
+from ._validate import prediction_fields_json
 
 logger = logging.getLogger("voc_triage_client")
 
 
+# While records go to disk (an outage with a spool), the memory queue is moved there at least
+# this often (seconds): a host process killed meanwhile loses at most what came in since.
+SPOOL_EVERY = 0.2
+
+
 class _Stopped(Exception):
     """The client is closing: stop retrying."""
+
+
+def log_rejected(kind: str, request_id: Any, exc: Exception) -> None:
+    logger.warning(
+        "voc_triage_client: %s record rejected before sending (request_id=%r): %s",
+        "prediction" if kind == PREDICTIONS else "feedback",
+        request_id,
+        exc,
+    )
+
+
+def serialise(records: Iterable[Record]) -> tuple[list[Record], list[tuple[Record, Exception]]]:
+    """The records with every payload as JSON text (a prediction is queued as a tuple of its
+    fields and checked in full here, off the caller's thread), and apart those that fail."""
+    good: list[Record] = []
+    bad: list[tuple[Record, Exception]] = []
+    for record in records:
+        rowid, seq, kind, payload = record
+        if type(payload) is str:
+            good.append(record)
+            continue
+        try:
+            good.append((rowid, seq, kind, prediction_fields_json(payload)))
+        except Exception as exc:
+            bad.append((record, exc))
+    return good, bad
 
 
 class SenderMixin:
@@ -47,13 +79,24 @@ class SenderMixin:
                 self._spill(list(self._take_queue()), reason="the client closed")
 
     def _next_batch(self) -> tuple[list[Record] | None, bool]:
-        """The next batch, from memory (older) or the spool, once it is full, due or flushed;
+        """The next batch, from the spool while records are on disk (the memory queue goes
+        there first, to keep the order), else from memory once it is full, due or flushed;
         (None, False) when the client is stopping."""
         deadline: float | None = None
         with self._lock:
             while True:
                 if self._stop.is_set():
                     return None, False
+                if self._spool_active and self._spool is not None:
+                    if self._queue:
+                        self._spool_queue_locked()
+                        continue
+                    rows = self._spool.peek(self.batch_size)
+                    if rows:
+                        return rows, True
+                    self._spool_active = False
+                    self._cond.notify_all()
+                    continue
                 if self._queue:
                     now = time.monotonic()
                     if deadline is None:
@@ -70,14 +113,35 @@ class SenderMixin:
                     self._cond.wait(deadline - now)
                     continue
                 deadline = None
-                if self._spool_active and self._spool is not None:
-                    rows = self._spool.peek(self.batch_size)
-                    if rows:
-                        return rows, True
-                    self._spool_active = False
-                    self._cond.notify_all()
-                    continue
                 self._cond.wait(self.flush_interval)
+
+    def _spool_queue_locked(self) -> None:
+        """Move the memory queue to the spool. Called holding the lock, which is let go
+        during the disk write: callers keep appending (newer records) meanwhile."""
+        records = list(self._queue)
+        self._queue.clear()
+        self._inflight += len(records)
+        self._lock.release()
+        try:
+            self._spill(records, reason="the server is unreachable", counted_inflight=True)
+        finally:
+            self._lock.acquire()
+
+    def _spool_queue_while_waiting(self, delay: float, event: Any) -> bool:
+        """Wait up to `delay` seconds for `event`; meanwhile, while records go to disk, move
+        the memory queue there every SPOOL_EVERY seconds. True when the event was set."""
+        deadline = time.monotonic() + delay
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return event.is_set()
+            if not (self._spool_active and self._spool is not None):
+                return event.wait(remaining)
+            if event.wait(min(SPOOL_EVERY, remaining)):
+                return True
+            with self._lock:
+                if self._queue and self._spool_active:
+                    self._spool_queue_locked()
 
     def _take_queue(self) -> Iterable[Record]:
         with self._lock:
@@ -88,6 +152,10 @@ class SenderMixin:
     def _deliver(self, batch: list[Record], from_spool: bool) -> None:
         """Send a batch, predictions before feedback; on a long outage (with a spool) or at
         close, move what is left to the spool."""
+        if not from_spool:
+            batch, bad = serialise(batch)
+            if bad:
+                self._settle_rejected(bad, inflight=True)
         chunks = [
             chunk
             for kind in (PREDICTIONS, FEEDBACK)
@@ -169,22 +237,28 @@ class SenderMixin:
                     f"HTTP {status}" if status is not None else answer,
                     delay,
                 )
-            if (
-                not from_spool
-                and self._spool is not None
-                and now - self._failing_since >= self.spool_after
-            ):
-                return False
+            # With a spool, records go to disk `spool_after` seconds into the failure: on
+            # time, not at the first retry after it (a backoff can be 30 s long).
+            spool_at = None
+            if not from_spool and self._spool is not None:
+                spool_at = self._failing_since + self.spool_after
+                if now >= spool_at:
+                    return False
+                delay = min(delay, spool_at - now)
             if retry_after_seconds(headers) is not None:
                 # The server said when: only close() cuts that wait short.
-                if self._stop.wait(delay):
+                if self._spool_queue_while_waiting(delay, self._stop):
                     raise _Stopped
             else:
                 # Our own backoff: flush() may end it (the server may be back), close() too.
-                self._wake.wait(delay)
+                woken = self._spool_queue_while_waiting(delay, self._wake)
                 self._wake.clear()
                 if self._stop.is_set():
                     raise _Stopped
+                if woken:
+                    continue  # try again at once
+            if spool_at is not None and time.monotonic() >= spool_at:
+                return False
 
     def _backoff(self, attempt: int, headers: Mapping[str, str] | None) -> float:
         retry_after = retry_after_seconds(headers)
@@ -235,25 +309,47 @@ class SenderMixin:
             self._inflight = max(0, self._inflight - len(records))
             self._cond.notify_all()
 
-    def _spill(self, records: list[Record], reason: str, with_queue: bool = False) -> None:
+    def _settle_rejected(self, bad: list[tuple[Record, Exception]], inflight: bool) -> None:
+        """Records of the memory queue that failed the sender-side checks: logged, counted,
+        never sent. `inflight`: they were counted in flight until now."""
+        for record, exc in bad:
+            log_rejected(record[2], record[3][0], exc)  # a prediction's fields: request_id first
+        with self._lock:
+            self._counts["rejected"] += len(bad)
+            self._resolved += len(bad)
+            if inflight:
+                self._inflight = max(0, self._inflight - len(bad))
+            self._cond.notify_all()
+
+    def _spill(
+        self,
+        records: list[Record],
+        reason: str,
+        with_queue: bool = False,
+        counted_inflight: bool = False,
+    ) -> None:
         """Move undelivered records (and, `with_queue`, the whole memory queue) to the spool,
-        or count them as dropped."""
+        or count them as dropped. `counted_inflight`: the records were counted in flight (so
+        that flush() waits for them) until now."""
         if with_queue and self._spool is not None:
             with self._lock:
-                # From now on log_* writes to the spool too (ordered there by seq), so no newer
-                # record is sent from memory before these older ones.
+                # From now on the sender spools what is queued before it sends anything, so
+                # no newer record is sent from memory before these older ones.
                 self._spool_active = True
                 records = records + list(self._queue)
                 self._queue.clear()
-        if not records:
-            return
+        records, bad = serialise(records)
+        if bad:
+            self._settle_rejected(bad, inflight=counted_inflight)
         stored = 0
-        if self._spool is not None:
+        if records and self._spool is not None:
             try:
                 stored = self._spool.add(records)
             except Exception as exc:
                 logger.warning("voc_triage_client: the spool failed: %s", exc)
         with self._lock:
+            if counted_inflight:
+                self._inflight = max(0, self._inflight - len(records))
             if stored:
                 self._spool_active = True
             lost = len(records) - stored
