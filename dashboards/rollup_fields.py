@@ -25,6 +25,18 @@ MAX_FIELDS = ("peak_per_second",)
 SUMMED_FIELDS = tuple(
     name for name in ROLLUP_FIELDS if name not in JSON_FIELDS and name not in MAX_FIELDS
 )
+# The figures counted from the predictions alone (the rest come from their feedback). An hour
+# whose predictions retention may have deleted keeps these as they were counted.
+SERVED_FIELDS = (
+    "predictions",
+    "label_counts",
+    "confidence_predictions",
+    "latency_sketch",
+    "latency_count",
+    "latency_sum_ms",
+    "peak_per_second",
+)
+assert set(SERVED_FIELDS) <= set(ROLLUP_FIELDS), "a served figure was renamed in RollupCounts"
 # The counts of predictions and feedback (the latency count and sum only serve its mean).
 COUNT_FIELDS = tuple(name for name in SUMMED_FIELDS if not name.startswith("latency_"))
 

@@ -30,6 +30,16 @@ class Project(models.Model):
     feedback_link_days = models.PositiveIntegerField(
         default=30, help_text="How long a feedback link sent to a customer stays valid."
     )
+    prediction_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=90,
+        help_text="Predictions without feedback are deleted this many days after they were "
+        "served (counts on the quality pages stay). Empty: keep them all.",
+    )
+    # Every hour before this may have lost predictions to retention: its rollup keeps the
+    # prediction counts it had (lifecycle/retention.py sets it, dashboards' recount reads it).
+    predictions_swept_before = models.DateTimeField(null=True, blank=True, editable=False)
     show_input_to_customer = models.BooleanField(
         default=True, help_text="Show the model's input on the customer's feedback page."
     )

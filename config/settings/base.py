@@ -184,6 +184,9 @@ CELERY_BEAT_SCHEDULE = {
     # Dataset exports whose worker died are rebuilt from their snapshot (triage/services/
     # exports.py); a training pipeline waits on them, so every two minutes.
     "export-sweep": {"task": "triage.export_sweep", "schedule": 120.0},
+    # Predictions past their project's retention are deleted in short batches; a sweep works
+    # for up to 4 minutes, so every 5 keeps up with a day of traffic at 1,000/s (BENCHMARKS.md).
+    "retention-sweep": {"task": "lifecycle.retention_sweep", "schedule": 300.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------

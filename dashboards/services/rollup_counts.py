@@ -11,7 +11,14 @@ from django.db.models.functions import Cast, Floor, Greatest, Least, Ln, TruncSe
 from feedback.models import Feedback, Prediction
 
 from .. import metrics
-from ..rollup_fields import HISTOGRAM_FIELDS, ROLLUP_FIELDS, SUMMED_FIELDS, rollup_zero
+from ..models import MetricRollup
+from ..rollup_fields import (
+    HISTOGRAM_FIELDS,
+    ROLLUP_FIELDS,
+    SERVED_FIELDS,
+    SUMMED_FIELDS,
+    rollup_zero,
+)
 
 HOUR = timedelta(hours=1)
 # What a day's (or week's) fold reads of the rows under it.
@@ -53,11 +60,14 @@ def _empty_row(project_id: int, version_id: int | None, hour: datetime) -> dict:
     }
 
 
-def rollup_hour_compute(*, project_id: int, hour: datetime) -> list[dict]:
+def rollup_hour_compute(*, project_id: int, hour: datetime, swept: bool = False) -> list[dict]:
     """The rollup rows of one project and hour, counted from the raw tables (no writes).
 
     Five grouped queries over the hour's predictions (served_at index) and one over the
-    current feedback about them; Python only folds the grouped results."""
+    current feedback about them; Python only folds the grouped results. `swept`: retention
+    may have deleted predictions of this hour (those without feedback), so the figures of
+    the predictions alone are kept from the hour's current rows and only feedback is
+    recounted."""
     start, end = hour, hour + HOUR
     rows: dict[int | None, dict] = {}
 
@@ -66,6 +76,19 @@ def rollup_hour_compute(*, project_id: int, hour: datetime) -> list[dict]:
             rows[version_id] = _empty_row(project_id, version_id, hour)
         return rows[version_id]
 
+    if swept:
+        for kept in MetricRollup.objects.filter(project_id=project_id, hour=hour).values(
+            "model_version_id", *SERVED_FIELDS
+        ):
+            row(kept.pop("model_version_id")).update(kept)
+    else:
+        _count_served(project_id, start, end, row)
+    _count_feedback(project_id, start, end, row)
+    return list(rows.values())
+
+
+def _count_served(project_id: int, start: datetime, end: datetime, row) -> None:
+    """The figures of the hour's predictions alone, into `row(version_id)`."""
     served = Prediction.objects.filter(
         project_id=project_id, served_at__gte=start, served_at__lt=end
     )
@@ -97,6 +120,10 @@ def rollup_hour_compute(*, project_id: int, hour: datetime) -> list[dict]:
         r = row(version_id)
         r["peak_per_second"] = max(r["peak_per_second"], n)
 
+
+def _count_feedback(project_id: int, start: datetime, end: datetime, row) -> None:
+    """The figures of the current feedback about the hour's predictions, and of the hour's
+    complaints about no prediction, into `row(version_id)`."""
     # Current feedback about this hour's predictions. One correction per prediction (the
     # latest) feeds the pairs and the confidence bins.
     corrected: dict[int, tuple] = {}
@@ -153,7 +180,6 @@ def rollup_hour_compute(*, project_id: int, hour: datetime) -> list[dict]:
     ).count()
     if unlinked:
         row(None)["complaints"] = unlinked
-    return list(rows.values())
 
 
 def rollup_day_fold(hour_rows: list[dict]) -> list[dict]:

@@ -93,7 +93,21 @@ def rollup_hour_refresh(*, project_id: int, hour: datetime) -> int:
     started. Idempotent; returns the number of hourly rows written."""
     started = timezone.now()
     with transaction.atomic():
-        rows = rollup_hour_compute(project_id=project_id, hour=hour)
+        # Locked against retention's sweep, which raises this mark before it deletes: a
+        # recount either sees the new mark or finishes before the deletion starts. (NO KEY
+        # UPDATE: ingest's foreign-key checks on the project row are not blocked.)
+        swept_before = (
+            Project.objects.select_for_update(no_key=True)
+            .filter(id=project_id)
+            .values_list("predictions_swept_before", flat=True)
+            .first()
+        )
+        # Retention may have deleted predictions of an hour before the mark.
+        rows = rollup_hour_compute(
+            project_id=project_id,
+            hour=hour,
+            swept=swept_before is not None and hour + timedelta(hours=1) <= swept_before,
+        )
         MetricRollup.objects.filter(project_id=project_id, hour=hour).delete()
         MetricRollup.objects.bulk_create(
             [MetricRollup(**row, computed_at=started) for row in rows], batch_size=500
