@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-embeddings run serve test test-sqlite lint format bench clean
+.PHONY: setup setup-embeddings run serve test test-sqlite lint format bench backup restore clean
 
 setup: $(STAMP)  ## create .venv and install the app with its dev tools
 
@@ -43,6 +43,13 @@ format: setup
 
 bench: setup-embeddings  ## benchmarks on PostgreSQL (started if needed); figures go to BENCHMARKS.md
 	scripts/bench.sh
+
+backup: setup  ## database (pg_dump -Fc, or SQLite's online backup) + media folder + manifest, under backups/
+	$(PY) manage.py backup --to $(or $(TO),backups)
+
+restore: setup  ## FROM=backups/voc-backup-...: into the configured database and media folder, both empty
+	@test -n "$(FROM)" || { echo "usage: make restore FROM=backups/voc-backup-<time>"; exit 2; }
+	$(PY) manage.py restore "$(FROM)"
 
 clean:
 	rm -rf .data .tmp
