@@ -184,6 +184,10 @@ CELERY_BEAT_SCHEDULE = {
     # Dataset exports whose worker died are rebuilt from their snapshot (triage/services/
     # exports.py); a training pipeline waits on them, so every two minutes.
     "export-sweep": {"task": "triage.export_sweep", "schedule": 120.0},
+    # Erasures whose worker died are redone, and those waiting for a project's imports and
+    # exports to finish are published again; a customer's request has a legal deadline, so
+    # every two minutes.
+    "erasure-sweep": {"task": "lifecycle.erasure_sweep", "schedule": 120.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
