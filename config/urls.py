@@ -17,6 +17,7 @@ urlpatterns = [
     path("p/<slug:slug>/", include("triage.urls")),
     path("p/<slug:slug>/imports/", include("feedback.urls_imports")),
     path("p/<slug:slug>/members/", include("feedback.urls_members")),
+    path("p/<slug:slug>/privacy/", include("lifecycle.urls")),
     path("p/<slug:slug>/", include("dashboards.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -35,6 +36,7 @@ urlpatterns = [
     path("api/v1/", include("feedback.urls_api")),
     path("api/v1/", include("triage.urls_api")),
     path("api/v1/", include("dashboards.urls_api")),
+    path("api/v1/", include("lifecycle.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script as a file: no inline script, so the CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

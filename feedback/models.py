@@ -295,6 +295,8 @@ class ApiKey(models.Model):
         INGEST = "ingest"
         READ = "read"
         EXPORT = "export"
+        # Erasure of a customer's data (lifecycle): its own scope, since it destroys data.
+        PRIVACY = "privacy"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True)

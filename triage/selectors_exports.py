@@ -82,12 +82,22 @@ def export_category_ids(*, project: Project, filters: dict) -> list[int] | None:
     return sorted(ids)
 
 
-def _export_feedback(*, export: DatasetExport, corrections: bool = True) -> QuerySet:
+# A prediction whose input was erased at the customer's request (lifecycle's erasure blanks
+# both; ingest never stores a prediction without one) never enters an export.
+ERASED_INPUT = Q(prediction__input_text="", prediction__input_data__isnull=True)
+
+
+def _export_feedback(
+    *, export: DatasetExport, corrections: bool = True, erased: bool = False
+) -> QuerySet:
     """The feedback an export's filters select, alive at its as_of: its corrections, or (with
     corrections=False) every feedback item about the predictions it selects. Every filter but
-    the kind is about the prediction, so both selections pick the same predictions."""
+    the kind is about the prediction, so both selections pick the same predictions. Erased
+    predictions are left out unless `erased` (what a file built before the erasure holds)."""
     project, filters, as_of = export.project, export.filters, export.as_of
     qs = Feedback.objects.filter(_alive_at(as_of), project=project)
+    if not erased:
+        qs = qs.exclude(ERASED_INPUT)
     if corrections:
         qs = qs.filter(kind="correction")
     else:
@@ -274,6 +284,16 @@ def _prefetched(params: dict, name: str, sql: str, args, chunk: int) -> Iterator
     finally:
         stop.set()
         thread.join()
+
+
+def export_selects_predictions(*, export: DatasetExport, prediction_ids: list[int]) -> bool:
+    """Whether the export's selection, erased predictions included, has corrections about
+    any of these predictions (whether a file built before their erasure may hold them)."""
+    return (
+        _export_feedback(export=export, erased=True)
+        .filter(prediction_id__in=prediction_ids)
+        .exists()
+    )
 
 
 def export_corrections(*, export: DatasetExport) -> QuerySet:

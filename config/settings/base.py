@@ -187,6 +187,10 @@ CELERY_BEAT_SCHEDULE = {
     # Predictions past their project's retention are deleted in short batches; a sweep works
     # for up to 4 minutes, so every 5 keeps up with a day of traffic at 1,000/s (BENCHMARKS.md).
     "retention-sweep": {"task": "lifecycle.retention_sweep", "schedule": 300.0},
+    # Erasures whose worker died are redone, and those waiting for a project's imports and
+    # exports to finish are published again; a customer's request has a legal deadline, so
+    # every two minutes.
+    "erasure-sweep": {"task": "lifecycle.erasure_sweep", "schedule": 120.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.utils import timezone
 from dashboards.models import AlertEvent, AlertRule
 from feedback.links import link_token_create, link_token_sign
 from feedback.models import ImportJob, Membership
+from lifecycle.models import Erasure
 from tests.e2e.conftest import log_in
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory, UserFactory
 from tests.security.routes import fill, routes
@@ -118,11 +119,14 @@ def poisoned(transactional_db):
             deliveries=[{"transition": payload, "channel": payload, "ok": False,
                          "refused": True, "detail": payload}],
         )  # fmt: skip
+    erasure = Erasure.objects.create(
+        project=project, customer_hash="0" * 64, error=PAYLOADS[2], requested_by=admin
+    )
     ids = {
         "category_id": categories[1].id, "point_id": point.id, "review_id": review.id,
         "feedback_id": complaint.id, "job_id": job.id, "run_id": 0,
         "request_id": prediction.request_id, "export_id": export.id, "rule_id": rules[1].id,
-        "membership_id": member.id, "reference_id": reference.id,
+        "membership_id": member.id, "reference_id": reference.id, "erasure_id": erasure.id,
     }  # fmt: skip
     claims = link_token_create(
         project_id=project.id, prediction_id=prediction.id, lifetime=timedelta(days=1)

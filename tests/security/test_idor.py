@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from dashboards.models import AlertEvent, AlertRule
 from feedback.models import ApiKey, Feedback, ImportJob, Membership, Prediction
 from feedback.services import api_key_create
+from lifecycle.models import Erasure
 from tests.factories import (
     ErrorCategoryFactory,
     FeedbackFactory,
@@ -85,11 +86,12 @@ def world_b():
         window_start=timezone.now(), window_end=timezone.now(),
         deliveries=[{"transition": "opened", "channel": "email", "ok": False, "detail": SECRET}],
     )  # fmt: skip
+    erasure = Erasure.objects.create(project=project, customer_hash="b" * 64, error=SECRET)
     ids = {
         "category_id": category.id, "point_id": point.id, "review_id": review.id,
         "feedback_id": feedback.id, "job_id": job.id, "run_id": run.id,
         "request_id": prediction.request_id, "export_id": export.id, "rule_id": rule.id,
-        "membership_id": member.id, "reference_id": reference.id,
+        "membership_id": member.id, "reference_id": reference.id, "erasure_id": erasure.id,
     }  # fmt: skip
     return project, ids
 
@@ -99,7 +101,7 @@ def snapshot(project) -> str:
     rows = []
     for model in (
         Prediction, Feedback, ErrorCategory, ImprovementPoint, Comment, ImportJob, AlertRule,
-        ReferenceDataset,
+        ReferenceDataset, Erasure,
         AlertEvent, Membership,
     ):  # fmt: skip
         rows.append(

@@ -101,4 +101,9 @@ def export_manifest(
         if reference
         else None,
         "file": {"name": export.file_name, "size_bytes": size, "sha256": sha256},
+        # A rebuild of an earlier version without an erased customer's rows: which version,
+        # and the erasure's id (never who the customer was).
+        "rebuild": {"of": export.options["rebuild_of"], "erasure": export.options["erasure"]}
+        if "erasure" in export.options
+        else None,
     }
