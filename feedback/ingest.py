@@ -300,11 +300,16 @@ def feedback_ingest(
                 else "",
                 "repeat_count": 1,
                 "_created": created_at,
+                "_index": index,
+                "_item": item,
             }
         )
     if not rows:
         return result
     with transaction.atomic():
+        rows = _with_live_predictions(rows, result)
+        if not rows:
+            return result
         plan = dedup.complaints_plan(project=project, rows=rows)
         inserted = insert_ignoring_conflicts(
             Feedback._meta.db_table,
@@ -321,6 +326,35 @@ def feedback_ingest(
     result.accepted = len(inserted) + repeats
     result.duplicates += len(rows) - result.accepted  # retries, by external_id
     return result
+
+
+def _with_live_predictions(rows: list[dict], result: IngestResult) -> list[dict]:
+    """The rows whose prediction still exists, each held (FOR KEY SHARE) until the insert
+    commits; the others are rejected as unknown. Call inside the inserting transaction.
+
+    Retention deletes old predictions without feedback. The feedback's foreign key is checked
+    only at commit, so without this hold a sweep could delete the prediction in between and
+    the whole batch would fail at commit. Held, the sweep's delete waits for this commit and
+    then leaves the prediction (it has feedback now); deleted first, the item is refused."""
+    wanted = sorted({row["prediction_id"] for row in rows if row["prediction_id"] is not None})
+    if not wanted or connection.vendor != "postgresql":  # SQLite runs one writer at a time
+        return rows
+    table = connection.ops.quote_name(Prediction._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [wanted])  # noqa: S608
+        live = {prediction_id for (prediction_id,) in cursor.fetchall()}
+    kept = []
+    for row in rows:
+        if row["prediction_id"] is None or row["prediction_id"] in live:
+            kept.append(row)
+        else:
+            result.rejected.append(
+                _rejection(
+                    row["_index"], row["_item"], {"request_id": [UNKNOWN_PREDICTION]}, "request_id"
+                )
+            )
+    result.rejected.sort(key=lambda rejection: rejection["index"])
+    return kept
 
 
 def feedback_followups_publish(feedback_ids: list[int]) -> None:

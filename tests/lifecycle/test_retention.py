@@ -1,16 +1,19 @@
 """Retention of the prediction log: what goes, what stays, and the quality figures of old
 periods unchanged through the sweep and any later recount."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from dashboards.models import MetricRollup, MetricRollupDay, MetricRollupWeek
 from dashboards.services.rollups import hour_floor, rollup_pass, rollup_rebuild
+from feedback import validation
+from feedback.ingest import feedback_ingest
 from feedback.models import ApiKey, Feedback, Prediction
 from feedback.services import api_key_create
-from lifecycle import retention
 from lifecycle.retention import retention_sweep
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
 
@@ -139,18 +142,59 @@ def test_a_project_without_retention_keeps_everything(traffic):
     assert Prediction.objects.filter(project=forever).count() == 3
 
 
-def test_a_batch_leaves_a_prediction_that_got_feedback_after_it_was_chosen(project, traffic):
-    chosen = [p.id for p in traffic["old"][3:6]]
-    FeedbackFactory(prediction=traffic["old"][4], kind="complaint", text="x", corrected_label="")
-
-    assert retention._delete_batch(chosen) == 2
-    assert Prediction.objects.filter(id=traffic["old"][4].id).exists()
-    assert Feedback.objects.filter(prediction=traffic["old"][4]).count() == 1
-
-
 def test_the_sweep_stops_at_its_time_budget_and_the_next_goes_on(project, traffic):
     first = retention_sweep(now=NOW, batch=2, time_budget=0)
 
     assert first.finished is False and first.deleted == 0
     second = retention_sweep(now=NOW, batch=2)
     assert second.finished is True and second.deleted == 9 and second.batches == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_feedback_committed_while_its_batch_deletes_keeps_its_prediction(project, traffic):
+    """Ingest holds the prediction's row until the feedback commits: the batch that comes for
+    it waits, then fails at commit on the foreign key, and the retried batch leaves it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and deferred foreign keys: PostgreSQL")
+    target = traffic["old"][5]
+    inserted, release = threading.Event(), threading.Event()
+
+    def late_feedback():
+        try:
+            with transaction.atomic():  # the commit comes once the sweep is waiting
+                items = [{"kind": "complaint", "request_id": target.request_id, "text": "late"}]
+                assert feedback_ingest(project=project, items=items).accepted == 1
+                inserted.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=late_feedback)
+    writer.start()
+    assert inserted.wait(10)
+    threading.Timer(1.0, release.set).start()  # commit while the sweep waits on the row
+    result = retention_sweep(now=NOW)
+    writer.join()
+
+    assert Prediction.objects.filter(id=target.id).exists()
+    assert Feedback.objects.filter(prediction=target).count() == 1
+    assert result.deleted == 8  # the nine old ones without feedback, but for the late one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_feedback_about_a_prediction_deleted_meanwhile_is_refused_by_index(project, traffic):
+    from django.db import connection
+
+    target = traffic["old"][6]
+    Prediction.objects.filter(id=target.id).delete()  # as a sweep just did
+    items = [{"kind": "complaint", "text": "fine"},
+             {"kind": "complaint", "request_id": target.request_id, "text": "late"}]  # fmt: skip
+
+    result = feedback_ingest(project=project, items=items)
+
+    assert result.accepted == 1 and connection.vendor in ("postgresql", "sqlite")
+    assert [(r["index"], r["errors"]) for r in result.rejected] == [
+        (1, {"request_id": [validation.UNKNOWN_PREDICTION]})
+    ]
