@@ -8,7 +8,8 @@ The app is served by gunicorn (2 sync workers) on the same machine, on a fresh d
 Host overhead: each `client.log_prediction(**item)` call timed on the caller's thread
 (perf_counter_ns), against `queue.Queue().put(item)` of the same dicts; then again while a
 second thread logs (or puts) at full speed, and once with nothing sent while timing.
-Throughput: `--rows` predictions logged, then `flush()`, against the same rows posted as
+Throughput, in `--rounds` interleaved rounds: `--rows`/rounds predictions logged, then `flush()`,
+against the same number of rows posted as
 1,000-item JSON batches by a plain urllib loop on one thread (encoding included).
 Outage (benchmarks/client_outage.py): a thread logs 1,000 predictions/s; the server is stopped
 for `--outage` seconds and started again; then `flush()`. Then twice with a spool and a host
@@ -139,6 +140,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="rows for the throughput")
     parser.add_argument("--calls", type=int, default=50_000, help="timed calls per overhead run")
     parser.add_argument("--batch", type=int, default=1000, help="the raw loop's batch size")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved throughput rounds")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--outage", type=float, default=30.0, help="seconds; 0 to skip")
     parser.add_argument("--rate", type=int, default=1000, help="predictions/s in the outage")
@@ -175,24 +177,34 @@ def main() -> None:
             server, "bench-overhead", keys["bench-overhead"], args.calls
         )
 
-        raw_items = make_items(args.rows, "raw")
-        client_items = make_items(args.rows, "client")
-        raw_s = run_raw(server, "bench-raw", keys["bench-raw"], raw_items, args.batch)
-        raw_count = stored("bench-raw")
-        client_s, logged_s, client_stats = run_client(
-            server, "bench-client", keys["bench-client"], client_items
-        )
-        client_count = stored("bench-client")
+        # Interleaved rounds (raw, client, raw, client...): a machine whose load drifts
+        # during the run weighs on both sides alike.
+        raw_s = client_s = logged_s = 0.0
+        rounds = []
+        per_round = args.rows // args.rounds
+        for n in range(args.rounds):
+            raw_items = make_items(per_round, f"raw{n}")
+            client_items = make_items(per_round, f"client{n}")
+            raw_round = run_raw(server, "bench-raw", keys["bench-raw"], raw_items, args.batch)
+            client_round, logged_round, client_stats = run_client(
+                server, "bench-client", keys["bench-client"], client_items
+            )
+            raw_s, client_s, logged_s = raw_s + raw_round, client_s + client_round, logged_s + logged_round  # fmt: skip
+            rounds.append(round(raw_round / client_round, 2))
+        rows = per_round * args.rounds
+        raw_count, client_count = stored("bench-raw"), stored("bench-client")
         figures["throughput"] = {
-            "raw_urllib_rows_per_s": round(args.rows / raw_s),
-            "client_rows_per_s": round(args.rows / client_s),
+            "rounds": args.rounds,
+            "raw_urllib_rows_per_s": round(rows / raw_s),
+            "client_rows_per_s": round(rows / client_s),
             "client_to_raw_ratio": round(raw_s / client_s, 2),
+            "ratio_per_round": rounds,
             "client_seconds_logging": round(logged_s, 2),
             "client_seconds_total": round(client_s, 2),
             "raw_stored_distinct": list(raw_count),
             "client_stored_distinct": list(client_count),
-            "exactly_n": raw_count == client_count == (args.rows, args.rows),
-            "client_stats": client_stats,
+            "exactly_n": raw_count == client_count == (rows, rows),
+            "client_stats_last_round": client_stats,
         }
         del raw_items, client_items
         if args.outage > 0:

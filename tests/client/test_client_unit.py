@@ -387,3 +387,24 @@ def test_flush_ends_a_backoff_wait_once_the_server_is_back(stub, closed_port_url
 
     assert time.monotonic() - started < 5, "flush did not wait out a 30-second backoff"
     assert client.stats()["sent"] == 5
+
+
+def test_records_serialised_ahead_keep_their_order_and_a_bad_one_is_taken_out(
+    stub, make_client, caplog
+):
+    """What the sender serialises while a request is in flight (or a retry waits) stays in
+    place in the queue; a record that fails there is counted and removed, once."""
+    client = make_client(stub.url, model_version="v1", flush_interval=3600, batch_size=1000)
+    log(client, 2, prefix="a")
+    client.log_prediction(request_id="bad", metadata={"x": object()}, **PREDICTION)
+    log(client, 2, prefix="b")
+
+    with caplog.at_level(logging.WARNING, logger="voc_triage_client"):
+        assert client._serialise_ahead() is True
+        assert client._serialise_ahead() is False  # nothing left to do
+
+    assert [type(record[3]) for record in client._queue] == [str] * 4
+    assert client.stats()["rejected"] == 1
+    assert client.flush(5) is True
+    assert [item["request_id"] for item in stub.items("predictions")] == ["a0", "a1", "b0", "b1"]
+    assert sum("bad" in r.getMessage() for r in caplog.records) == 1

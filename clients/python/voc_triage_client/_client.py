@@ -156,6 +156,8 @@ class VocClient(SenderMixin):
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._queue: collections.deque[Record] = collections.deque()
+        # How many records at the front of the queue the sender has serialised ahead.
+        self._ready = 0
         self._inflight = 0
         self._counts = {"sent": 0, "duplicates": 0, "rejected": 0, "retried": 0, "dropped": 0}
         self._enqueued = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,6 +29,9 @@ logger = logging.getLogger("voc_triage_client")
 # While records go to disk (an outage with a spool), the memory queue is moved there at least
 # this often (seconds): a host process killed meanwhile loses at most what came in since.
 SPOOL_EVERY = 0.2
+# Records serialised ahead at a time while a request is in flight or a retry waits (the lock
+# is held only to copy them out and to put them back).
+AHEAD = 250
 
 
 class _Stopped(Exception):
@@ -108,6 +112,7 @@ class SenderMixin:
                     ):
                         size = min(self.batch_size, len(self._queue))
                         batch = [self._queue.popleft() for _ in range(size)]
+                        self._ready = max(0, self._ready - size)
                         self._inflight = len(batch)
                         return batch, False
                     self._cond.wait(deadline - now)
@@ -120,6 +125,7 @@ class SenderMixin:
         during the disk write: callers keep appending (newer records) meanwhile."""
         records = list(self._queue)
         self._queue.clear()
+        self._ready = 0
         self._inflight += len(records)
         self._lock.release()
         try:
@@ -136,6 +142,12 @@ class SenderMixin:
             if remaining <= 0:
                 return event.is_set()
             if not (self._spool_active and self._spool is not None):
+                # An outage without a spool yet: serialise what waits meanwhile (JSON text
+                # is lighter on memory and on the garbage collector than tuples of dicts).
+                if self._serialise_ahead():
+                    if event.is_set():
+                        return True
+                    continue
                 return event.wait(remaining)
             if event.wait(min(SPOOL_EVERY, remaining)):
                 return True
@@ -147,7 +159,34 @@ class SenderMixin:
         with self._lock:
             records = list(self._queue)
             self._queue.clear()
+            self._ready = 0
             return records
+
+    def _serialise_ahead(self) -> bool:
+        """Serialise up to AHEAD queued predictions past the first `_ready` (already done), in
+        place, so that their batch goes out without waiting for it. Runs on the sender thread
+        only, while it would otherwise wait; meanwhile callers only append at the other end,
+        so the positions copied out stay valid. True when there was work."""
+        with self._lock:
+            start = self._ready
+            end = min(len(self._queue), start + AHEAD)
+            if start >= end or self._spool_active:
+                return False
+            records = [self._queue[i] for i in range(start, end)]
+        good, bad = serialise(records)
+        with self._lock:
+            if len(self._queue) < end or self._ready != start:  # taken meanwhile (close)
+                return False
+            if not bad:
+                for offset, record in enumerate(good):
+                    self._queue[start + offset] = record
+            else:  # rare: the slice is put back without the records that failed
+                head = [self._queue.popleft() for _ in range(end)]
+                self._queue.extendleft(reversed(head[:start] + good))
+            self._ready = start + len(good)
+        if bad:
+            self._settle_rejected(bad, inflight=False)
+        return True
 
     def _deliver(self, batch: list[Record], from_spool: bool) -> None:
         """Send a batch, predictions before feedback; on a long outage (with a spool) or at
@@ -206,7 +245,7 @@ class SenderMixin:
                 raise _Stopped
             items = ",".join(record[3] for record in records)
             body = ('{"' + kind + '":[' + items + "]}").encode("utf-8")
-            status, headers, answer = self._request("POST", kind, body, self.timeout)
+            status, headers, answer = self._post_while_serialising(kind, body)
             if status == 200:
                 self._failing_since = None
                 self._resolve(records, from_spool, json_or_none(answer))
@@ -259,6 +298,22 @@ class SenderMixin:
                     continue  # try again at once
             if spool_at is not None and time.monotonic() >= spool_at:
                 return False
+
+    def _post_while_serialising(self, kind: str, body: bytes) -> tuple:
+        """POST on a short-lived thread (compressing and waiting on the server let go of the
+        interpreter) while this one serialises the next records: the client's own work then
+        overlaps the server's instead of adding to it."""
+        answer: list = []
+        poster = threading.Thread(
+            target=lambda: answer.append(self._request("POST", kind, body, self.timeout)),
+            name="voc-triage-post",
+            daemon=True,
+        )
+        poster.start()
+        while poster.is_alive() and self._serialise_ahead():
+            pass
+        poster.join()
+        return answer[0] if answer else (None, None, "the request failed")
 
     def _backoff(self, attempt: int, headers: Mapping[str, str] | None) -> float:
         retry_after = retry_after_seconds(headers)
@@ -338,6 +393,7 @@ class SenderMixin:
                 self._spool_active = True
                 records = records + list(self._queue)
                 self._queue.clear()
+                self._ready = 0
         records, bad = serialise(records)
         if bad:
             self._settle_rejected(bad, inflight=counted_inflight)
