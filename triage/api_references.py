@@ -1,5 +1,6 @@
-"""Reference datasets in the public API (docs/api.md): list, read, delete. Uploading one is a
-team page (the file is the team's training set, read once into keys)."""
+"""Reference datasets in the public API (docs/api.md): list, read (with the status and
+progress of the background read), delete. Uploading one is a team page (the file is the
+team's training set, read once into keys by a worker)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -17,7 +18,16 @@ NOT_FOUND = "No reference dataset with this id."
 
 
 class ReferenceSerializer(serializers.ModelSerializer):
-    problems = serializers.JSONField()
+    problems = serializers.ListField(
+        child=serializers.CharField(), help_text="The first skipped rows, by line, and why."
+    )
+    status = serializers.ChoiceField(
+        choices=ReferenceDataset.Status.choices,
+        help_text="queued, running (being read), succeeded (ready: exports can use it) or "
+        "failed (see error).",
+    )
+    ready = serializers.BooleanField(source="is_ready")
+    progress = serializers.FloatField(help_text="Share of the file read, 0..1.")
 
     class Meta:
         model = ReferenceDataset
@@ -26,6 +36,11 @@ class ReferenceSerializer(serializers.ModelSerializer):
             "name",
             "text_column",
             "format",
+            "status",
+            "ready",
+            "progress",
+            "bytes_read",
+            "error",
             "sha256",
             "size_bytes",
             "rows",
@@ -33,6 +48,7 @@ class ReferenceSerializer(serializers.ModelSerializer):
             "key_count",
             "problems",
             "created_at",
+            "finished_at",
         ]
 
 

@@ -183,6 +183,9 @@ CELERY_BEAT_SCHEDULE = {
     # Dataset exports whose worker died are rebuilt from their snapshot (triage/services/
     # exports.py); a training pipeline waits on them, so every two minutes.
     "export-sweep": {"task": "triage.export_sweep", "schedule": 120.0},
+    # Reference datasets whose reading worker died are read again from the top (triage/
+    # services/reference_read.py); an export waits on them, so every two minutes too.
+    "reference-sweep": {"task": "triage.reference_sweep", "schedule": 120.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
