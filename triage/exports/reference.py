@@ -147,9 +147,21 @@ def _columns(names) -> str:
     return ", ".join(repr(name) for name in names) or "none"
 
 
+def _decoded_lines(raw, failed_at: list[int]) -> Iterator[str]:
+    """The file's lines as text, decoded one by one so that a bad byte is reported on its
+    own line (a decoder reading ahead in blocks cannot tell which)."""
+    for number, line in enumerate(raw, start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            failed_at.append(number)
+            raise
+        yield text.removeprefix("\ufeff") if number == 1 else text
+
+
 def _csv_texts(raw, column: str, position: _Position) -> Iterator[tuple[str, object]]:
-    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+    failed_at: list[int] = []
+    reader = csv.reader(_decoded_lines(raw, failed_at))
     try:
         try:
             header = next(reader)
@@ -167,13 +179,11 @@ def _csv_texts(raw, column: str, position: _Position) -> Iterator[tuple[str, obj
             # span lines: its last one).
             yield f"line {reader.line_num}", row[index] if index < len(row) else _Missing
     except UnicodeDecodeError:
-        raise ReferenceInvalid({"file": [NOT_UTF8.format(line=reader.line_num + 1)]}) from None
+        raise ReferenceInvalid({"file": [NOT_UTF8.format(line=failed_at[0])]}) from None
     except csv.Error as error:
         raise ReferenceInvalid(
             {"file": [NOT_CSV.format(line=reader.line_num, error=error)]}
         ) from None
-    finally:
-        text.detach()
 
 
 def _jsonl_texts(raw, column: str, position: _Position) -> Iterator[tuple[str, object]]:
