@@ -321,3 +321,37 @@ def test_the_api_shows_the_status_and_progress(api, project):
     assert before["sha256"] == "" and before["finished_at"] is None
     assert (after["status"], after["ready"], after["progress"]) == ("succeeded", True, 1.0)
     assert (after["rows"], after["key_count"], after["error"]) == (4, 3, "")
+
+
+def test_an_upload_through_the_api_answers_202_with_the_queued_dataset(
+    project, make_key, published, django_capture_on_commit_callbacks
+):
+    from rest_framework.test import APIClient
+
+    exporter, reader = APIClient(), APIClient()
+    exporter.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(project, ['export'])}")
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(project, ['read'])}")
+    base = f"/api/v1/projects/{project.slug}/references"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = exporter.post(
+            base, {"file": SimpleUploadedFile("train.jsonl", jsonl_of(TEXTS))}, format="multipart"
+        )
+    refused = reader.post(
+        base, {"file": SimpleUploadedFile("t.jsonl", jsonl_of(TEXTS))}, format="multipart"
+    )
+    bad = exporter.post(
+        base, {"file": SimpleUploadedFile("t.xlsx", b"x"), "text_column": "q"}, format="multipart"
+    )
+    missing = exporter.post(base, {"text_column": "text"}, format="multipart")
+
+    body = response.json()
+    assert response.status_code == 202, body
+    assert (body["status"], body["format"], body["text_column"]) == ("queued", "jsonl", "text")
+    assert published == [("triage.reference_read", body["id"])]
+    assert refused.status_code == 403, "uploading needs the export scope"
+    assert bad.status_code == 400
+    assert ".parquet" in bad.json()["error"]["details"]["file"][0]
+    assert missing.status_code == 400 and "file" in missing.json()["error"]["details"]
+    job.reference_read(reference_id=body["id"])
+    assert reader.get(f"{base}/{body['id']}").json()["key_count"] == 3

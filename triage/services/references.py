@@ -54,7 +54,8 @@ def reference_upload(
     user = user_or_none(actor)
     dataset = ReferenceDataset(
         project=project,
-        name=os.path.basename(upload.name)[:200],
+        # Shown on pages, never used as a path; a NUL cannot be stored.
+        name=os.path.basename(upload.name).replace("\x00", "")[:200],
         text_column=column[:200],
         format=kind,
         size_bytes=upload.size,
