@@ -212,6 +212,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Serve straight from the source folders until `collectstatic` has run (make run, tests).
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env.str("VOC_MEDIA_ROOT", default=str(DATA_DIR / "media")))
+# Uploads are spooled here while the request is read; on the media volume by default, so that
+# storing one (a CSV import, a reference dataset) is a rename, not a copy of the whole file.
+FILE_UPLOAD_TEMP_DIR = env.str("VOC_UPLOAD_TEMP_DIR", default=str(MEDIA_ROOT / "uploading"))
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
