@@ -104,12 +104,13 @@ class CorrectionCheck:
 def prepare(*, export: DatasetExport) -> CorrectionCheck:
     """Thresholds, neighbour pool and vectoriser of the export's check. Deterministic for a
     given export (its as_of fixes the rows, the samples are seeded)."""
-    # Imported here: scikit-learn and SciPy cost ~150 MB that exports without the check
-    # (and the web process) should not pay.
+    # Imported here: scipy.sparse costs ~20 MB that exports without the check (and the web
+    # process) need not pay. Not scikit-learn (~150 MB more): exports/tfidf.py computes the
+    # same vectors.
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
     from ..exports import checks
+    from ..exports.tfidf import Tfidf
 
     thresholds = {
         label: float(mean)
@@ -127,7 +128,7 @@ def prepare(*, export: DatasetExport) -> CorrectionCheck:
     texts = prediction_texts(ids=[prediction_id for prediction_id, _ in sample])
     pool_texts = [texts.get(prediction_id, "") for prediction_id, _ in sample]
     pool_texts += [text for text, _ in others]
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
+    vectorizer = Tfidf()  # word unigrams and bigrams, sublinear tf, float32
     try:
         vectors = vectorizer.fit_transform(pool_texts)
     except ValueError:  # not one word in the pool: no neighbour evidence either way
