@@ -112,8 +112,11 @@ def prepare(*, export: DatasetExport) -> CorrectionCheck:
     from ..exports import checks
     from ..exports.tfidf import Tfidf
 
+    # Rounded: PostgreSQL adds up a parallel AVG in any order, so its last bits vary between
+    # runs, and a confidence equal to its class's mean (a model that answers 0.55 every time)
+    # was then above its threshold in one build and below it in the next.
     thresholds = {
-        label: float(mean)
+        label: round(float(mean), 9)
         for label, mean, _ in confidence_by_label(project=export.project, as_of=export.as_of)
     }
     sample, total = _sample_corrections(export, capacity=checks.MAX_POOL)
