@@ -1,23 +1,36 @@
-"""Reference datasets in the public API (docs/api.md): list, read, delete. Uploading one is a
-team page (the file is the team's training set, read once into keys)."""
+"""Reference datasets in the public API (docs/api.md): upload (202: a worker reads it), list,
+read (with the status and progress of the background read), delete."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.api import PAGE_PARAMETERS, ProjectApiView, error_responses, paginated
+from core.api_errors import PayloadTooLarge
+from core.uploads import TOO_BIG, bounded_uploads
 
 from .api import Pagination
 from .models import ReferenceDataset
 from .selectors_exports import reference_get, references_for_project
-from .services.references import reference_delete
+from .services.references import ReferenceInvalid, reference_delete, reference_upload
 
 NOT_FOUND = "No reference dataset with this id."
+MISSING_FILE = "Send the training set as the multipart field 'file'."
 
 
 class ReferenceSerializer(serializers.ModelSerializer):
-    problems = serializers.JSONField()
+    problems = serializers.ListField(
+        child=serializers.CharField(), help_text="The first skipped rows, by line, and why."
+    )
+    status = serializers.ChoiceField(
+        choices=ReferenceDataset.Status.choices,
+        help_text="queued, running (being read), succeeded (ready: exports can use it) or "
+        "failed (see error).",
+    )
+    ready = serializers.BooleanField(source="is_ready")
+    progress = serializers.FloatField(help_text="Share of the file read, 0..1.")
 
     class Meta:
         model = ReferenceDataset
@@ -26,6 +39,11 @@ class ReferenceSerializer(serializers.ModelSerializer):
             "name",
             "text_column",
             "format",
+            "status",
+            "ready",
+            "progress",
+            "bytes_read",
+            "error",
             "sha256",
             "size_bytes",
             "rows",
@@ -33,11 +51,57 @@ class ReferenceSerializer(serializers.ModelSerializer):
             "key_count",
             "problems",
             "created_at",
+            "finished_at",
         ]
 
 
+class ReferenceCreateSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="CSV (with a header row), JSON Lines (.jsonl, .ndjson) or Parquet; named "
+        "with its extension."
+    )
+    text_column = serializers.CharField(
+        required=False,
+        default="text",
+        max_length=200,
+        help_text="The column that holds the input texts.",
+    )
+
+
 class ReferenceListApi(ProjectApiView):
-    required_scopes = ("export", "read")
+    parser_classes = [MultiPartParser]
+
+    @property
+    def required_scopes(self) -> tuple[str, ...]:
+        # Reading needs either scope; uploading changes what exports can use: export only.
+        return ("export",) if self.request.method == "POST" else ("export", "read")
+
+    @extend_schema(
+        operation_id="references_create",
+        request={"multipart/form-data": ReferenceCreateSerializer},
+        responses={202: ReferenceSerializer, **error_responses(400, 401, 403, 413)},
+        description="Upload a training set; it is read into keys in the background. Poll "
+        "the dataset until its status is succeeded (ready) or failed (see error).",
+    )
+    def post(self, request, slug):
+        handler = bounded_uploads(request._request)
+        data = request.data
+        if handler.exceeded:
+            raise PayloadTooLarge(TOO_BIG.format(limit=handler.limit), {"max_bytes": handler.limit})
+        if request.FILES.get("file") is None:
+            raise ValidationError({"file": [MISSING_FILE]})
+        values = ReferenceCreateSerializer(data=data)
+        values.is_valid(raise_exception=True)
+        try:
+            dataset = reference_upload(
+                project=self.project,
+                upload=values.validated_data["file"],
+                text_column=values.validated_data["text_column"],
+                api_key=request.auth,
+            )
+        except ReferenceInvalid as invalid:
+            raise ValidationError(invalid.errors) from invalid
+        return Response(ReferenceSerializer(dataset).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         operation_id="references_list",

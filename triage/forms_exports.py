@@ -19,13 +19,16 @@ class _PointChoice(forms.ModelMultipleChoiceField):
 
 class _ReferenceChoice(forms.ModelChoiceField):
     def label_from_instance(self, dataset):
+        if not dataset.is_ready:  # the export is refused, saying so, until it is read
+            return f"{dataset.name} (being read, not ready yet)"
         return f"{dataset.name} ({dataset.key_count:,} inputs, {dataset.created_at:%Y-%m-%d})"
 
 
 class ReferenceUploadForm(forms.Form):
     file = forms.FileField(
         label="Training set file",
-        help_text="CSV (with a header row), JSON Lines or Parquet; only its text column is read.",
+        help_text="CSV (with a header row), JSON Lines or Parquet; only its text column is read, "
+        "in the background.",
     )
     text_column = forms.CharField(
         max_length=200, initial="text", help_text="The column that holds the input texts."
@@ -117,7 +120,10 @@ class ExportForm(forms.Form):
         ]
         if not project.has_label_set:
             del self.fields["labels"]
-        self.fields["reference"].queryset = ReferenceDataset.objects.filter(project=project)
+        # Failed ones can never be used; those being read are listed, and refused by name.
+        self.fields["reference"].queryset = ReferenceDataset.objects.filter(
+            project=project
+        ).exclude(status=ReferenceDataset.Status.FAILED)
 
     def clean_validation(self):
         share = self.cleaned_data.get("validation")

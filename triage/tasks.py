@@ -93,3 +93,30 @@ def export_sweep() -> None:
     from .services.export_build import exports_sweep
 
     exports_sweep()
+
+
+# A million rows take about ten seconds; the limits leave room for files of many millions
+# and stay under the broker's visibility timeout (CELERY_LONGEST_TASK_SECONDS).
+REFERENCE_SOFT_LIMIT = 1500
+REFERENCE_HARD_LIMIT = 1800
+
+
+@shared_task(
+    bind=True,
+    name="triage.reference_read",
+    soft_time_limit=REFERENCE_SOFT_LIMIT,
+    time_limit=REFERENCE_HARD_LIMIT,
+)
+def reference_read(self, reference_id: int) -> None:
+    """Claim and read an uploaded reference dataset into keys; a second delivery is skipped."""
+    from .services.reference_read import reference_read as read
+
+    read(reference_id=reference_id, task_id=self.request.id or "")
+
+
+@shared_task(name="triage.reference_sweep")
+def reference_sweep() -> None:
+    """Requeue reference reads whose worker died; republish those whose message was lost."""
+    from .services.reference_read import references_sweep
+
+    references_sweep()

@@ -44,6 +44,11 @@ urlpatterns = [
     path("exports/", views_exports.export_list, name="export-list"),
     path("exports/references", views_exports.reference_create, name="reference-create"),
     path(
+        "exports/references/<int:reference_id>",
+        views_exports.reference_detail,
+        name="reference-detail",
+    ),
+    path(
         "exports/references/<int:reference_id>/delete",
         views_exports.reference_remove,
         name="reference-delete",

@@ -91,8 +91,8 @@ def _render_list(request, *, form, can_export, upload_form=None, status=None):
 
 @csrf_exempt  # checked by csrf_protect below, once the upload handler is in place
 def reference_create(request, slug):
-    """Upload a reference dataset (the team's training set). POST only; the file is read
-    in the request (about a million rows in 10 s here, BENCHMARKS.md) and not kept."""
+    """Upload a reference dataset (the team's training set). POST only; the upload is
+    spooled to disk and stored, and a worker reads it (the request does not wait for it)."""
     handler = bounded_uploads(request)
     return _reference_create(request, slug, handler=handler)
 
@@ -119,14 +119,29 @@ def _reference_create(request, handler):
             for name, errors in invalid.errors.items():
                 form.add_error(name if name in form.fields else None, errors)
         else:
-            skipped = f", {dataset.skipped:,} rows skipped" if dataset.skipped else ""
             messages.success(
                 request,
-                f"Reference dataset {dataset.name} added: {dataset.key_count:,} inputs{skipped}.",
+                f"Reference dataset {dataset.name} is uploaded; it is being read in the "
+                "background: its progress is below.",
             )
             return redirect(reverse("export-list", args=[request.project.slug]) + "#references")
     export_form = ExportForm(project=request.project)
     return _render_list(request, form=export_form, can_export=True, upload_form=form, status=400)
+
+
+@project_view()
+def reference_detail(request, reference_id: int):
+    """A reference dataset's row of the Exports page, which HTMX polls while it is read."""
+    dataset = reference_get(project=request.project, reference_id=reference_id)
+    if dataset is None:
+        raise Http404("No such reference dataset.")
+    if not request.headers.get("HX-Request"):
+        return redirect(reverse("export-list", args=[request.project.slug]) + "#references")
+    context = {
+        "dataset": dataset,
+        "can_delete_references": request.membership.has_role(ADMIN),
+    }
+    return render(request, "triage/_reference_row.html", context)
 
 
 @project_view(role=ADMIN)

@@ -191,6 +191,9 @@ CELERY_BEAT_SCHEDULE = {
     # exports to finish are published again; a customer's request has a legal deadline, so
     # every two minutes.
     "erasure-sweep": {"task": "lifecycle.erasure_sweep", "schedule": 120.0},
+    # Reference datasets whose reading worker died are read again from the top (triage/
+    # services/reference_read.py); an export waits on them, so every two minutes too.
+    "reference-sweep": {"task": "triage.reference_sweep", "schedule": 120.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -217,6 +220,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Serve straight from the source folders until `collectstatic` has run (make run, tests).
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env.str("VOC_MEDIA_ROOT", default=str(DATA_DIR / "media")))
+# Uploads are spooled here while the request is read; on the media volume by default, so that
+# storing one (a CSV import, a reference dataset) is a rename, not a copy of the whole file.
+FILE_UPLOAD_TEMP_DIR = env.str("VOC_UPLOAD_TEMP_DIR", default=str(MEDIA_ROOT / "uploading"))
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

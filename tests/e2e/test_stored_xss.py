@@ -104,6 +104,7 @@ def poisoned(transactional_db):
         project=project, name=PAYLOADS[3], text_column=PAYLOADS[4], format="csv",
         sha256=PAYLOADS[6][:64], size_bytes=1, rows=2, skipped=1, key_count=1,
         problems=[f"line 2: {PAYLOADS[5]}"], keys="references/none.npy", created_by=admin,
+        status="failed", error=f"Text column: no column {PAYLOADS[2]!r}",
     )  # fmt: skip
     rules = [
         AlertRule.objects.create(

@@ -1,6 +1,7 @@
 """Reference datasets: the team's training set read from CSV, JSON Lines or Parquet into
 keys, and exports that mark or leave out the rows it already holds."""
 
+import hashlib
 import io
 import json
 
@@ -10,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import AuditEvent
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
+from tests.helpers import reference_ready
 from triage.exports.reference import ReferenceInvalid, contains, read_keys, reference_key
 from triage.services.export_build import export_build
 from triage.services.exports import ExportInvalid, export_request
@@ -106,9 +108,7 @@ def project(db):
 
 
 def upload(project, name="train.csv", data=b"text\nwhere is my card\nCharged twice\n\n", **kw):
-    return reference_upload(
-        project=project, upload=SimpleUploadedFile(name, data), text_column="text", **kw
-    )
+    return reference_ready(project, data, name, **kw)
 
 
 def test_an_upload_keeps_the_keys_and_what_the_file_was(project):
@@ -121,12 +121,17 @@ def test_an_upload_keeps_the_keys_and_what_the_file_was(project):
         dataset.format == "csv" and dataset.name == "train.csv" and dataset.size_bytes == len(data)
     )
     assert len(reference_keys(dataset)) == 2
-    assert AuditEvent.objects.filter(action="reference_uploaded", target_id=dataset.id).exists()
+    assert dataset.is_ready and dataset.sha256 == hashlib.sha256(data).hexdigest()
+    assert not dataset.upload, "the uploaded file is not kept once read"
+    for action in ("reference_uploaded", "reference_read"):
+        assert AuditEvent.objects.filter(action=action, target_id=dataset.id).exists()
 
 
 def test_an_unknown_file_type_is_refused(project):
     with pytest.raises(ReferenceInvalid) as caught:
-        upload(project, name="train.xlsx")
+        reference_upload(
+            project=project, upload=SimpleUploadedFile("train.xlsx", b"x"), text_column="text"
+        )
 
     assert list(caught.value.errors) == ["file"]
 

@@ -234,20 +234,10 @@ def test_the_schema_documents_the_export_endpoints(client):
 def test_an_export_names_a_reference_dataset_by_id(
     api, corrected, django_capture_on_commit_callbacks
 ):
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    from tests.helpers import reference_ready
 
-    from triage.services.references import reference_upload
-
-    dataset = reference_upload(
-        project=corrected,
-        upload=SimpleUploadedFile("train.jsonl", b'{"text": "Where is my card?"}\n'),
-        text_column="text",
-    )
-    foreign = reference_upload(
-        project=ProjectFactory(),
-        upload=SimpleUploadedFile("train.jsonl", b'{"text": "x"}\n'),
-        text_column="text",
-    )
+    dataset = reference_ready(corrected, b'{"text": "Where is my card?"}\n', "train.jsonl")
+    foreign = reference_ready(ProjectFactory(), b'{"text": "x"}\n', "train.jsonl")
 
     refused = api.post(url(corrected), {"format": "csv", "reference": foreign.id}, format="json")
     body = {"format": "jsonl", "reference": dataset.id, "reference_handling": "exclude"}

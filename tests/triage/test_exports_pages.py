@@ -21,6 +21,7 @@ from triage.models import DatasetExport, ItemAssignment
 from triage.services.export_build import export_build
 from triage.services.exports import BAD_WINDOW, export_request
 from triage.services.improvements import improvement_create
+from triage.services.reference_read import reference_read
 
 pytestmark = pytest.mark.django_db
 
@@ -262,6 +263,9 @@ def test_a_reviewer_uploads_a_reference_dataset_and_exports_against_it(client, p
 
     dataset = project.references.get()
     assert response.status_code == 302 and response["Location"] == "/p/shop/exports/#references"
+    assert dataset.status == "queued", "the request stores the file; a worker reads it"
+    reference_read(reference_id=dataset.id)
+    dataset.refresh_from_db()
     page = client.get("/p/shop/exports/").content.decode()
     assert "train.csv" in page and dataset.sha256[:10] in page
     client.post("/p/shop/exports/", form_data(reference=dataset.id, reference_handling="exclude"))
@@ -276,8 +280,8 @@ def test_a_reviewer_uploads_a_reference_dataset_and_exports_against_it(client, p
 @pytest.mark.parametrize(
     "data,name,column,field,words",
     [
-        (b"query\nhi\n", "train.csv", "text", "text_column", "no column"),
         (b"text\nhi\n", "train.xlsx", "text", "file", ".parquet"),
+        (b"", "train.csv", "text", "file", "empty"),
         (b"text\nhi\n", "train.csv", " ", "text_column", "required"),
     ],
 )

@@ -4,17 +4,16 @@ an export still queued with a deleted one fails saying so."""
 import os
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from core.models import AuditEvent
 from feedback.services import api_key_create
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
-from tests.helpers import login
+from tests.helpers import login, reference_ready
 from triage.models import ReferenceDataset
 from triage.services.export_build import REFERENCE_GONE, export_build
 from triage.services.exports import export_request
-from triage.services.references import reference_delete, reference_upload
+from triage.services.references import reference_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +27,7 @@ def media_root(settings, tmp_path):
 def dataset(project):
     prediction = PredictionFactory(project=project, input_text="Where is my card?")
     FeedbackFactory(prediction=prediction, corrected_label="card_not_working")
-    data = b"text\nwhere is my card\nCharged twice\n"
-    return reference_upload(
-        project=project, upload=SimpleUploadedFile("train.csv", data), text_column="text"
-    )
+    return reference_ready(project, b"text\nwhere is my card\nCharged twice\n")
 
 
 def key_client(project, scopes):

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.preprocessing import normalize
+
+from .tfidf import normalize
 
 # Neighbours per correction: enough to outvote one odd neighbour, few enough to stay local.
 K_NEIGHBOURS = 10

@@ -10,7 +10,8 @@ A row without a usable text is skipped and reported by its number; the other row
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,13 +65,41 @@ def file_format(name: str) -> str:
     raise ReferenceInvalid({"file": [BAD_FORMAT]})
 
 
-def read_keys(raw, *, kind: str, column: str) -> ReferenceKeys:
-    """Every usable text of `column` in the file (a binary file object) as keys."""
+class _Position:
+    """How far a reader is through its file, 0..1 (Parquet: rows of the row count; the
+    others: bytes of the file's size)."""
+
+    def __init__(self, raw):
+        self.raw, self.rows_total = raw, 0
+        try:
+            self.size = os.fstat(raw.fileno()).st_size
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self.size = 0
+
+    def fraction(self, rows: int) -> float:
+        if self.rows_total:
+            return min(1.0, rows / self.rows_total)
+        try:
+            return min(1.0, self.raw.tell() / self.size) if self.size else 0.0
+        except (OSError, ValueError):
+            return 0.0
+
+
+Progress = Callable[[ReferenceKeys, float], None]
+
+
+def read_keys(raw, *, kind: str, column: str, progress: Progress | None = None) -> ReferenceKeys:
+    """Every usable text of `column` in the file (a binary file object) as keys. Streams:
+    memory is one batch of texts plus 8 bytes per distinct input. `progress(so_far,
+    fraction_read)` is called after every BATCH rows (the keys are not set yet then)."""
     result = ReferenceKeys(np.empty(0, dtype=np.uint64))
     readers = {"csv": _csv_texts, "jsonl": _jsonl_texts, "parquet": _parquet_texts}
+    position = _Position(raw)
     parts, batch = [], []
-    for where, text in readers[kind](raw, column):
+    for where, text in readers[kind](raw, column, position):
         result.rows += 1
+        if progress is not None and not result.rows % BATCH:
+            progress(result, position.fraction(result.rows))
         key = near_duplicate_key(text) if isinstance(text, str) else ""
         if key:
             batch.append(_hashed(key))
@@ -118,9 +147,21 @@ def _columns(names) -> str:
     return ", ".join(repr(name) for name in names) or "none"
 
 
-def _csv_texts(raw, column: str) -> Iterator[tuple[str, object]]:
-    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+def _decoded_lines(raw, failed_at: list[int]) -> Iterator[str]:
+    """The file's lines as text, decoded one by one so that a bad byte is reported on its
+    own line (a decoder reading ahead in blocks cannot tell which)."""
+    for number, line in enumerate(raw, start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            failed_at.append(number)
+            raise
+        yield text.removeprefix("\ufeff") if number == 1 else text
+
+
+def _csv_texts(raw, column: str, position: _Position) -> Iterator[tuple[str, object]]:
+    failed_at: list[int] = []
+    reader = csv.reader(_decoded_lines(raw, failed_at))
     try:
         try:
             header = next(reader)
@@ -138,16 +179,14 @@ def _csv_texts(raw, column: str) -> Iterator[tuple[str, object]]:
             # span lines: its last one).
             yield f"line {reader.line_num}", row[index] if index < len(row) else _Missing
     except UnicodeDecodeError:
-        raise ReferenceInvalid({"file": [NOT_UTF8.format(line=reader.line_num + 1)]}) from None
+        raise ReferenceInvalid({"file": [NOT_UTF8.format(line=failed_at[0])]}) from None
     except csv.Error as error:
         raise ReferenceInvalid(
             {"file": [NOT_CSV.format(line=reader.line_num, error=error)]}
         ) from None
-    finally:
-        text.detach()
 
 
-def _jsonl_texts(raw, column: str) -> Iterator[tuple[str, object]]:
+def _jsonl_texts(raw, column: str, position: _Position) -> Iterator[tuple[str, object]]:
     for number, line in enumerate(raw, start=1):
         if not line.strip():
             continue
@@ -161,7 +200,7 @@ def _jsonl_texts(raw, column: str) -> Iterator[tuple[str, object]]:
         yield f"line {number}", record.get(column, _Missing)
 
 
-def _parquet_texts(raw, column: str) -> Iterator[tuple[str, object]]:
+def _parquet_texts(raw, column: str, position: _Position) -> Iterator[tuple[str, object]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -177,6 +216,7 @@ def _parquet_texts(raw, column: str) -> Iterator[tuple[str, object]]:
     kind = schema.field(column).type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         raise ReferenceInvalid({"text_column": [NOT_TEXT.format(column=column, kind=kind)]})
+    position.rows_total = parquet.metadata.num_rows
     number = 0
     try:
         for batch in parquet.iter_batches(columns=[column], batch_size=BATCH):

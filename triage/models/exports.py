@@ -1,5 +1,7 @@
 """Dataset exports of mislabeled samples: immutable, numbered snapshots for retraining."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -85,30 +87,65 @@ class DatasetExport(BackgroundJob):
         return f"{self.project.slug}-export-{self.label}.{self.format}"
 
 
-class ReferenceDataset(models.Model):
+def _reference_upload_to(dataset: "ReferenceDataset", filename: str) -> str:
+    # Never the uploader's file name on disk: it is shown, not trusted.
+    return f"references/{dataset.project_id}/upload-{uuid.uuid4().hex}"
+
+
+class ReferenceDataset(BackgroundJob):
     """A file the team uploaded as their current training set, kept as the sorted 64-bit
     keys of its inputs (triage/exports/reference.py): an export can then mark or leave out
-    the rows they already train on, so re-exported samples are not counted as new. The
-    uploaded file itself is not kept."""
+    the rows they already train on, so re-exported samples are not counted as new.
+
+    Lifecycle (core.jobs): the upload is stored and the dataset QUEUED; a worker reads the
+    file (RUNNING, with progress) into keys and it is SUCCEEDED ("ready": only then can an
+    export use it) or FAILED with the reason. A read that dies starts again from the top
+    (it is seconds per million rows). The uploaded file is deleted once read: only the keys
+    are kept."""
+
+    TASK_NAME = "triage.reference_read"
+    GAVE_UP = "Stopped after {attempts} attempts: the worker died while reading this file."
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="references")
     name = models.CharField(max_length=200)
     text_column = models.CharField(max_length=200)
     format = models.CharField(max_length=10)
-    sha256 = models.CharField(max_length=64)  # of the uploaded file
+    sha256 = models.CharField(max_length=64, blank=True)  # of the uploaded file
     size_bytes = models.PositiveBigIntegerField()
-    rows = models.PositiveBigIntegerField()  # data rows read
-    skipped = models.PositiveBigIntegerField()  # ... without a usable text
-    key_count = models.PositiveBigIntegerField()  # distinct inputs (near-duplicates as one)
+    # The uploaded file while it waits to be read (emptied once read).
+    upload = models.FileField(upload_to=_reference_upload_to, max_length=300, blank=True)
+    # Progress and outcome; rows and skipped grow while the file is read.
+    bytes_read = models.PositiveBigIntegerField(default=0)
+    rows = models.PositiveBigIntegerField(default=0)  # data rows read
+    skipped = models.PositiveBigIntegerField(default=0)  # ... without a usable text
+    key_count = models.PositiveBigIntegerField(default=0)  # distinct inputs (near-dups as one)
     problems = models.JSONField(default=list, blank=True)  # the first few skipped rows, why
-    keys = models.FileField(max_length=300)
+    keys = models.FileField(max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="reference_status_heartbeat")
+        ]
 
     def __str__(self) -> str:
         return f"{self.project.slug} reference {self.name}"
+
+    @property
+    def is_ready(self) -> bool:
+        """Read into keys: the only state in which an export may use it."""
+        return self.status == self.Status.SUCCEEDED
+
+    @property
+    def status_label(self) -> str:
+        return "ready" if self.is_ready else self.status
+
+    @property
+    def progress(self) -> float:
+        """Share of the file read, 0..1."""
+        if self.is_ready:
+            return 1.0
+        return min(1.0, self.bytes_read / self.size_bytes) if self.size_bytes else 0.0

@@ -44,6 +44,7 @@ from ..selectors_exports import (
 from . import export_checks
 from .export_checks import CheckedCorrection
 from .export_manifest import Tally, export_manifest
+from .exports import reference_not_ready
 from .references import reference_keys
 
 logger = logging.getLogger(__name__)
@@ -324,6 +325,9 @@ def export_build(*, export_id: int, task_id: str = "") -> Claim:
             ).first()
             if reference is None:
                 job_fail(export, REFERENCE_GONE.format(id=export.options["reference"]))
+                return claim
+            if not reference.is_ready:  # requests refuse it; checked again, as for deletion
+                job_fail(export, reference_not_ready(reference))
                 return claim
             keys = reference_keys(reference)
         # Streaming beats with each batch (job_progress); only the check's preparation runs

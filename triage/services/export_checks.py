@@ -104,15 +104,19 @@ class CorrectionCheck:
 def prepare(*, export: DatasetExport) -> CorrectionCheck:
     """Thresholds, neighbour pool and vectoriser of the export's check. Deterministic for a
     given export (its as_of fixes the rows, the samples are seeded)."""
-    # Imported here: scikit-learn and SciPy cost ~150 MB that exports without the check
-    # (and the web process) should not pay.
+    # Imported here: scipy.sparse costs ~20 MB that exports without the check (and the web
+    # process) need not pay. Not scikit-learn (~150 MB more): exports/tfidf.py computes the
+    # same vectors.
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
     from ..exports import checks
+    from ..exports.tfidf import Tfidf
 
+    # Rounded: PostgreSQL adds up a parallel AVG in any order, so its last bits vary between
+    # runs, and a confidence equal to its class's mean (a model that answers 0.55 every time)
+    # was then above its threshold in one build and below it in the next.
     thresholds = {
-        label: float(mean)
+        label: round(float(mean), 9)
         for label, mean, _ in confidence_by_label(project=export.project, as_of=export.as_of)
     }
     sample, total = _sample_corrections(export, capacity=checks.MAX_POOL)
@@ -127,7 +131,7 @@ def prepare(*, export: DatasetExport) -> CorrectionCheck:
     texts = prediction_texts(ids=[prediction_id for prediction_id, _ in sample])
     pool_texts = [texts.get(prediction_id, "") for prediction_id, _ in sample]
     pool_texts += [text for text, _ in others]
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
+    vectorizer = Tfidf()  # word unigrams and bigrams, sublinear tf, float32
     try:
         vectors = vectorizer.fit_transform(pool_texts)
     except ValueError:  # not one word in the pool: no neighbour evidence either way

@@ -44,6 +44,13 @@ BAD_SEED = "The seed must be a whole number from 0."
 BAD_FLAGGED = "Must be one of: ignore, mark, exclude."
 BAD_REFERENCE_HANDLING = "Must be one of: mark, exclude."
 UNKNOWN_REFERENCE = "No reference dataset with id {id} in this project."
+REFERENCE_NOT_READY = (
+    "Reference dataset #{id} ({name}) is {status}, not ready: an export can use it once it "
+    "has been read."
+)
+REFERENCE_FAILED = (
+    "Reference dataset #{id} ({name}) could not be read: upload it again, or choose another."
+)
 # What to do with corrections the likely-wrong check flags (triage/exports/checks.py):
 # ignore (no check, the `flagged` column is empty), mark (column true/false), exclude.
 FLAGGED_HANDLING = ("ignore", "mark", "exclude")
@@ -119,6 +126,25 @@ def _split_clean(split: dict | None) -> dict:
     return {"validation": float(share), "seed": seed}
 
 
+def reference_not_ready(dataset: ReferenceDataset) -> str:
+    """Why an export cannot use this reference dataset yet (or ever), naming it."""
+    name = dataset.name[:100]
+    if dataset.status == ReferenceDataset.Status.FAILED:
+        return REFERENCE_FAILED.format(id=dataset.id, name=name)
+    return REFERENCE_NOT_READY.format(id=dataset.id, name=name, status=dataset.status)
+
+
+def _reference_problem(project: Project, reference) -> str:
+    dataset = (
+        ReferenceDataset.objects.filter(project=project, id=reference).first()
+        if isinstance(reference, int) and not isinstance(reference, bool)
+        else None
+    )
+    if dataset is None:
+        return UNKNOWN_REFERENCE.format(id=reference)
+    return "" if dataset.is_ready else reference_not_ready(dataset)
+
+
 def export_request(
     *,
     project: Project,
@@ -143,11 +169,10 @@ def export_request(
         errors["flagged"] = [BAD_FLAGGED]
     if reference_handling not in REFERENCE_HANDLING:
         errors["reference_handling"] = [BAD_REFERENCE_HANDLING]
-    if reference is not None and not (
-        isinstance(reference, int)
-        and ReferenceDataset.objects.filter(project=project, id=reference).exists()
-    ):
-        errors["reference"] = [UNKNOWN_REFERENCE.format(id=reference)]
+    if reference is not None:
+        problem = _reference_problem(project, reference)
+        if problem:
+            errors["reference"] = [problem]
     if errors:
         raise ExportInvalid(errors)
     clean_filters = _filters_clean(project=project, filters=filters or {})

@@ -1,16 +1,16 @@
 """Reference datasets: upload the team's training set so exports can mark or leave out the
-rows it already holds (triage/exports/reference.py reads the file)."""
+rows it already holds. The request only stores the file and queues the dataset; a worker
+reads it into keys (reference_read.py, with triage/exports/reference.py)."""
 
-import hashlib
 import os
-import tempfile
-import uuid
+from functools import partial
 
 import numpy as np
 from django.db import transaction
 
 from core.actors import user_or_none
 from core.audit import audit
+from core.publish import publish
 from feedback.models import Project
 
 from ..exports import reference
@@ -18,74 +18,86 @@ from ..exports.reference import ReferenceInvalid
 from ..models import ReferenceDataset
 
 NO_COLUMN_NAME = "Name the column that holds the input texts."
+EMPTY_FILE = "The file is empty."
 
-__all__ = ["ReferenceInvalid", "reference_delete", "reference_keys", "reference_upload"]
+__all__ = [
+    "ReferenceInvalid",
+    "reference_delete",
+    "reference_files_delete",
+    "reference_keys",
+    "reference_upload",
+]
 
 
-def reference_upload(*, project: Project, upload, text_column: str, actor=None) -> ReferenceDataset:
-    """Read an uploaded file (a Django UploadedFile) into a reference dataset of the
-    project. Raises ReferenceInvalid naming the field at fault when the file cannot be used
-    at all; rows without a usable text are skipped and listed. Audited."""
+def reference_upload(
+    *, project: Project, upload, text_column: str, actor=None, api_key=None
+) -> ReferenceDataset:
+    """Store an uploaded file (a Django UploadedFile) and queue a reference dataset that a
+    worker reads after commit (`reference_read`). Does not read the file: a spooled upload
+    is moved into the storage (or copied in chunks), so the request takes the same time
+    whatever its size. Raises ReferenceInvalid naming the field at fault for what can be
+    told without reading (the column's name, the file's type, an empty file); the rest is
+    the job's outcome. Audited."""
     column = (text_column or "").strip()
+    errors: dict[str, list[str]] = {}
     if not column:
-        raise ReferenceInvalid({"text_column": [NO_COLUMN_NAME]})
-    kind = reference.file_format(upload.name or "")
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    keys = reference.read_keys(upload.file, kind=kind, column=column)
-    storage = ReferenceDataset.keys.field.storage
-    name = f"references/{project.id}/{uuid.uuid4().hex}.npy"
-    path = storage.path(name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        dir=os.path.dirname(path), suffix=".part", delete=False
-    ) as out:
-        np.save(out, keys.keys, allow_pickle=False)
-    os.replace(out.name, path)
+        errors["text_column"] = [NO_COLUMN_NAME]
+    try:
+        kind = reference.file_format(upload.name or "")
+    except ReferenceInvalid as invalid:
+        errors.update(invalid.errors)
+    else:
+        if not upload.size:
+            errors["file"] = [EMPTY_FILE]
+    if errors:
+        raise ReferenceInvalid(errors)
     user = user_or_none(actor)
+    dataset = ReferenceDataset(
+        project=project,
+        # Shown on pages, never used as a path; a NUL cannot be stored.
+        name=os.path.basename(upload.name).replace("\x00", "")[:200],
+        text_column=column[:200],
+        format=kind,
+        size_bytes=upload.size,
+        created_by=user,
+    )
+    dataset.upload.save("upload", upload, save=False)
     try:
         with transaction.atomic():
-            dataset = ReferenceDataset.objects.create(
-                project=project,
-                name=os.path.basename(upload.name)[:200],
-                text_column=column[:200],
-                format=kind,
-                sha256=digest.hexdigest(),
-                size_bytes=upload.size or 0,
-                rows=keys.rows,
-                skipped=keys.skipped,
-                key_count=len(keys.keys),
-                problems=keys.problems,
-                keys=name,
-                created_by=user,
-            )
+            dataset.save()
             audit(
                 project=project,
                 actor=user,
                 action="reference_uploaded",
                 target=dataset,
                 name=dataset.name,
-                sha256=dataset.sha256,
-                rows=dataset.rows,
-                skipped=dataset.skipped,
+                size_bytes=dataset.size_bytes,
+                **({"api_key": api_key.prefix} if api_key is not None else {}),
             )
+            transaction.on_commit(partial(publish, ReferenceDataset.TASK_NAME, dataset.id))
     except Exception:
-        os.remove(path)
+        dataset.upload.storage.delete(dataset.upload.name)
         raise
     return dataset
 
 
 def reference_keys(dataset: ReferenceDataset) -> np.ndarray:
-    """The dataset's sorted keys (the file the upload wrote; never a path from a request)."""
+    """The dataset's sorted keys (the file its job wrote; never a path from a request)."""
     return np.load(dataset.keys.storage.path(dataset.keys.name), allow_pickle=False)
 
 
+def reference_files_delete(*names: str) -> None:
+    storage = ReferenceDataset.keys.field.storage
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
 def reference_delete(*, dataset: ReferenceDataset, actor=None, api_key=None) -> None:
-    """Delete a reference dataset and its keys file. Exports built with it keep their manifest
-    (which names it); an export still queued with it fails saying so. Audited."""
-    name = dataset.keys.name
+    """Delete a reference dataset, its keys and its upload if not read yet (a worker reading
+    it stops at its next progress write). Exports built with it keep their manifest (which
+    names it); an export still queued with it fails saying so. Audited."""
+    names = (dataset.keys.name, dataset.upload.name)
     with transaction.atomic():
         audit(
             project=dataset.project,
@@ -97,5 +109,4 @@ def reference_delete(*, dataset: ReferenceDataset, actor=None, api_key=None) -> 
             **({"api_key": api_key.prefix} if api_key is not None else {}),
         )
         dataset.delete()
-        if name:
-            transaction.on_commit(lambda: ReferenceDataset.keys.field.storage.delete(name))
+        transaction.on_commit(partial(reference_files_delete, *names))
