@@ -35,7 +35,8 @@ from ._http import (
     error_message,
     json_or_none,
 )
-from ._sender import SenderMixin, log_rejected, serialise
+from ._sender import SenderMixin
+from ._serialise import log_rejected, serialise
 from ._spool import Record, Spool
 from ._validate import feedback_json, prediction_fields
 

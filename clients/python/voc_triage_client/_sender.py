@@ -20,8 +20,8 @@ from ._http import (
     json_or_none,
 )
 from ._http import retry_after as retry_after_seconds
+from ._serialise import log_rejected, serialise
 from ._spool import Record
-from ._validate import prediction_fields_json
 
 logger = logging.getLogger("voc_triage_client")
 
@@ -36,32 +36,6 @@ AHEAD = 250
 
 class _Stopped(Exception):
     """The client is closing: stop retrying."""
-
-
-def log_rejected(kind: str, request_id: Any, exc: Exception) -> None:
-    logger.warning(
-        "voc_triage_client: %s record rejected before sending (request_id=%r): %s",
-        "prediction" if kind == PREDICTIONS else "feedback",
-        request_id,
-        exc,
-    )
-
-
-def serialise(records: Iterable[Record]) -> tuple[list[Record], list[tuple[Record, Exception]]]:
-    """The records with every payload as JSON text (a prediction is queued as a tuple of its
-    fields and checked in full here, off the caller's thread), and apart those that fail."""
-    good: list[Record] = []
-    bad: list[tuple[Record, Exception]] = []
-    for record in records:
-        rowid, seq, kind, payload = record
-        if type(payload) is str:
-            good.append(record)
-            continue
-        try:
-            good.append((rowid, seq, kind, prediction_fields_json(payload)))
-        except Exception as exc:
-            bad.append((record, exc))
-    return good, bad
 
 
 class SenderMixin:
