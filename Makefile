@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-embeddings run serve test test-sqlite lint format bench backup restore clean
+.PHONY: setup setup-embeddings run serve test test-sqlite lint format bench soak backup restore clean
 
 setup: $(STAMP)  ## create .venv and install the app with its dev tools
 
@@ -43,6 +43,9 @@ format: setup
 
 bench: setup-embeddings  ## benchmarks on PostgreSQL (started if needed); figures go to BENCHMARKS.md
 	scripts/bench.sh
+
+soak: setup  ## 30 minutes of the realistic mix on PostgreSQL, Redis, gunicorn, a worker, beat (RELIABILITY.md)
+	BENCHMARKS=soak scripts/bench.sh
 
 backup: setup  ## database (pg_dump -Fc, or SQLite's online backup) + media folder + manifest, under backups/
 	$(PY) manage.py backup --to $(or $(TO),backups)
