@@ -168,6 +168,36 @@ def logged_in_session(url: str, username: str, password: str):
     return session
 
 
+def predictions_accounted(project, sent: list[tuple[str, str, bool]]) -> dict:
+    """Every prediction sent is stored, or was deleted by retention as it may be: served before
+    the project's sweep mark, and without feedback. Anything else is lost."""
+    from datetime import datetime
+
+    from feedback.models import Prediction
+
+    stored = set(
+        Prediction.objects.filter(project=project, request_id__startswith="soak-").values_list(
+            "request_id", flat=True
+        )
+    )
+    mark = project.predictions_swept_before
+    swept, lost = 0, []
+    for request_id, served_at, has_feedback in sent:
+        if request_id in stored:
+            continue
+        if mark is not None and not has_feedback and datetime.fromisoformat(served_at) < mark:
+            swept += 1
+        else:
+            lost.append(request_id)
+    return {
+        "predictions_sent": len(sent),
+        "predictions_present": len(sent) - swept - len(lost),
+        "predictions_deleted_by_retention": swept,
+        "predictions_lost": len(lost),
+        "predictions_lost_first": lost[:5],
+    }
+
+
 def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -195,7 +225,7 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
     from urllib3.util.retry import Retry
 
     from feedback.demo import demo_load
-    from feedback.models import ApiKey, Feedback, Prediction, Project
+    from feedback.models import ApiKey, Feedback, Project
     from feedback.replay import build_replay
     from feedback.services import api_key_create
     from triage.models import ClusteringSettings
@@ -245,6 +275,8 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
         rec.add(kind, time.monotonic() - began, response.status_code)
         return response
 
+    with_feedback: set[str] = set()
+
     def ingest() -> None:
         session = requests.Session()
         counter = itertools.count()
@@ -258,6 +290,7 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
                 item = dict(replay[n % len(replay)], request_id=f"soak-{n:09d}")
                 batch.append(item)
                 if n % 20 == 0:
+                    with_feedback.add(item["request_id"])
                     wrong = next(label for label in labels if label != item["predicted_label"])
                     pending_feedback.append({"kind": "correction", "request_id": item["request_id"],
                                              "corrected_label": wrong, "external_id": f"soak-fb-{n}"}
@@ -266,7 +299,10 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
                                              "text": "That is not what I asked", "external_id": f"soak-fb-{n}"})  # fmt: skip
             response = timed("ingest", lambda b=batch: session.post(f"{services.url}{api}/predictions", json={"predictions": b}, headers=headers, timeout=60))  # fmt: skip
             if response is not None and response.status_code == 200:
-                sent["predictions"].extend(item["request_id"] for item in batch)
+                sent["predictions"].extend(
+                    (item["request_id"], item["served_at"], item["request_id"] in with_feedback)
+                    for item in batch
+                )
             if time.monotonic() >= next_feedback and pending_feedback:
                 response = timed("feedback", lambda f=pending_feedback: session.post(f"{services.url}{api}/feedback", json={"feedback": f}, headers=headers, timeout=60))  # fmt: skip
                 if response is not None and response.status_code == 200:
@@ -331,10 +367,16 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
             event["retention_deleted"] = retention_sweep(time_budget=30).deleted
             events.append(event)
 
+    memory_series: list[tuple[int, float]] = []
+
     def monitor() -> None:
         broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+        ticks = itertools.count(1)
         while not stop.wait(10):
-            queue_lengths.append((round(time.monotonic() - started), broker.llen("celery")))
+            at = round(time.monotonic() - started)
+            queue_lengths.append((at, broker.llen("celery")))
+            if next(ticks) % 6 == 0:  # each minute: the total, to see growth level off
+                memory_series.append((at, round(sum(services.memory().values()), 1)))
 
     threads = [threading.Thread(target=ingest), threading.Thread(target=periodic), threading.Thread(target=monitor)]  # fmt: skip
     threads += [threading.Thread(target=browse, args=(name,)) for name in users]
@@ -354,7 +396,8 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
     drain_s = round(time.monotonic() - drained, 1)
     services.stop()
 
-    stored = set(Prediction.objects.filter(project=project, request_id__startswith="soak-").values_list("request_id", flat=True))  # fmt: skip
+    project.refresh_from_db()
+    accounted = predictions_accounted(project, sent["predictions"])
     feedback_stored = Feedback.objects.filter(
         project=project, external_id__startswith="soak-fb-"
     ).count()
@@ -370,8 +413,7 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
         "no_answer": sum(counts.get(0, 0) for counts in statuses.values()),
         "no_answer_first": failures[:5],
         "statuses": statuses,
-        "predictions_sent": len(sent["predictions"]),
-        "predictions_present": len(stored & set(sent["predictions"])),
+        **accounted,
         "feedback_sent": sent["feedback"],
         "feedback_present": feedback_stored,
         "ingest_per_minute": rec.per_minute("ingest"),
@@ -386,6 +428,7 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
         "queue_drained_after_s": drain_s,
         "rss_mb_start": memory_start,
         "rss_mb_end": memory_end,
+        "rss_mb_total_per_minute": memory_series,
         "machine": machine(),
     }
     report(figures, args.json)
