@@ -42,7 +42,9 @@ def fresh_database(name: str) -> str:
 
 def django_setup(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    # The settings users run, even when started from pytest (whose test settings hash passwords
+    # with MD5, which the servers a benchmark starts would then refuse at login).
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
     os.environ["DJANGO_DEBUG"] = "false"  # DEBUG keeps every query in memory
     sys.path.insert(0, str(ROOT))
     import django

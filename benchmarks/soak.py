@@ -312,8 +312,7 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
             tick += 0.1
             time.sleep(max(0.0, tick - time.monotonic()))
 
-    def browse(username: str) -> None:
-        session = logged_in_session(services.url, username, "soak-password")
+    def browse(session) -> None:
         # As a browser does: a page asked on a kept-alive connection the server has just
         # closed (gunicorn's keep-alive is 2 s, a user thinks 1-3 s) is asked again once.
         retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET"})
@@ -379,7 +378,9 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
                 memory_series.append((at, round(sum(services.memory().values()), 1)))
 
     threads = [threading.Thread(target=ingest), threading.Thread(target=periodic), threading.Thread(target=monitor)]  # fmt: skip
-    threads += [threading.Thread(target=browse, args=(name,)) for name in users]
+    # Logged in before the load starts, so a refused login stops the soak at once, loudly.
+    sessions = [logged_in_session(services.url, name, "soak-password") for name in users]
+    threads += [threading.Thread(target=browse, args=(session,)) for session in sessions]
     for thread in threads:
         thread.start()
     try:
