@@ -225,7 +225,7 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
     from urllib3.util.retry import Retry
 
     from feedback.demo import demo_load
-    from feedback.models import ApiKey, Feedback, Project
+    from feedback.models import ApiKey, Feedback, Prediction, Project
     from feedback.replay import build_replay
     from feedback.services import api_key_create
     from triage.models import ClusteringSettings
@@ -417,6 +417,12 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
         **accounted,
         "feedback_sent": sent["feedback"],
         "feedback_present": feedback_stored,
+        # Feedback whose prediction is gone: the sweep and ingest raced wrongly (must be 0).
+        "feedback_without_prediction": Feedback.objects.filter(
+            project=project, prediction__isnull=False
+        )
+        .exclude(prediction_id__in=Prediction.objects.filter(project=project).values("id"))
+        .count(),
         "ingest_per_minute": rec.per_minute("ingest"),
         "pages_per_minute": {
             kind.split(":")[1]: rec.per_minute(kind)

@@ -332,10 +332,11 @@ def _with_live_predictions(rows: list[dict], result: IngestResult) -> list[dict]
     """The rows whose prediction still exists, each held (FOR KEY SHARE) until the insert
     commits; the others are rejected as unknown. Call inside the inserting transaction.
 
-    Retention deletes old predictions without feedback. The feedback's foreign key is checked
-    only at commit, so without this hold a sweep could delete the prediction in between and
-    the whole batch would fail at commit. Held, the sweep's delete waits for this commit and
-    then leaves the prediction (it has feedback now); deleted first, the item is refused."""
+    Retention deletes old predictions without feedback, and the column has no database
+    constraint (see Feedback.prediction): without this hold a sweep could delete the
+    prediction in between and the feedback would point at nothing. Held, the sweep's delete
+    waits for this commit, then sees the feedback and undoes its batch; deleted first (even
+    uncommitted: the hold waits for it), the item is refused."""
     wanted = sorted({row["prediction_id"] for row in rows if row["prediction_id"] is not None})
     if not wanted or connection.vendor != "postgresql":  # SQLite runs one writer at a time
         return rows

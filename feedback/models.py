@@ -135,8 +135,18 @@ class Feedback(models.Model):
         NOT_AN_ERROR = "not_an_error", "not a model error"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
+    # No database constraint: PostgreSQL would check every prediction the retention sweep
+    # deletes, one by one, at commit (half the sweep's time). Integrity instead rests on the
+    # one writer of this column, ingest, holding its predictions (FOR KEY SHARE) until its
+    # commit, and on the sweep checking what it deleted before its own (lifecycle/retention.py;
+    # tests/lifecycle/test_retention.py races the two). The ORM still cascades on delete.
     prediction = models.ForeignKey(
-        Prediction, null=True, blank=True, on_delete=models.CASCADE, related_name="feedback"
+        Prediction,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="feedback",
+        db_constraint=False,
     )
     # Copies of the linked prediction's answer and version (a logged prediction never
     # changes), set by ingest: the inbox and the metrics filter feedback by them without

@@ -11,8 +11,9 @@ What keeps the quality pages unchanged is the order of things:
    recounts only feedback (dashboards/services/rollup_counts.py). The mark is written under
    the same row lock a recount takes, so no recount can straddle it.
 3. Deletion goes in batches, oldest first, each one statement in its own short transaction.
-   Feedback that arrives for a prediction while its batch runs fails that batch at commit
-   (the feedback's foreign key), and the batch is retried: no feedback loses its prediction.
+   Feedback that arrives for a prediction while its batch runs is found by a check before
+   the batch commits (feedback ingest holds its predictions until it commits, so the DELETE
+   waits for it), and the batch is undone and retried: no feedback loses its prediction.
 """
 
 import logging
@@ -67,24 +68,77 @@ def _raise_mark(project: Project, limit: datetime) -> None:
             locked.save(update_fields=["predictions_swept_before"])
 
 
-def _delete_next(*, project_id: int, before: datetime, counted_upto: int, batch: int) -> int:
-    """Delete the oldest `batch` predictions of the project served before `before`, counted by
-    the rollups and without feedback, in one statement; returns how many went."""
+class FeedbackArrived(Exception):
+    """Feedback for a prediction of the batch committed while the batch ran: undo, retry."""
+
+
+@dataclass
+class _Batch:
+    deleted: int
+    # The latest served_at deleted: the next batch starts there, not at the oldest row again
+    # (it would walk past every row with feedback and every dead index entry behind it).
+    reached: object = None
+
+
+def _delete_next(
+    *, project_id: int, after, before: datetime, counted_upto: int, batch: int
+) -> _Batch:
+    """Delete the oldest `batch` predictions of the project served from `after` (when given) to
+    before `before`, counted by the rollups and without feedback, in one statement."""
     prediction = connection.ops.quote_name(Prediction._meta.db_table)
     feedback = connection.ops.quote_name(Feedback._meta.db_table)
-    # One statement, not QuerySet.delete(): one round trip per batch (the measured cost was
-    # the round trips and the id lists), and the ORM would cascade to feedback that arrived
-    # meanwhile. Such feedback instead fails the batch at commit (its foreign key), which the
-    # caller retries.
-    sql = (
-        f"DELETE FROM {prediction} WHERE id IN (SELECT p.id FROM {prediction} p "  # noqa: S608
-        "WHERE p.project_id = %s AND p.served_at < %s AND p.id <= %s AND NOT EXISTS "
+    oldest = (
+        f"SELECT p.{{key}} FROM {prediction} p "  # noqa: S608
+        "WHERE p.project_id = %s AND p.served_at < %s AND p.id <= %s "
+        f"{'AND p.served_at >= %s ' if after is not None else ''}AND NOT EXISTS "
         f"(SELECT 1 FROM {feedback} f WHERE f.prediction_id = p.id) "
-        "ORDER BY p.served_at LIMIT %s)"
+        "ORDER BY p.served_at LIMIT %s"
     )
+    params = [project_id, before, counted_upto, *([after] if after is not None else []), batch]
+    # One statement, not QuerySet.delete(): one round trip per batch, and the ORM would cascade
+    # to feedback that arrived meanwhile. On PostgreSQL the rows are found by their physical
+    # address (ctid), not by id: an `id IN (...)` join made the planner scan the whole table.
+    # What went comes back as one row of figures: 10,000 rows of ids and timestamps took longer
+    # to read than the DELETE took to run. (SQLite cannot DELETE inside WITH: rows there.)
+    if connection.vendor == "postgresql":
+        sql = (
+            f"WITH gone AS (DELETE FROM {prediction} "  # noqa: S608
+            f"WHERE ctid = ANY(ARRAY({oldest.format(key='ctid')})) RETURNING id, served_at) "
+            "SELECT count(*), min(id), max(id), max(served_at) FROM gone"
+        )
+    else:
+        sql = f"DELETE FROM {prediction} WHERE id IN ({oldest.format(key='id')}) RETURNING id, served_at"  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [project_id, before, counted_upto, batch])
-        return cursor.rowcount
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            deleted, lowest, highest, reached = cursor.fetchone()
+        else:
+            gone = cursor.fetchall()
+            deleted = len(gone)
+            lowest, highest = (
+                min((i for i, _ in gone), default=0),
+                max((i for i, _ in gone), default=0),
+            )
+            reached = max((served for _, served in gone), default=None)
+        # Feedback ingest holds its predictions until it commits, so the DELETE waited for any
+        # such commit; this later statement sees that feedback, and the batch is undone.
+        if deleted and _feedback_lost_its_prediction(cursor, lowest, highest):
+            raise FeedbackArrived("feedback arrived for a prediction of the batch")
+        return _Batch(deleted=deleted, reached=reached)
+
+
+def _feedback_lost_its_prediction(cursor, lowest: int, highest: int) -> bool:
+    """Whether feedback about a prediction id in [lowest, highest] has no prediction any more,
+    as this transaction sees it: in the batch's id range, only the batch's rows are gone.
+    Two numbers, not the 10,000 ids: sending them cost as much as the DELETE."""
+    prediction = connection.ops.quote_name(Prediction._meta.db_table)
+    feedback = connection.ops.quote_name(Feedback._meta.db_table)
+    cursor.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {feedback} f WHERE f.prediction_id BETWEEN %s AND %s "  # noqa: S608
+        f"AND NOT EXISTS (SELECT 1 FROM {prediction} p WHERE p.id = f.prediction_id))",
+        [lowest, highest],
+    )
+    return bool(cursor.fetchone()[0])
 
 
 def retention_sweep(
@@ -102,25 +156,30 @@ def retention_sweep(
         if limit is None or counted_upto == 0:
             continue
         _raise_mark(project, limit)
-        failures = 0
+        failures, reached = 0, None
         while True:
             if time.monotonic() > deadline:
                 result.finished = False
                 return result
             try:
-                deleted = _delete_next(
-                    project_id=project.id, before=limit, counted_upto=counted_upto, batch=batch
+                done = _delete_next(
+                    project_id=project.id,
+                    after=reached,
+                    before=limit,
+                    counted_upto=counted_upto,
+                    batch=batch,
                 )
-            except DatabaseError:  # feedback committed meanwhile tripped its foreign key
+            except (FeedbackArrived, DatabaseError):  # new feedback, or a deadlock with ingest
                 failures += 1
                 logger.warning("retention: a batch of %s met new feedback", project)
                 if failures >= 3:
                     break  # the next sweep tries again
                 continue
-            if deleted == 0:
+            if done.deleted == 0:
                 break
-            result.deleted += deleted
+            result.deleted += done.deleted
             result.batches += 1
+            reached = done.reached
         result.swept_before[project.slug] = limit
     if result.deleted:
         logger.info(

@@ -47,6 +47,7 @@ def test_two_minutes_of_the_mix_serve_everything_and_lose_nothing(tmp_path, figu
         == soak["predictions_sent"]
     )
     assert soak["feedback_present"] == soak["feedback_sent"] > 0
+    assert soak["feedback_without_prediction"] == 0
     assert set(soak["pages_per_minute"]) == {"board", "inbox", "quality", "categories", "category"}
     assert all(
         status == 200 for kind, counts in soak["statuses"].items() if kind.startswith("page:")

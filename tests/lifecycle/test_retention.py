@@ -153,11 +153,11 @@ def test_the_sweep_stops_at_its_time_budget_and_the_next_goes_on(project, traffi
 @pytest.mark.django_db(transaction=True)
 def test_feedback_committed_while_its_batch_deletes_keeps_its_prediction(project, traffic):
     """Ingest holds the prediction's row until the feedback commits: the batch that comes for
-    it waits, then fails at commit on the foreign key, and the retried batch leaves it."""
+    it waits, then finds the feedback before its own commit, and the retried batch leaves it."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        pytest.skip("row locks and deferred foreign keys: PostgreSQL")
+        pytest.skip("row locks: PostgreSQL")
     target = traffic["old"][5]
     inserted, release = threading.Event(), threading.Event()
 
@@ -181,6 +181,41 @@ def test_feedback_committed_while_its_batch_deletes_keeps_its_prediction(project
     assert Prediction.objects.filter(id=target.id).exists()
     assert Feedback.objects.filter(prediction=target).count() == 1
     assert result.deleted == 8  # the nine old ones without feedback, but for the late one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_feedback_for_a_prediction_being_deleted_waits_for_the_delete_and_is_refused(
+    project, traffic
+):
+    """The other order: the sweep has deleted the prediction but not committed; ingest waits
+    on the row, then sees it gone and refuses the item. No feedback points at nothing."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    target = traffic["old"][6]
+    results = {}
+
+    def late_feedback():
+        try:
+            items = [{"kind": "complaint", "request_id": target.request_id, "text": "late"}]
+            results["ingest"] = feedback_ingest(project=project, items=items)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=late_feedback)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM feedback_prediction WHERE id = %s", [target.id])
+        writer.start()
+        writer.join(1.0)
+        assert writer.is_alive()  # waiting on the deleted, uncommitted row
+    writer.join(10)
+
+    assert results["ingest"].accepted == 0
+    assert [r["errors"] for r in results["ingest"].rejected] == [
+        {"request_id": [validation.UNKNOWN_PREDICTION]}
+    ]
+    assert not Feedback.objects.filter(prediction_id=target.id).exists()
 
 
 @pytest.mark.django_db(transaction=True)
