@@ -24,7 +24,7 @@ $(VENV)/.embeddings: $(STAMP)
 run: setup  ## SQLite + embedded broker, Banking77 demo, web + worker + beat
 	scripts/run.sh --demo
 
-serve: setup  ## web + worker + beat for the current settings (no demo load)
+serve: setup  ## web + a worker per queue + beat for the current settings (no demo load)
 	scripts/run.sh
 
 test: setup-embeddings  ## the whole suite on real PostgreSQL and Redis (started if needed), then SQLite

@@ -162,7 +162,7 @@ def upload(server_url: str, key: str, slug: str, path: Path) -> tuple[float, flo
 class Worker:
     """A Celery worker with the solo pool: the job runs in this very process."""
 
-    def __init__(self, env: dict, log: Path, queue: str = "celery"):
+    def __init__(self, env: dict, log: Path, queue: str = "heavy"):
         self.log_path = log
         self.log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(

@@ -373,7 +373,7 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
         ticks = itertools.count(1)
         while not stop.wait(10):
             at = round(time.monotonic() - started)
-            queue_lengths.append((at, broker.llen("celery")))
+            queue_lengths.append((at, broker.llen("quick") + broker.llen("heavy")))
             if next(ticks) % 6 == 0:  # each minute: the total, to see growth level off
                 memory_series.append((at, round(sum(services.memory().values()), 1)))
 
@@ -392,7 +392,7 @@ def main() -> None:  # noqa: C901 - one scripted scenario, read top to bottom
     memory_end = services.memory()
     broker = redis.Redis.from_url(os.environ["REDIS_URL"])
     drained = time.monotonic()
-    while broker.llen("celery") and time.monotonic() - drained < 300:
+    while broker.llen("quick") + broker.llen("heavy") and time.monotonic() - drained < 300:
         time.sleep(2)
     drain_s = round(time.monotonic() - drained, 1)
     services.stop()

@@ -49,3 +49,16 @@ class SentEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} to {self.recipient}"
+
+
+class PeriodicLease(models.Model):
+    """When a periodic job last started, by name: the first beat message in a period claims
+    it, so a second beat process (a rolling deploy, a stray `-B`) doubles no work
+    (core.periodic)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    # Until then the job is not started again from a beat message.
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} until {self.until:%Y-%m-%d %H:%M:%S}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run` (with --demo) and `make serve`: migrate, optionally load the Banking77 demo, then
-# run the web server, a Celery worker and Celery beat together. Ctrl-C stops all three.
+# run the web server, Celery workers and Celery beat together. Ctrl-C stops them all.
 # Without DATABASE_URL/REDIS_URL this is SQLite and kombu's filesystem broker under .data/.
 # VOC_RUN_CHECK=1: the same start, then scripts/check_demo.py checks web, login, worker and
 # beat over HTTP, and everything stops (the fresh-clone test runs `make run` this way).
@@ -35,8 +35,20 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-celery -A config worker --loglevel WARNING --concurrency "${VOC_WORKER_CONCURRENCY:-2}" &
-pids+=($!)
+if [ "${1:-}" = "--demo" ]; then
+  # One machine, one worker for both queues (each worker holds ~300 MB).
+  celery -A config worker --loglevel WARNING --concurrency "${VOC_WORKER_CONCURRENCY:-2}" &
+  pids+=($!)
+else
+  # A worker for each queue, as in production (README, "Configuration"): a long job on
+  # `heavy` never delays the quick follow-ups of ingest.
+  celery -A config worker -Q quick -n "quick@%h" --loglevel WARNING \
+    --concurrency "${VOC_WORKER_CONCURRENCY:-2}" &
+  pids+=($!)
+  celery -A config worker -Q heavy -n "heavy@%h" --loglevel WARNING \
+    --concurrency "${VOC_HEAVY_WORKER_CONCURRENCY:-1}" &
+  pids+=($!)
+fi
 celery -A config beat --loglevel WARNING &
 pids+=($!)
 if [ "${DJANGO_SETTINGS_MODULE:-config.settings.local}" = config.settings.local ]; then

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(environ.Env().str("VOC_DATA_DIR", default=str(BASE_DIR / ".data")))
@@ -148,6 +149,22 @@ else:
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Two queues by kind of work, so that a long job never delays the quick follow-ups of ingest
+# (README, "More than one machine"): `quick` takes placement, rollups, alerts, mail and the
+# sweepers; `heavy` the jobs that run for seconds to minutes. A worker started without -Q
+# takes both (`make run`, one machine); in production each has its own workers.
+CELERY_TASK_DEFAULT_QUEUE = "quick"
+CELERY_TASK_QUEUES = (Queue("quick"), Queue("heavy"))
+HEAVY_TASKS = [
+    "triage.clustering_run",
+    "triage.export_build",
+    "triage.reference_read",
+    "triage.verification",
+    "feedback.import_run",
+    "lifecycle.erasure_run",
+    "lifecycle.retention_sweep",
+]
+CELERY_TASK_ROUTES = {name: {"queue": "heavy"} for name in HEAVY_TASKS}
 # After a failed publish, requests skip the broker for this long instead of each waiting on a
 # dead connection; nothing is lost, the sweepers redo what was not published.
 VOC_BROKER_COOLDOWN_SECONDS = env.float("VOC_BROKER_COOLDOWN_SECONDS", default=30.0)
@@ -194,6 +211,20 @@ CELERY_BEAT_SCHEDULE = {
     # Reference datasets whose reading worker died are read again from the top (triage/
     # services/reference_read.py); an export waits on them, so every two minutes too.
     "reference-sweep": {"task": "triage.reference_sweep", "schedule": 120.0},
+}
+# Each entry reaches its task through `core.periodic`, which starts it once per period even
+# when two beat processes run (core/periodic.py): the lease is 90 % of an interval, an hour
+# for a weekly crontab entry.
+CELERY_BEAT_SCHEDULE = {
+    name: {
+        "task": "core.periodic",
+        "schedule": entry["schedule"],
+        "args": (
+            entry["task"],
+            entry["schedule"] * 0.9 if isinstance(entry["schedule"], float) else 3600.0,
+        ),
+    }
+    for name, entry in CELERY_BEAT_SCHEDULE.items()
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------

@@ -54,7 +54,33 @@ def test_docker_compose_describes_every_service():
     result = docker_compose_config("--services")
 
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) >= {"postgres", "redis", "web", "worker", "beat"}
+    assert set(result.stdout.split()) >= {
+        "postgres",
+        "redis",
+        "web",
+        "worker",
+        "worker-heavy",
+        "beat",
+    }
+
+
+def test_each_queue_has_workers_in_docker_compose_and_one_beat_runs(settings):
+    import yaml  # drf-spectacular's dependency
+
+    result = docker_compose_config()
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    consumed = {}
+    for name, service in services.items():
+        command = service.get("command") or []
+        if "worker" in command:
+            consumed[name] = command[command.index("-Q") + 1].split(",")
+    queues = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+
+    assert sorted(q for names in consumed.values() for q in names) == sorted(queues)
+    assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} <= queues
+    assert settings.CELERY_TASK_DEFAULT_QUEUE in queues
+    assert [name for name, s in services.items() if "beat" in (s.get("command") or [])] == ["beat"]
 
 
 def test_the_image_pins_the_same_cpu_torch_as_the_embeddings_extra():

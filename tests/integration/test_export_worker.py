@@ -126,7 +126,7 @@ def test_the_same_message_delivered_to_two_live_workers_builds_one_file(project,
         worker.start()
     try:
         # A redelivery while the first worker is alive: the same task id, at the same moment.
-        for queue in ("celery", "duplicates"):
+        for queue in ("heavy", "duplicates"):
             app.send_task(DatasetExport.TASK_NAME, args=[export.id], task_id="dup", queue=queue)
         wait_for(lambda: status_of(export.id) == "succeeded", timeout=120)
         received = f"{DatasetExport.TASK_NAME}[dup] received".encode()
