@@ -20,7 +20,6 @@ import csv
 import hashlib
 import io
 import logging
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +31,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from core import files
 from core.csv_safe import neutralise
 from core.jobs import (
     Claim,
@@ -234,7 +234,7 @@ def report_rows(problems: list[csvparse.Problem]) -> bytes:
 @dataclass
 class _Run:
     job: ImportJob
-    report: object  # binary file, positioned at the committed end
+    report: files.AppendedFile  # positioned at the committed end
     mapping: csvparse.Mapping
     batch: list[csvparse.Record]
 
@@ -257,7 +257,7 @@ class _Run:
             rejected += len(result.rejected)
             problems.sort(key=lambda p: p.line)
             self.report.write(report_rows(problems))
-            self.report.flush()
+            self.report.save()  # before the size that counts it is committed
             job.rows_read += len(records)
             job.rows_accepted += result.accepted - result.repeats
             job.rows_repeated += result.repeats
@@ -291,20 +291,16 @@ def _save_progress(job: ImportJob) -> None:
     job_progress(job, **{name: getattr(job, name) for name in PROGRESS_FIELDS})
 
 
-def _open_report(job: ImportJob):
+def _open_report(job: ImportJob) -> files.AppendedFile:
     """The report file, cut back to its committed size (a resumed run rewrites the rest)."""
     if not job.report:
         job.report.name = job.file.name.removesuffix(".csv") + "-rejected.csv"
         ImportJob.objects.filter(id=job.id).update(report=job.report.name)
-    path = job.report.storage.path(job.report.name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    report = open(path, "r+b" if os.path.exists(path) else "w+b")  # noqa: SIM115
-    report.truncate(job.report_bytes)
-    report.seek(job.report_bytes)
+    report = files.AppendedFile(job.report.name, job.report_bytes)
     if job.report_bytes == 0:
         # Spreadsheets take a CSV for UTF-8 only when it starts with the byte-order mark.
         report.write("\ufeff".encode() + ",".join(REPORT_COLUMNS).encode() + b"\r\n")
-        report.flush()
+        report.save()
         job.report_bytes = report.tell()
     return report
 
@@ -323,13 +319,14 @@ def import_job_run(*, job_id: int, task_id: str = "") -> Claim:
         encoding=job.encoding, delimiter=job.delimiter, timezone=job.time_zone
     )
     try:
-        # Local paths: web and worker share the media folder (a volume in docker-compose).
-        # Each committed batch beats (job_progress): no heartbeat thread is needed.
-        with _open_report(job) as report, open(job.file.path, "rb") as raw:
+        # Read as a stream from the storage (web and worker may share no folder). Each
+        # committed batch beats (job_progress): no heartbeat thread is needed.
+        with _open_report(job) as report, files.open_read(job.file.name) as raw:
             run = _Run(job=job, report=report, mapping=mapping, batch=[])
             for record in csvparse.records(raw, mapping, options):
                 if record.ordinal == 0:  # the header itself is unusable
                     run.report.write(report_rows(record.problems))
+                    run.report.save()
                     job.report_lines += len(record.problems)
                     job.report_bytes = run.report.tell()
                     _finish(job, ImportJob.Status.FAILED, error=record.problems[0].message)

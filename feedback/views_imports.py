@@ -1,11 +1,10 @@
 """Team pages of CSV imports, under /p/<slug>/imports/ (reviewers)."""
 
-import os
-
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from core import files
 from core.access import project_view
 from core.uploads import TOO_BIG, bounded_uploads
 
@@ -98,11 +97,11 @@ def import_detail(request, job_id: int):
 @project_view(role=REVIEWER)
 def import_report(request, job_id: int):
     job = _job_or_404(request, job_id)
-    if not job.report or not os.path.exists(job.report.path):
+    if not files.exists(job.report.name):
         raise Http404("This import has no report yet.")
-    return FileResponse(
-        open(job.report.path, "rb"),  # noqa: SIM115 - FileResponse closes it
-        as_attachment=True,
+    return files.download_response(
+        job.report.name,
         filename=f"import-{job.id}-rejected-rows.csv",
         content_type="text/csv; charset=utf-8",
+        redirect=False,  # small: never worth a signed URL
     )

@@ -5,7 +5,7 @@ files, reference keys), with a manifest.
         manifest.json       what is inside, sha256 of each file, row counts, migrations
         database.dump       PostgreSQL: `pg_dump -Fc` (one consistent snapshot)
         database.sqlite3    the embedded default: SQLite's online backup (also consistent)
-        media.tar.gz        every file under MEDIA_ROOT
+        media.tar.gz        every stored file (the media folder, or the bucket)
 
 The database is dumped first, then the files are copied: a file written in between is in the
 archive without a row naming it (harmless), and a row in the dump always finds the file it
@@ -18,12 +18,14 @@ checks the row counts against the manifest.
 """
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import tarfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +33,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
+
+from core import files
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -118,15 +122,13 @@ def backup_create(*, destination: Path, now: datetime | None = None) -> Path:
     else:
         raise BackupError(f"no backup for the {connection.vendor} database")
 
-    media = Path(settings.MEDIA_ROOT)
     archive = folder / MEDIA_ARCHIVE
-    files = 0
+    copied = 0
     with tarfile.open(archive, "w:gz") as tar:
-        if media.is_dir():
-            for path in sorted(media.rglob("*")):
-                if path.is_file() and not path.name.endswith(".part"):
-                    tar.add(path, arcname=str(path.relative_to(media)), recursive=False)
-                    files += 1
+        # Through the storage: the media folder, or the bucket (core.files).
+        for name in files.names_under(""):
+            _archive_add(tar, name)
+            copied += 1
     migrations = sorted(
         f"{app}.{name}" for app, name in MigrationRecorder.Migration.objects.values_list("app", "name")
     )  # fmt: skip
@@ -139,12 +141,21 @@ def backup_create(*, destination: Path, now: datetime | None = None) -> Path:
             "sha256": _sha256(dump),
             "bytes": dump.stat().st_size,
         },  # fmt: skip
-        "media": {"file": archive.name, "sha256": _sha256(archive), "files": files},
+        "media": {"file": archive.name, "sha256": _sha256(archive), "files": copied},
         "counts": counts,
         "migrations": migrations,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return folder
+
+
+def _archive_add(tar: tarfile.TarFile, name: str) -> None:
+    with files.open_read(name) as source:
+        info = tarfile.TarInfo(name)
+        info.size = source.seek(0, io.SEEK_END)  # what is there now, even if it grows
+        info.mtime = int(time.time())
+        source.seek(0)
+        tar.addfile(info, source)
 
 
 def manifest_read(folder: Path) -> dict:
@@ -177,9 +188,9 @@ def backup_restore(*, folder: Path) -> dict:
         )
     if not _database_is_empty():
         raise BackupError("the database is not empty: restore into a new, empty database")
-    media = Path(settings.MEDIA_ROOT)
-    if media.exists() and any(path.is_file() for path in media.rglob("*")):
-        raise BackupError(f"{media} holds files: restore into an empty folder")
+    if next(files.names_under(""), None) is not None:
+        where = settings.VOC_STORAGE_URL or settings.MEDIA_ROOT
+        raise BackupError(f"{where} holds files: restore into an empty folder or bucket")
 
     dump = Path(folder) / manifest["database"]["file"]
     if connection.vendor == "postgresql":
@@ -190,9 +201,13 @@ def backup_restore(*, folder: Path) -> dict:
         shutil.copyfile(dump, database["NAME"])
     connection.close()  # what the restore wrote is read afresh
 
-    media.mkdir(parents=True, exist_ok=True)
     with tarfile.open(Path(folder) / MEDIA_ARCHIVE, "r:gz") as tar:
-        tar.extractall(media, filter="data")  # no absolute paths, links or devices
+        for member in tar:
+            # The "data" filter refuses absolute paths, escapes, links and devices.
+            member = tarfile.data_filter(member, str(settings.MEDIA_ROOT))
+            if member.isfile():
+                with tar.extractfile(member) as source, files.write_file(member.name) as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
 
     counts = row_counts()
     if counts != manifest["counts"]:

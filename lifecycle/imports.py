@@ -16,12 +16,12 @@ Imports in flight are not touched: the erasure waits for them (erasure.py).
 import csv
 import hashlib
 import io
-import os
 import re
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from core import files
 from feedback import csvparse
 from feedback.imports import REPORT_COLUMNS, mapping_guess
 from feedback.keys import customer_ref_hash
@@ -47,7 +47,7 @@ def import_files_scrub(*, customer: Customer) -> int:
         status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
     )
     for job in jobs.exclude(file=""):
-        if not job.file.storage.exists(job.file.name):
+        if not files.exists(job.file.name):
             continue
         lines = _their_lines(job, customer, secret)
         if not lines:
@@ -66,7 +66,7 @@ def import_files_scrub(*, customer: Customer) -> int:
 def _rows(job: ImportJob):
     """(first line, fields) of every record of the upload, the header first."""
     options = csvparse.Options(encoding=job.encoding, delimiter=job.delimiter)
-    with job.file.storage.open(job.file.name, "rb") as raw:
+    with files.open_read(job.file.name) as raw:
         text = csvparse.text_stream(raw, options)
         reader = csv.reader(text, delimiter=csvparse.DELIMITERS[job.delimiter])
         consumed = 0
@@ -131,8 +131,9 @@ def _rewrite(job: ImportJob, lines: set[int]) -> None:
 def _report_scrub(job: ImportJob, lines: set[int]) -> None:
     sample = [p for p in job.problems_sample if p.get("line") not in lines]
     fields: dict = {"problems_sample": sample}
-    if job.report and os.path.exists(job.report.path):
-        with open(job.report.path, encoding="utf-8-sig", newline="") as handle:
+    if files.exists(job.report.name):
+        with files.open_read(job.report.name) as raw:
+            handle = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
             kept = [
                 row
                 for row in csv.reader(handle)
@@ -143,7 +144,7 @@ def _report_scrub(job: ImportJob, lines: set[int]) -> None:
         writer.writerow(REPORT_COLUMNS)
         writer.writerows(kept)
         data = "\ufeff".encode() + out.getvalue().encode("utf-8")
-        with open(job.report.path, "wb") as handle:
+        with files.write_file(job.report.name) as handle:
             handle.write(data)
         fields.update(report_bytes=len(data), report_lines=len(kept))
     ImportJob.objects.filter(id=job.id).update(**fields)

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from feedback.services import api_key_create
 from tests.factories import ProjectFactory
+from tests.s3 import bucket, s3_endpoint  # noqa: F401 - fixtures: a real S3 server, a bucket
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("VOC_REQUIRE_SERVICES") == "true"

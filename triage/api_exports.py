@@ -1,18 +1,19 @@
 """Dataset exports in the public API (docs/api.md): request, follow, download."""
 
-from django.http import FileResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from core import files
 from core.api import PAGE_PARAMETERS, ProjectApiView, error_responses, paginated
 
 from .api import Pagination
 from .models import DatasetExport
 from .selectors_exports import export_get, exports_for_project
-from .services.exports import ExportInvalid, export_downloaded, export_file_path, export_request
+from .services.exports import ExportInvalid, export_downloaded, export_file_name, export_request
 
 NOT_FOUND = "No export with this id."
 
@@ -209,6 +210,11 @@ class ExportDownloadApi(ProjectApiView):
                 )
                 for content_type in CONTENT_TYPES.values()
             },
+            302: OpenApiResponse(
+                description="Where files are in a bucket and downloads are presigned "
+                "(VOC_STORAGE_PRESIGNED): a redirect to a signed URL of the file, valid for a "
+                "few minutes. Its sha256 is in X-Content-SHA256 either way."
+            ),
             **error_responses(401, 403, 404, 409),
         },
     )
@@ -216,20 +222,18 @@ class ExportDownloadApi(ProjectApiView):
         export = export_get(project=self.project, export_id=export_id)
         if export is None:
             raise NotFound(NOT_FOUND)
-        path = export_file_path(export)
-        if path is None:
+        name = export_file_name(export)
+        if name is None:
             raise NotReady()
         export_downloaded(export=export, api_key=request.auth)
-        return export_file_response(export, path)
+        return export_file_response(export, name)
 
 
-def export_file_response(export: DatasetExport, path: str) -> FileResponse:
-    """The file as an attachment named after the export (never a name from the request)."""
-    response = FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
-        as_attachment=True,
-        filename=export.file_name,
-        content_type=CONTENT_TYPES[export.format],
+def export_file_response(export: DatasetExport, name: str) -> HttpResponse:
+    """The file as an attachment named after the export (never a name from the request):
+    streamed, or a redirect to a short-lived signed URL of the bucket (core.files)."""
+    response = files.download_response(
+        name, filename=export.file_name, content_type=CONTENT_TYPES[export.format]
     )
     response["X-Content-SHA256"] = export.sha256
     return response

@@ -25,7 +25,7 @@ from .selectors_exports import (
     reference_get,
     references_for_project,
 )
-from .services.exports import ExportInvalid, export_downloaded, export_file_path, export_request
+from .services.exports import ExportInvalid, export_downloaded, export_file_name, export_request
 from .services.references import ReferenceInvalid, reference_delete, reference_upload
 
 REVIEWER = "reviewer"
@@ -179,8 +179,8 @@ def export_detail(request, export_id: int):
 def export_download(request, export_id: int):
     """The export's file, by id only: the path on disk never comes from the request."""
     export = export_get(project=request.project, export_id=export_id)
-    path = export_file_path(export) if export else None
-    if path is None:
+    name = export_file_name(export) if export else None
+    if name is None:
         raise Http404("This export has no file (yet).")
     export_downloaded(export=export, actor=request.user)
-    return export_file_response(export, path)
+    return export_file_response(export, name)

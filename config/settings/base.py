@@ -4,11 +4,14 @@ SQLite and an embedded (filesystem) Celery broker are the zero-configuration def
 DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 
+import os
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from kombu import Queue
+
+from config.storage import storage_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(environ.Env().str("VOC_DATA_DIR", default=str(BASE_DIR / ".data")))
@@ -251,6 +254,16 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Serve straight from the source folders until `collectstatic` has run (make run, tests).
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env.str("VOC_MEDIA_ROOT", default=str(DATA_DIR / "media")))
+# Exports, import files and reference datasets: the media folder, or an S3-compatible bucket
+# with VOC_STORAGE_URL=s3://bucket/prefix (config/storage.py). Downloads are streamed by the
+# web app, or with VOC_STORAGE_PRESIGNED=true redirected to a signed URL valid this long.
+VOC_STORAGE_URL = env.str("VOC_STORAGE_URL", default="")
+VOC_STORAGE_PRESIGNED = env.bool("VOC_STORAGE_PRESIGNED", default=False)
+VOC_STORAGE_URL_SECONDS = env.int("VOC_STORAGE_URL_SECONDS", default=300)
+STORAGES = {
+    "default": storage_from_url(VOC_STORAGE_URL, os.environ, url_seconds=VOC_STORAGE_URL_SECONDS),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Uploads are spooled here while the request is read; on the media volume by default, so that
 # storing one (a CSV import, a reference dataset) is a rename, not a copy of the whole file.
 FILE_UPLOAD_TEMP_DIR = env.str("VOC_UPLOAD_TEMP_DIR", default=str(MEDIA_ROOT / "uploading"))

@@ -37,12 +37,12 @@ from django.test import Client
 from feedback.models import Prediction, Project
 from triage.models import DatasetExport
 from triage.services.clustering import clustering_run_execute, clustering_run_request
-from triage.services.exports import export_file_path
+from core.files import sha256_of
+from triage.services.exports import export_file_name
 
 project = Project.objects.get(slug="drill")
 export = DatasetExport.objects.get(project=project)
-path = export_file_path(export)
-digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+digest = sha256_of(export_file_name(export))
 client = Client(HTTP_HOST="localhost")
 client.force_login(get_user_model().objects.get(username="drill-admin"))
 board = client.get(f"/p/{project.slug}/board/")

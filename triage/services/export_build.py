@@ -7,16 +7,14 @@ in one place (`_Builder._row`), and handed to the format's writer in batches of 
 """
 
 import gc
-import glob
-import hashlib
 import logging
-import os
 import uuid
 from contextlib import closing
 from typing import NamedTuple
 
 from django.db import DatabaseError
 
+from core import files
 from core.jobs import (
     Claim,
     JobHeartbeat,
@@ -283,14 +281,6 @@ class _Builder:
         job_progress(self.export, items_done=self.tally.corrections)
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def export_build(*, export_id: int, task_id: str = "") -> Claim:
     """Claim a QUEUED export and build its file (core.jobs). Leaves it SUCCEEDED or FAILED;
     RUNNING (for the sweeper) only when the database fails mid-way. A second delivery of the
@@ -303,13 +293,9 @@ def export_build(*, export_id: int, task_id: str = "") -> Claim:
         id=export_id
     )
     name = f"exports/{export.project_id}/{export.id}-{uuid.uuid4().hex}.{export.format}"
-    storage = DatasetExport.file.field.storage
-    path = storage.path(name)
-    partial_path = path + ".part"
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     # What an earlier attempt left when its worker was killed. No other build of this export
     # is alive: a message comes back only after its worker is lost or its time limit passed.
-    _remove(*_parts_of(export))
+    _leftovers_remove(export)
     try:
         # The estimate behind the progress bar: the corrections the filters select.
         total = export_corrections(export=export).count()
@@ -332,7 +318,8 @@ def export_build(*, export_id: int, task_id: str = "") -> Claim:
             keys = reference_keys(reference)
         # Streaming beats with each batch (job_progress); only the check's preparation runs
         # long without progress, so only it needs the heartbeat thread.
-        with open(partial_path, "wb") as raw:
+        # Streamed to the storage (a multipart upload to a bucket), hashed on the way.
+        with files.write_file(name) as raw:
             writer = WRITERS[export.format](raw)
             builder = _Builder(export, writer, check, keys)
             # The build makes millions of short-lived acyclic objects (rows, lists); the
@@ -345,9 +332,7 @@ def export_build(*, export_id: int, task_id: str = "") -> Claim:
                 if collecting:
                     gc.enable()
             writer.close()
-        size, digest = os.path.getsize(partial_path), _sha256(partial_path)
-        os.chmod(partial_path, 0o444)
-        os.replace(partial_path, path)
+        size, digest = raw.size, raw.sha256
         manifest = export_manifest(
             export,
             builder.tally,
@@ -368,28 +353,19 @@ def export_build(*, export_id: int, task_id: str = "") -> Claim:
         )
     except JobLost:
         logger.info("export %s was taken over; this build stops", export_id)
-        _remove(partial_path, path)
+        files.delete(name)
     except DatabaseError:
-        _remove(partial_path, path)
+        files.delete(name)
         raise  # transient: the export stays RUNNING and the sweeper requeues it
     except Exception:
         logger.exception("export %s failed", export_id)
-        _remove(partial_path, path)
+        files.delete(name)
         job_fail(export)
     return claim
 
 
-def _parts_of(export: DatasetExport) -> list[str]:
-    folder = DatasetExport.file.field.storage.path(f"exports/{export.project_id}")
-    return glob.glob(os.path.join(folder, f"{export.id}-*.part"))
-
-
-def _remove(*paths: str) -> None:
-    for path in paths:
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
+def _leftovers_remove(export: DatasetExport) -> None:
+    files.leftovers_remove(f"exports/{export.project_id}", f"{export.id}-")
 
 
 def exports_sweep() -> SweepCounts:
@@ -397,6 +373,6 @@ def exports_sweep() -> SweepCounts:
     their partial files), republish exports whose message was lost (core.jobs)."""
 
     def remove_parts(export_id: int) -> None:
-        _remove(*_parts_of(DatasetExport.objects.get(id=export_id)))
+        _leftovers_remove(DatasetExport.objects.get(id=export_id))
 
     return jobs_sweep(DatasetExport, on_give_up=remove_parts)

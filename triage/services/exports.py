@@ -15,13 +15,13 @@ Guarantees:
 """
 
 import logging
-import os
+import posixpath
 from functools import partial
 
-from django.core.exceptions import SuspiciousFileOperation
 from django.db import transaction
 from django.utils import timezone
 
+from core import files
 from core.actors import user_or_none
 from core.audit import audit
 from core.publish import publish
@@ -237,19 +237,15 @@ def export_downloaded(*, export: DatasetExport, actor=None, api_key=None) -> Non
     )
 
 
-def export_file_path(export: DatasetExport) -> str | None:
-    """The built file on disk, or None when the export has none (not built, or removed)."""
+def export_file_name(export: DatasetExport) -> str | None:
+    """The built file's storage name, or None when the export has none (not built, or
+    removed). Only a name inside this project's export folder, whatever the row says."""
     if export.status != DatasetExport.Status.SUCCEEDED or not export.file:
         return None
-    storage = export.file.storage
-    try:
-        path = os.path.realpath(storage.path(export.file.name))
-    except SuspiciousFileOperation:
+    name = export.file.name
+    if posixpath.normpath(name) != name or not name.startswith(f"exports/{export.project_id}/"):
         return None
-    # Only files of this project's export folder, whatever the row says (and through links).
-    folder = os.path.realpath(storage.path(f"exports/{export.project_id}"))
-    inside = os.path.commonpath([folder, path]) == folder
-    return path if inside and os.path.isfile(path) else None
+    return name if files.exists(name) else None
 
 
 # --- build -----------------------------------------------------------------------------------

@@ -8,10 +8,7 @@ its bookkeeping. The keys file is written whole under a new name and published b
 update that marks the dataset ready, so an export never sees half of one.
 """
 
-import glob
-import hashlib
 import logging
-import os
 import time
 import uuid
 
@@ -19,6 +16,7 @@ import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, transaction
 
+from core import files
 from core.audit import audit
 from core.jobs import (
     Claim,
@@ -49,26 +47,9 @@ def _keys_name(dataset: ReferenceDataset) -> str:
     return f"references/{dataset.project_id}/{dataset.id}-{uuid.uuid4().hex}.npy"
 
 
-def _parts_of(dataset: ReferenceDataset) -> list[str]:
+def _leftovers_remove(dataset: ReferenceDataset) -> None:
     """Keys files an earlier attempt of this dataset left half-written or unpublished."""
-    folder = ReferenceDataset.keys.field.storage.path(f"references/{dataset.project_id}")
-    return glob.glob(os.path.join(folder, f"{dataset.id}-*.npy*"))
-
-
-def _remove(*paths: str) -> None:
-    for path in paths:
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
+    files.leftovers_remove(f"references/{dataset.project_id}", f"{dataset.id}-", finished_too=True)
 
 
 class _Progress:
@@ -116,25 +97,22 @@ def reference_read(*, reference_id: int, task_id: str = "") -> Claim:
         return claim
     dataset = ReferenceDataset.objects.select_related("project").get(id=reference_id)
     upload = dataset.upload.name
-    storage = ReferenceDataset.keys.field.storage
-    if not upload or not storage.exists(upload):
+    if not upload or not files.exists(upload):
         job_fail(dataset, UPLOAD_GONE)
         return claim
     # What an attempt killed before it finished left behind: no other read of it is alive.
-    _remove(*_parts_of(dataset))
+    _leftovers_remove(dataset)
     name = _keys_name(dataset)
-    path = storage.path(name)
     try:
         job_progress(dataset, rows=0, skipped=0, bytes_read=0, problems=[])
         with JobHeartbeat(dataset):  # hashing a big file reports no progress
-            digest = _sha256(storage.path(upload))
-        with open(storage.path(upload), "rb") as raw:
+            digest = files.sha256_of(upload)
+        with files.open_read(upload) as raw:
             keys = reference.read_keys(
                 raw, kind=dataset.format, column=dataset.text_column, progress=_Progress(dataset)
             )
-        with open(path + ".part", "wb") as out:
+        with files.write_file(name) as out:
             np.save(out, keys.keys, allow_pickle=False)
-        os.replace(path + ".part", path)
         with transaction.atomic():
             job_finish(
                 dataset,
@@ -161,22 +139,22 @@ def reference_read(*, reference_id: int, task_id: str = "") -> Claim:
             )
         reference_files_delete(upload)  # committed: the keys stand for it now
     except ReferenceInvalid as invalid:
-        _remove(path + ".part", path)
+        files.delete(name)
         job_fail(dataset, _error_text(invalid))
         _discard_upload(dataset.id, upload)
     except JobLost:
         logger.info("reference %s was taken over or deleted; this read stops", reference_id)
-        _remove(path + ".part", path)
+        files.delete(name)
     except SoftTimeLimitExceeded:
-        _remove(path + ".part", path)
+        files.delete(name)
         job_fail(dataset, TOO_SLOW)
         _discard_upload(dataset.id, upload)
     except DatabaseError:
-        _remove(path + ".part", path)
+        files.delete(name)
         raise  # transient: the dataset stays RUNNING and the sweeper requeues it
     except Exception:
         logger.exception("reference %s failed", reference_id)
-        _remove(path + ".part", path)
+        files.delete(name)
         job_fail(dataset)
         _discard_upload(dataset.id, upload)
     return claim
@@ -189,7 +167,7 @@ def references_sweep() -> SweepCounts:
     def discard(reference_id: int) -> None:
         dataset = ReferenceDataset.objects.filter(id=reference_id).first()
         if dataset is not None:
-            _remove(*_parts_of(dataset))
+            _leftovers_remove(dataset)
             _discard_upload(dataset.id, dataset.upload.name)
 
     return jobs_sweep(ReferenceDataset, on_give_up=discard)

@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 from django.db import transaction
 
+from core import files
 from core.actors import user_or_none
 from core.audit import audit
 from core.publish import publish
@@ -83,14 +84,12 @@ def reference_upload(
 
 def reference_keys(dataset: ReferenceDataset) -> np.ndarray:
     """The dataset's sorted keys (the file its job wrote; never a path from a request)."""
-    return np.load(dataset.keys.storage.path(dataset.keys.name), allow_pickle=False)
+    with files.open_read(dataset.keys.name) as stored:
+        return np.load(stored, allow_pickle=False)
 
 
 def reference_files_delete(*names: str) -> None:
-    storage = ReferenceDataset.keys.field.storage
-    for name in names:
-        if name:
-            storage.delete(name)
+    files.delete(*names)
 
 
 def reference_delete(*, dataset: ReferenceDataset, actor=None, api_key=None) -> None:
