@@ -20,6 +20,7 @@ from feedback.models import Prediction, Project
 from feedback.replay import build_replay
 from lifecycle.backup import BackupError, backup_create, backup_restore, manifest_read
 from tests.factories import PredictionFactory
+from tests.s3 import storage_env
 from triage.models import ClusteringSettings
 from triage.services.clustering import clustering_run_execute, clustering_run_request
 from triage.services.export_build import export_build
@@ -85,14 +86,26 @@ def manage(*args, env) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.fixture(params=["folder", "bucket"])
+def restored_files(request, tmp_path, settings) -> dict:
+    """Where the backed-up files are (this process) and the environment that restores them
+    into a new, empty place of the same kind."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    if request.param == "folder":
+        return {"VOC_MEDIA_ROOT": str(tmp_path / "restored-media")}
+    bucket = request.getfixturevalue("bucket")
+    empty = f"{bucket.name}-restored"
+    bucket.client.create_bucket(Bucket=empty)
+    return storage_env(bucket.env["AWS_ENDPOINT_URL_S3"], empty)
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_backup_and_restore_drill(
-    tmp_path, settings, monkeypatch, django_user_model, fresh_server
+    tmp_path, monkeypatch, django_user_model, fresh_server, restored_files
 ):
     if connection.vendor != "postgresql":
         pytest.skip("the drill restores into a PostgreSQL server")
-    settings.MEDIA_ROOT = tmp_path / "media"
     from feedback.demo import demo_load
 
     replay = build_replay(seed=0, end=END)
@@ -116,7 +129,7 @@ def test_the_backup_and_restore_drill(
     manifest = manifest_read(folder)
     assert manifest["counts"]["feedback.Prediction"] == Prediction.objects.count() - 5
     assert manifest["media"]["files"] >= 1
-    env = {**os.environ, "DATABASE_URL": fresh_server, "VOC_MEDIA_ROOT": str(tmp_path / "restored-media"),
+    env = {**os.environ, "DATABASE_URL": fresh_server, **restored_files,
            "DJANGO_SETTINGS_MODULE": "config.settings.local", "PYTHONPATH": str(ROOT)}  # fmt: skip
     restored = manage("restore", str(folder), env=env)
     assert restored.returncode == 0, restored.stderr
