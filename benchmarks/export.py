@@ -9,13 +9,18 @@ Celery worker runs it, in a fresh process per format so that its peak resident m
 own. The baseline, in the same run: a plain psycopg `COPY (SELECT ...) TO STDOUT` of the same
 join (prediction + its correction) into a CSV file, also in a fresh process. Last, a JSONL
 export with the likely-wrong check (`flagged=mark`): every correction of this data goes
-through the neighbour search (the model's scores are against each of them).
+through the neighbour search (the model's scores are against each of them). With
+`--only jsonl jsonl@bucket`, the same JSONL export streamed into an S3 bucket (moto, a real S3
+protocol server, on loopback) instead of the media folder: the multipart upload's cost and its
+memory.
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +34,9 @@ from benchmarks.common import django_setup, fresh_database, machine, peak_rss_mb
 FORMATS = ("jsonl", "csv", "parquet")
 # ... and with the likely-wrong check marking its flags (format:handling).
 CHECKED = ("jsonl:mark",)
+# ... and into a bucket (format@bucket).
+BUCKETED = ("jsonl@bucket",)
+BUCKET = "voc-bench-export"
 BASELINE_SQL = """
 COPY (
   SELECT p.request_id, p.input_text, p.predicted_label, f.corrected_label, v.version,
@@ -89,8 +97,13 @@ def load(rows: int) -> int:
     return project.id
 
 
-def build_one(database_url: str, fmt: str, folder: str, flagged: str = "ignore") -> dict:
-    """In a fresh process: build one export as the worker does."""
+def build_one(
+    database_url: str, fmt: str, folder: str, flagged: str = "ignore", endpoint: str = ""
+) -> dict:
+    """In a fresh process: build one export as the worker does (into a bucket at `endpoint`
+    when given)."""
+    if endpoint:
+        os.environ.update(bucket_env(endpoint))
     django_setup(database_url)
     from django.conf import settings
 
@@ -109,8 +122,9 @@ def build_one(database_url: str, fmt: str, folder: str, flagged: str = "ignore")
     seconds = time.perf_counter() - start
     export = DatasetExport.objects.get(id=export.id)
     assert export.status == "succeeded", export.error
+    where = f"{fmt} into a bucket" if endpoint else fmt
     return {
-        "format": fmt if flagged == "ignore" else f"{fmt}, flagged={flagged}",
+        "format": where if flagged == "ignore" else f"{fmt}, flagged={flagged}",
         "rows": export.row_count,
         "flagged": export.manifest["flagged"]["count"],
         "seconds": round(seconds, 2),
@@ -143,12 +157,54 @@ def baseline_copy(database_url: str, project_id: int, folder: str) -> dict:
     }
 
 
+def bucket_env(endpoint: str) -> dict:
+    return {
+        "VOC_STORAGE_URL": f"s3://{BUCKET}/bench",
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+@contextlib.contextmanager
+def s3_server():
+    """moto's S3 server on a free loopback port, with the bucket made; yields its URL."""
+    import boto3
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        env = bucket_env(endpoint)
+        client = boto3.client(
+            "s3", endpoint_url=endpoint, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1",
+        )  # fmt: skip
+        for _ in range(100):
+            try:
+                client.create_bucket(Bucket=BUCKET)
+                break
+            except Exception:  # noqa: BLE001 - not listening yet
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def child(args) -> None:
     if args.child == "baseline":
         figures = baseline_copy(args.database, args.project, args.folder)
     else:
         fmt, _, flagged = args.child.partition(":")
-        figures = build_one(args.database, fmt, args.folder, flagged or "ignore")
+        fmt, _, _ = fmt.partition("@")
+        figures = build_one(args.database, fmt, args.folder, flagged or "ignore", args.endpoint)
     print(json.dumps(figures))
 
 
@@ -157,12 +213,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
-        "--only", nargs="+", help="some of: baseline jsonl csv parquet jsonl:mark (default all)"
+        "--only",
+        nargs="+",
+        help="some of: baseline jsonl csv parquet jsonl:mark jsonl@bucket (default all)",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--project", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
@@ -173,11 +232,14 @@ def main() -> None:
     project_id = load(args.rows)
     load_seconds = time.perf_counter() - start
     results = []
-    with tempfile.TemporaryDirectory() as folder:
-        for name in args.only or ("baseline", *FORMATS, *CHECKED):
+    names = args.only or ("baseline", *FORMATS, *CHECKED, *BUCKETED)
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        endpoint = stack.enter_context(s3_server()) if set(names) & set(BUCKETED) else ""
+        for name in names:
             output = subprocess.run(
                 [sys.executable, __file__, "--child", name, "--database", database,
-                 "--project", str(project_id), "--folder", folder],
+                 "--project", str(project_id), "--folder", folder,
+                 "--endpoint", endpoint if name in BUCKETED else ""],
                 check=True, capture_output=True, text=True, env=os.environ,
             ).stdout  # fmt: skip
             results.append(json.loads(output.strip().splitlines()[-1]))
