@@ -60,6 +60,10 @@ class _Sink(io.RawIOBase):
     def tell(self) -> int:
         return self.size
 
+    def discard(self) -> None:
+        """Drop whatever is still buffered above (a failed write sends nothing more)."""
+        self.send = lambda view: None
+
 
 class Written(io.BufferedWriter):
     """What `write_file` yields: a buffered binary file; `size` and `sha256` once closed."""
@@ -135,6 +139,7 @@ def write_file(name: str) -> Iterator[Written]:
             out.close()
             upload.complete()
         except BaseException:
+            out.raw.discard()
             upload.abort()
             raise
         return
@@ -147,6 +152,7 @@ def write_file(name: str) -> Iterator[Written]:
             yield out
             out.close()
         except BaseException:
+            out.raw.discard()
             handle.close()
             remove_paths(partial)
             raise
