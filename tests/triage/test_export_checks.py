@@ -190,12 +190,12 @@ def test_an_export_can_leave_flagged_corrections_out_and_count_them(project):
     assert export.manifest["flagged"]["handling"] == "exclude"
 
 
-def test_without_the_check_the_flagged_column_is_empty(project):
+def test_without_the_check_no_row_is_flagged(project):
     project, _ = project
 
     export, rows = built(project, "ignore")
 
-    assert len(rows) == 5 and {row["flagged"] for row in rows.values()} == {None}
+    assert len(rows) == 5 and {row["flagged"] for row in rows.values()} == {False}
     assert export.manifest["flagged"]["count"] is None
 
 

@@ -175,10 +175,10 @@ def test_an_export_can_leave_them_out_and_count_them(project):
     assert export.manifest["label_distribution"] == {"card_not_working": 1}
 
 
-def test_without_a_reference_the_column_is_empty(project):
+def test_without_a_reference_no_row_is_in_one(project):
     export, rows = built(project)
 
-    assert {row["in_reference"] for row in rows.values()} == {None}
+    assert {row["in_reference"] for row in rows.values()} == {False}
     assert export.manifest["reference"] is None
 
 

@@ -179,10 +179,11 @@ def test_it_exports_one_row_per_corrected_prediction_with_provenance(project):
         "agreement": 1.0,
         "feedback_ids": sorted([first.id, second.id, complaint.id]),
         "category_ids": [category.id],
-        "split": None,
-        "flagged": None,
-        "in_reference": None,
+        "split": "train",
+        "flagged": False,
+        "in_reference": False,
     }
+    assert export.manifest["categories"] == {str(category.id): "cards"}
 
 
 def test_conflicts_are_excluded_and_counted_in_the_manifest(project):

@@ -16,9 +16,10 @@ class ExportRow(NamedTuple):
     agreement: float  # share of the prediction's kept corrections that name corrected_label
     feedback_ids: list[int]
     category_ids: list[int]
-    split: str | None  # "train" / "validation", None without a split
-    flagged: bool | None  # likely-wrong correction (None when the export did not check)
-    in_reference: bool | None  # input in the chosen reference dataset (None without one)
+    # One type per column in every format: no nulls (the manifest says what was asked for).
+    split: str  # "train" / "validation"; "train" for every row without a split
+    flagged: bool  # likely-wrong correction (False when the export did not check)
+    in_reference: bool  # input in the chosen reference dataset (False without one)
 
 
 # The files' columns, in this order (CSV header, JSONL keys, Parquet schema).

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import orjson
 
-from core.csv_safe import FORMULA_FIRST_CHARACTERS, neutralise
+from core.csv_safe import FORMULA_FIRST_CHARACTERS
 
 from .rows import COLUMNS
 
@@ -51,9 +51,9 @@ class CsvWriter:
                     agreement,
                     dumps(feedback_ids).decode(),
                     dumps(category_ids).decode(),
-                    "" if split is None else neutralise(split),
-                    "" if flagged is None else flagged,
-                    "" if in_reference is None else in_reference,
+                    split,  # ours: "train" / "validation"
+                    flagged,
+                    in_reference,
                 )
                 for (
                     *texts,  # request_id .. model_version: the row's five texts
@@ -112,8 +112,8 @@ class ParquetWriter:
                 ("corrected_label", pa.string()),
                 ("model_version", pa.string()),
                 ("served_at", pa.timestamp("us", tz="UTC")),
-                ("n_feedback", pa.int32()),
-                ("n_corrections", pa.int32()),
+                ("n_feedback", pa.int64()),
+                ("n_corrections", pa.int64()),
                 ("agreement", pa.float64()),
                 ("feedback_ids", pa.list_(pa.int64())),
                 ("category_ids", pa.list_(pa.int64())),

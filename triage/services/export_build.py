@@ -156,14 +156,16 @@ class _Builder:
         categories: list[int],
         n_labels: int = 1,
         agreement: float = 1.0,
-        split: str | None = None,
-        flagged: bool | None = None,
-        known: bool | None = None,
+        split: str = "train",
+        flagged: bool = False,
+        known: bool = False,
     ) -> tuple:
         """The one place an export row is made (the fast path and the general one), from the
         prediction's ExportFeedbackRow: the values of an ExportRow, in its order."""
         (_, request_id, input_text, predicted_label, version_id, served_at,
          _, _, _, _, _, _) = prediction  # fmt: skip
+        if categories:  # the manifest names them
+            self.tally.category_ids.update(categories)
         # A plain tuple in ExportRow's order: the writers name its fields as they read it
         # (a NamedTuple per row costs 20 % of the build).
         return (
@@ -196,7 +198,7 @@ class _Builder:
             label, agreement = labels[0], 1.0
         else:
             outcome = resolution.resolve(labels, self.policy)
-            label, agreement = outcome.label, round(outcome.agreement, 4)
+            label, agreement = outcome.label, float(round(outcome.agreement, 4))
         predicted = prediction.predicted_label
         if label is None:
             tally.conflicts += 1
@@ -213,7 +215,7 @@ class _Builder:
             if len(self.checking) >= CHECK_BATCH:
                 self._settle()
             return
-        self._keep(waiting, None)
+        self._keep(waiting, False)
 
     def _settle(self) -> None:
         """The check's verdicts on the rows waiting for them: flagged rows are counted, and
@@ -237,19 +239,19 @@ class _Builder:
                 self.tally.flagged += 1
                 if self.exclude_flagged:
                     continue
-            self._keep(waiting, flagged)
+            self._keep(waiting, bool(flagged))
         self.checking.clear()
 
-    def _keep(self, waiting: _Waiting, flagged: bool | None) -> None:
+    def _keep(self, waiting: _Waiting, flagged: bool) -> None:
         tally, text = self.tally, waiting.prediction.input_text
-        known = None
+        known = False
         if self.reference is not None:
             known = contains(self.reference, reference_key(text))
             if known:
                 tally.in_reference += 1
                 if self.exclude_known:
                     return
-        side = None
+        side = "train"  # every row, without a split
         if self.split:
             side = split_side(
                 key=near_duplicate_key(text),

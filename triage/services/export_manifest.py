@@ -8,7 +8,7 @@ from importlib import metadata
 from django.utils import timezone
 
 from ..exports.rows import COLUMNS
-from ..models import DatasetExport, ReferenceDataset
+from ..models import DatasetExport, ErrorCategory, ReferenceDataset
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Tally:
     rows: int = 0
     labels: Counter = field(default_factory=Counter)
     splits: Counter = field(default_factory=Counter)
+    category_ids: set[int] = field(default_factory=set)  # in the rows' category_ids
 
 
 def app_version() -> str:
@@ -33,6 +34,13 @@ def app_version() -> str:
         return metadata.version("voc-triage")
     except metadata.PackageNotFoundError:  # running from a checkout that is not installed
         return "unknown"
+
+
+def _category_titles(export: DatasetExport, ids: set[int]) -> dict[str, str]:
+    """The title of every category the rows or the filters name, by id (as JSON keys)."""
+    ids = ids | set(export.filters.get("categories") or [])
+    titles = ErrorCategory.objects.filter(project_id=export.project_id, id__in=ids)
+    return {str(id_): title for id_, title in sorted(titles.values_list("id", "title"))}
 
 
 def export_manifest(
@@ -67,6 +75,7 @@ def export_manifest(
         "columns": list(COLUMNS),
         "row_count": tally.rows,
         "label_distribution": dict(sorted(tally.labels.items())),
+        "categories": _category_titles(export, tally.category_ids),
         "split_counts": dict(sorted(tally.splits.items())) if export.split else None,
         "counts": {
             "predictions_with_corrections": tally.predictions,
