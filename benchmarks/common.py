@@ -64,7 +64,9 @@ def free_port() -> int:
 class Server:
     """gunicorn serving the app, as in production (DEBUG off)."""
 
-    def __init__(self, database_url: str, workers: int = 2, threads: int = 1):
+    def __init__(
+        self, database_url: str, workers: int = 2, threads: int = 1, env: dict | None = None
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -73,6 +75,7 @@ class Server:
             "DJANGO_SETTINGS_MODULE": "config.settings.local",
             "DJANGO_DEBUG": "false",
             "DJANGO_LOG_LEVEL": "WARNING",
+            **(env or {}),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",

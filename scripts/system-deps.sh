@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs (PostgreSQL, Redis, Chromium,
+# Installs the Debian packages the test suite needs (PostgreSQL, Redis, PgBouncer, Chromium,
 # docker-compose) when they are missing and apt-get is usable. Prints what is missing otherwise.
 set -euo pipefail
 
@@ -14,6 +14,9 @@ pg_bindir() {
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# A real PgBouncer in transaction mode in front of the test PostgreSQL
+# (tests/integration/test_connections.py); /usr/sbin is not on every PATH.
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 # Parses docker-compose.yml without a Docker engine (tests/config/test_deploy.py).
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 # Fonts for the browser tests' screenshots of the Korean customer page and its 👍/👎 buttons.

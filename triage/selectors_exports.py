@@ -244,12 +244,15 @@ def _prefetched(params: dict, name: str, sql: str, args, chunk: int) -> Iterator
 
     def produce() -> None:
         try:
-            # Closed, never committed, at the end: a reader that stopped early leaves the
+            # One transaction, never committed: its settings are local to it (through a
+            # PgBouncer in transaction mode the server connection serves other clients next:
+            # nothing of ours must outlive the transaction there), and the settings and the
+            # query run on the same server connection. A reader that stopped early leaves the
             # rest of the stream unread, which close() drops with the connection.
-            conn = psycopg.connect(**params, autocommit=True)
+            conn = psycopg.connect(**params, autocommit=False)
             try:
                 for setting, value in STREAM_SETTINGS:
-                    conn.execute("SELECT set_config(%s, %s, false)", [setting, value])
+                    conn.execute("SELECT set_config(%s, %s, true)", [setting, value])
                 # A streamed query rather than a cursor: PostgreSQL runs cursors without
                 # parallel workers; libpq 17+ hands the rows over in chunks.
                 size = chunk if psycopg.pq.version() >= 170000 else 1
@@ -268,6 +271,7 @@ def _prefetched(params: dict, name: str, sql: str, args, chunk: int) -> Iterator
                     # Closing the stream first cancels the query (it holds the connection's
                     # lock while suspended: closing the connection first would wait forever).
                     rows.close()
+                conn.rollback()  # ends the transaction: a pooler may hand its server on
             finally:
                 conn.close()
             put(_END)
