@@ -7,7 +7,7 @@ from sklearn.preprocessing import normalize
 
 from triage.clustering import EngineConfig, ExistingCategory, Item, cluster_feedback
 from triage.clustering import partition as partition_module
-from triage.clustering.describe import auto_title, keywords, top_confusions
+from triage.clustering.describe import auto_title, keywords, title_phrases, top_confusions
 from triage.clustering.matching import match_clusters
 from triage.clustering.partition import partition
 from triage.clustering.representations import LsaRepresentation, pack_arrays, unpack_arrays
@@ -157,7 +157,42 @@ def test_the_automatic_title_names_what_customers_wanted_and_got():
 
     assert title == "card arrival answered as card linking"
     assert auto_title(labels={"predicted": {}, "corrected": {}}, keywords=["pin", "blocked"],
-                      display=str) == "Pin, blocked"  # fmt: skip
+                      display=str) == "Pin and blocked"  # fmt: skip
+
+
+def test_without_a_dominant_label_the_title_is_the_customers_own_phrase():
+    clusters = [
+        ["I need to verify my identity", "how do I verify my identity?", "verify my identity now",
+         "identity check failed"],
+        ["what is the source of funds check", "why verify source of funds", "funds source?"],
+        ["my direct debit is wrong", "a direct debit I do not know", "debit"],
+    ]  # fmt: skip
+    words = keywords(clusters)
+    phrases = title_phrases(clusters, words)
+    titles = [
+        auto_title(labels={"predicted": {}, "corrected": {}}, keywords=w, display=str, phrase=p)
+        for w, p in zip(words, phrases, strict=True)
+    ]
+
+    assert phrases == ["verify my identity", "source of funds", "direct debit"]
+    assert titles[0] == "Verify my identity"  # three words or more: the phrase alone
+    assert titles[1] == "Source of funds"
+    assert titles[2].startswith("Direct debit")
+    assert all("," not in title for title in titles), "never a list of words"
+
+
+def test_filler_words_are_never_keywords():
+    clusters = [
+        ["hi I need help, does my card work?", "did you want my card details", "I want help"],
+        ["please tell me the exchange rate", "I need the exchange rate", "rate for euros"],
+    ]
+
+    words = keywords(clusters)
+
+    assert "card" in words[0] and {"exchange", "rate"} <= {p for t in words[1] for p in t.split()}
+    assert not {"need", "does", "did", "want", "help", "hi", "please", "tell"} & {
+        part for term in words[0] + words[1] for part in term.split()
+    }
 
 
 # --- matching --------------------------------------------------------------------------------

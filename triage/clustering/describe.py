@@ -14,6 +14,15 @@ N_CONFUSIONS = 5
 N_REPRESENTATIVES = 5
 # A label "dominates" a cluster when at least this share of its labelled items carry it.
 DOMINANT_SHARE = 0.5
+# Words of the way customers write to support, never of what went wrong: not keywords.
+FILLER_WORDS = frozenset(
+    "able does did doing don going got having hello help hi just know like need needs "
+    "ok okay please really regards tell thank thanks tried trying use using want wanted "
+    "wants way".split()
+)
+IGNORED = ENGLISH_STOP_WORDS | FILLER_WORDS
+# Two terms sharing this many first letters say the same thing ("verify", "verification").
+SAME_STEM = 5
 
 
 def _analyzer(text: str) -> list[str]:
@@ -26,11 +35,11 @@ def _analyzer(text: str) -> list[str]:
             continue  # contractions ("hasn't", "i've") carry no topic
         if len(word) > 1 and not word.isdigit():
             words.append(word)
-    terms = [w for w in words if w not in ENGLISH_STOP_WORDS]
+    terms = [w for w in words if w not in IGNORED]
     terms += [
         f"{a} {b}"
         for a, b in zip(words, words[1:], strict=False)
-        if a not in ENGLISH_STOP_WORDS and b not in ENGLISH_STOP_WORDS and a != b
+        if a not in IGNORED and b not in IGNORED and a != b
     ]
     return terms
 
@@ -121,18 +130,78 @@ def _dominant(counts: Mapping[str, int]) -> str | None:
     return label if count >= 2 and count >= DOMINANT_SHARE * total else None
 
 
-def auto_title(*, labels: dict, keywords: Sequence[str], display: Callable[[str], str]) -> str:
+def _words(text: str) -> list[str]:
+    return [word.removesuffix("'s") for word in TOKEN.findall(text.lower())]
+
+
+def title_phrases(
+    texts_per_cluster: Sequence[Sequence[str]], keywords_per_cluster: Sequence[Sequence[str]]
+) -> list[str]:
+    """Per cluster, the words customers themselves put around its top keyword: the run of 2 to
+    4 words holding it (stop words inside, never at either end: "source of funds", "direct
+    debit", "verify my identity") that most of its items share; "" when none is shared."""
+    phrases = []
+    for texts, words in zip(texts_per_cluster, keywords_per_cluster, strict=True):
+        top = words[0].split() if words else []
+        counts: Counter = Counter()
+        for text in set(texts):
+            tokens = _words(text)
+            seen = set()
+            for size in range(2, 5):
+                for start in range(len(tokens) - size + 1):
+                    run = tokens[start : start + size]
+                    if run[0] in IGNORED or run[-1] in IGNORED or len(set(run)) < size:
+                        continue
+                    joined = " ".join(run)
+                    if joined not in seen and all(word in run for word in top):
+                        seen.add(joined)
+                        counts[joined] += 1
+        minimum = 2 if len(set(texts)) > 1 else 1
+        shared = [(n, len(run.split()), run) for run, n in counts.items() if n >= minimum]
+        # The most items first; among as many, the longer run (it says more), then by name.
+        best = min(shared, key=lambda one: (-one[0], -one[1], one[2]), default=None)
+        phrases.append(best[2] if best else "")
+    return phrases
+
+
+def _same_stem(one: str, other: str) -> bool:
+    return any(
+        a[:SAME_STEM] == b[:SAME_STEM] if min(len(a), len(b)) >= SAME_STEM else a == b
+        for a in one.split()
+        for b in other.split()
+    )
+
+
+def key_phrase(keywords: Sequence[str], phrase: str = "") -> str:
+    """The cluster's keywords as a phrase a person would write: the customers' own phrase
+    around the top keyword (title_phrases: "Payment is still pending"); a shorter one, or the
+    top keyword alone, with the best keyword that says something else ("Crypto and
+    exchange"); never a list of words."""
+    first = phrase or (keywords[0] if keywords else "")
+    if not first:
+        return ""
+    if len(first.split()) < 3:
+        second = next((term for term in keywords if not _same_stem(term, first)), "")
+        first = f"{first} and {second}" if second else first
+    return first[:1].upper() + first[1:]
+
+
+def auto_title(
+    *, labels: dict, keywords: Sequence[str], display: Callable[[str], str], phrase: str = ""
+) -> str:
     """A title a reviewer can keep or replace: the right answer customers wanted and what the
-    model said instead when the labels say it, otherwise the cluster's keywords."""
+    model said instead when the labels say it, otherwise the cluster's key phrase."""
     wanted = _dominant(labels["corrected"])
     answered = _dominant(labels["predicted"])
     if wanted and answered and wanted != answered:
         return f"{display(wanted)} answered as {display(answered)}"
     if wanted:
         return f"{display(wanted)}: wrong answers"
-    words = ", ".join(keywords[:3])
+    phrase = key_phrase(keywords, phrase)
     if answered:
         return (
-            f"Answered {display(answered)}: {words}" if words else f"Answered {display(answered)}"
+            f"Answered {display(answered)}: {phrase.lower()}"
+            if phrase
+            else f"Answered {display(answered)}"
         )
-    return words.capitalize() if words else "Unnamed category"
+    return phrase or "Unnamed category"

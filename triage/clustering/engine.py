@@ -104,6 +104,7 @@ def cluster_feedback(
     members = [np.flatnonzero(result.labels == c) for c in range(result.n_clusters)]
     texts_per_cluster = [[items[i].text for i in rows] for rows in members]
     words = describe.keywords(texts_per_cluster)
+    phrases = describe.title_phrases(texts_per_cluster, words)
     existing = list(existing)
     for category in existing:
         if category.centroid is None and category.members:
@@ -137,7 +138,7 @@ def cluster_feedback(
                     ids[rows], result.similarity[rows], [item.text for item in cluster_items]
                 ),
                 auto_title=describe.auto_title(
-                    labels=involved, keywords=words[c], display=config.display
+                    labels=involved, keywords=words[c], display=config.display, phrase=phrases[c]
                 ),
                 first_seen=min(seen) if seen else None,
                 last_seen=max(seen) if seen else None,
