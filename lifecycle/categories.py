@@ -74,13 +74,10 @@ def categories_recompute(*, customer: Customer) -> int:
         return 0
     items = _items(project, theirs)
     live = [c for c in categories if c.merged_into_id is None and not c.is_unsorted]
-    keywords = dict(
-        zip(
-            [c.id for c in live],
-            describe.keywords([[text for _, _, text in items.get(c.id, [])] for c in live]),
-            strict=True,
-        )
-    )
+    texts = [[text for _, _, text in items.get(c.id, [])] for c in live]
+    words = describe.keywords(texts)
+    keywords = dict(zip([c.id for c in live], words, strict=True))
+    phrases = dict(zip([c.id for c in live], describe.title_phrases(texts, words), strict=True))
     for category in affected:
         category.representative_ids = _representatives(items.get(category.id, []))
         if category.is_unsorted:
@@ -94,6 +91,7 @@ def categories_recompute(*, customer: Customer) -> int:
             labels={**EMPTY_LABELS, **(category.labels or {})},
             keywords=category.keywords,
             display=project.label_display,
+            phrase=phrases.get(category.id, ""),
         )[:200]
         fields = ["representative_ids", "keywords", "auto_title", "title"]
         if not category.title_locked:

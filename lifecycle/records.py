@@ -16,7 +16,7 @@ from django.db.models.functions import Cast
 from core.models import AuditEvent
 from feedback.models import Feedback, Prediction, Project
 from triage.clustering.representations import pack_arrays, unpack_arrays
-from triage.models import ClusteringRun, ItemVector, ReviewSession
+from triage.models import ClusteringRun, DatasetExport, ItemVector, ReviewSession
 
 # What a complaint's text becomes: a complaint must have a text, and this one has no word
 # (\w) in it, so it never shapes keywords, boilerplate or an LSA space.
@@ -170,7 +170,7 @@ def _mentioning(queryset, column: str, customer: Customer):
 def derived_text_scrub(*, customer: Customer) -> None:
     """Remove their words from what keeps copies of derived texts: a run's LSA vocabulary and
     learned boilerplate (kept to place new feedback between runs), the category titles and
-    keywords quoted in the audit log and frozen in review agendas."""
+    keywords quoted in the audit log, frozen in review agendas and named in export manifests."""
     if not customer.words:
         return
     project = customer.project
@@ -193,6 +193,11 @@ def derived_text_scrub(*, customer: Customer) -> None:
     for review in _mentioning(ReviewSession.objects.filter(project=project), "agenda", customer):
         review.agenda = scrub_json(review.agenda, customer)
         review.save(update_fields=["agenda"])
+    # An export's manifest names the categories of its rows by their titles at the time.
+    for export in _mentioning(DatasetExport.objects.filter(project=project), "manifest", customer):
+        titles = scrub_json(export.manifest.get("categories") or {}, customer)
+        export.manifest = {**export.manifest, "categories": titles}
+        export.save(update_fields=["manifest"])
 
 
 def _state_scrub(state: dict, customer: Customer) -> bool:

@@ -139,7 +139,7 @@ def title_phrases(
 ) -> list[str]:
     """Per cluster, the words customers themselves put around its top keyword: the run of 2 to
     4 words holding it (stop words inside, never at either end: "source of funds", "direct
-    debit", "verify my identity") that most of its items share; "" when none is shared."""
+    debit", "verify my identity") that most of its items share; "" when no two share one."""
     phrases = []
     for texts, words in zip(texts_per_cluster, keywords_per_cluster, strict=True):
         top = words[0].split() if words else []
@@ -156,8 +156,8 @@ def title_phrases(
                     if joined not in seen and all(word in run for word in top):
                         seen.add(joined)
                         counts[joined] += 1
-        minimum = 2 if len(set(texts)) > 1 else 1
-        shared = [(n, len(run.split()), run) for run, n in counts.items() if n >= minimum]
+        # Shared by two items at least: a run of one customer's words may say who they are.
+        shared = [(n, len(run.split()), run) for run, n in counts.items() if n >= 2]
         # The most items first; among as many, the longer run (it says more), then by name.
         best = min(shared, key=lambda one: (-one[0], -one[1], one[2]), default=None)
         phrases.append(best[2] if best else "")
