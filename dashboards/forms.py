@@ -34,7 +34,7 @@ def _day_start(value) -> datetime:
 
 
 class OverviewForm(forms.Form):
-    period = forms.ChoiceField(choices=PERIODS, required=False)
+    period = forms.ChoiceField(choices=PERIODS, required=False, initial=str(DEFAULT_PERIOD_DAYS))
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(
         required=False,
@@ -61,8 +61,13 @@ class OverviewForm(forms.Form):
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Reference to"
     )
 
-    def __init__(self, *args, project: Project, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, project: Project, **kwargs):
+        if data is not None and not data.get("period"):
+            # The selector shows the period the page is drawn for, also when only other
+            # filters were given (a version, the bucket).
+            data = data.copy()
+            data["period"] = str(DEFAULT_PERIOD_DAYS)
+        super().__init__(data, *args, **kwargs)
         self.project = project
         self.version_objects = list(project.model_versions.order_by("released_at", "id"))
         self.fields["versions"].choices = [(v.version, v.version) for v in self.version_objects]

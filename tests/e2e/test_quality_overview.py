@@ -1,3 +1,5 @@
+from datetime import datetime
+
 import pytest
 
 from dashboards.services.rollups import rollup_pass
@@ -37,3 +39,20 @@ def test_the_quality_overview_draws_every_chart_without_script_errors(page, proj
     assert "v1" not in page.locator("#offline-online table.figures tbody").inner_text()
     page.set_viewport_size(PHONE)
     assert screenshot(page, "quality-overview-phone").stat().st_size > 0
+
+
+@pytest.mark.parametrize("query", ["", "?versions=v2", "?period=7"])
+def test_the_period_selector_says_which_days_the_page_shows(page, project, query):
+    make_traffic(project, n=50)
+    rollup_pass()
+    user = UserFactory()
+    Membership.objects.create(project=project, user=user, role="viewer")
+    log_in(page, user)
+
+    page.goto(f"/p/{project.slug}/quality/{query}")
+
+    chosen = page.locator("select[name=period] option:checked").inner_text()
+    since, until = page.locator("p.muted").first.inner_text().split(" UTC")[0].split(" – ")
+    days = (datetime.fromisoformat(until) - datetime.fromisoformat(since)).days
+    assert (chosen, days) == (("last 7 days", 7) if "7" in query else ("last 28 days", 28))
+    assert page.errors == []
