@@ -180,5 +180,5 @@ def category_comment(request, category_id: int):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     if request.headers.get("HX-Request") and comment:
-        return render(request, "triage/_comment.html", {"comment": comment})
+        return render(request, "triage/_comment_added.html", {"comment": comment})
     return _back(request, category)

@@ -137,7 +137,7 @@ def improvement_comment(request, point_id: int):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     if request.headers.get("HX-Request") and comment:
-        return render(request, "triage/_comment.html", {"comment": comment})
+        return render(request, "triage/_comment_added.html", {"comment": comment})
     return redirect("improvement-detail", slug=request.project.slug, point_id=point.id)
 
 
