@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 
 from feedback.models import Feedback, Prediction, Project
 
@@ -197,8 +197,8 @@ GROWING_MIN_SIZE = 5
 AGENDA_LIMIT = 20
 
 
-def review_agenda(*, project: Project, since: datetime) -> dict[str, list]:
-    """What the weekly review should look at, from the data since `since`."""
+def _agenda_sections(*, project: Project, since: datetime) -> dict[str, QuerySet]:
+    """Every category or point each section of the weekly review is about, in its order."""
     from django.utils import timezone
 
     from .services.verification import review_settings
@@ -209,24 +209,41 @@ def review_agenda(*, project: Project, since: datetime) -> dict[str, list]:
     closed = [ErrorCategory.State.FIXED, ErrorCategory.State.WONT_FIX]
     big = review_settings(project).big_category_size
     return {
-        "new": list(live.filter(created_at__gte=since).order_by("-size")[:AGENDA_LIMIT]),
-        "growing": list(
-            live.filter(growth__gte=GROWING_SHARE, size__gte=GROWING_MIN_SIZE)
-            .exclude(state__in=closed)
-            .order_by("-growth", "-size")[:AGENDA_LIMIT]
-        ),
-        "regressed": list(live.filter(state=ErrorCategory.State.REGRESSED).order_by("-size")),
-        "unowned": list(
-            live.filter(owner_team="", size__gte=big)
-            .exclude(state__in=closed)
-            .order_by("-size")[:AGENDA_LIMIT]
-        ),
-        "overdue": list(
-            ImprovementPoint.objects.filter(project=project, due_date__lt=timezone.localdate())
-            .exclude(state__in=[ImprovementPoint.State.DONE, ImprovementPoint.State.REJECTED])
-            .select_related("assignee")
-            .order_by("due_date")
-        ),
+        "new": live.filter(created_at__gte=since).order_by("-size"),
+        "growing": live.filter(growth__gte=GROWING_SHARE, size__gte=GROWING_MIN_SIZE)
+        .exclude(state__in=closed)
+        .order_by("-growth", "-size"),
+        "regressed": live.filter(state=ErrorCategory.State.REGRESSED).order_by("-size"),
+        "unowned": live.filter(owner_team="", size__gte=big)
+        .exclude(state__in=closed)
+        .order_by("-size"),
+        "overdue": ImprovementPoint.objects.filter(
+            project=project, due_date__lt=timezone.localdate()
+        )
+        .exclude(state__in=[ImprovementPoint.State.DONE, ImprovementPoint.State.REJECTED])
+        .select_related("assignee")
+        .order_by("due_date"),
+    }
+
+
+# Sections listed whole: each of their entries needs a decision.
+AGENDA_WHOLE = ("regressed", "overdue")
+
+
+def review_agenda(*, project: Project, since: datetime) -> dict[str, list]:
+    """What the weekly review should look at, from the data since `since`: the first
+    AGENDA_LIMIT of the long sections (review_agenda_totals says how many there are)."""
+    return {
+        section: list(rows if section in AGENDA_WHOLE else rows[:AGENDA_LIMIT])
+        for section, rows in _agenda_sections(project=project, since=since).items()
+    }
+
+
+def review_agenda_totals(*, project: Project, since: datetime) -> dict[str, int]:
+    """How many entries each section of the agenda has in all."""
+    return {
+        section: rows.count()
+        for section, rows in _agenda_sections(project=project, since=since).items()
     }
 
 

@@ -191,14 +191,20 @@ def review_detail(request, review_id: int):
             else:
                 messages.success(request, "Saved.")
             return redirect("review-detail", slug=request.project.slug, review_id=session.id)
-    agenda = (
-        selectors.review_agenda(project=request.project, since=session.period_start)
-        if session.closed_at is None
-        else None
-    )
+    agenda = more = frozen = None
+    if session.closed_at is None:
+        agenda = selectors.review_agenda(project=request.project, since=session.period_start)
+        totals = selectors.review_agenda_totals(
+            project=request.project, since=session.period_start
+        )
+        more = {section: totals[section] - len(rows) for section, rows in agenda.items()}
+    else:
+        frozen = _frozen_agenda(session.agenda or {})
     context = {
         "session": session,
         "agenda": agenda,
+        "more": more,
+        "frozen": frozen,
         "form": form,
         "can_edit": can_edit,
         "states": ErrorCategory.State.choices,
@@ -206,3 +212,29 @@ def review_detail(request, review_id: int):
         "section": "reviews",
     }
     return render(request, "triage/review_detail.html", context)
+
+
+FROZEN_TITLES = {
+    "regressed": "Regressed",
+    "new": "New categories",
+    "growing": "Growing",
+    "unowned": "Big categories without an owner",
+    "overdue": "Improvement points overdue",
+}
+
+
+def _frozen_agenda(agenda: dict) -> list[dict]:
+    """A closed review's agenda as it stood: each section with its entries (id and title, as
+    frozen) and how many more it had."""
+    more = agenda.get("more") or {}
+    return [
+        {
+            "section": section,
+            "title": title,
+            "items": agenda.get(section) or [],
+            "more": more.get(section, 0),
+            "points": section == "overdue",
+        }
+        for section, title in FROZEN_TITLES.items()
+        if section in agenda
+    ]

@@ -89,3 +89,25 @@ def test_a_reviewer_runs_the_weekly_meeting_from_the_review_page_and_the_board(
     assert "Fixed in v2" in card.inner_text()
     screenshot(page, f"board-{name}")
     assert page.errors == [] and page.dialogs == []
+
+
+def test_the_agenda_says_how_many_more_and_a_closed_one_keeps_its_links(page, reviewer):
+    log_in(page, reviewer)
+    live = ErrorCategory.objects.filter(is_unsorted=False, merged_into__isnull=True)
+    page.goto("/p/banking77/reviews/")
+    page.get_by_role("button", name="Start this week's review").click()
+    page.wait_for_selector("#agenda-new")
+    new_count = live.count()  # the demo's categories are all new to its first review
+    shown = page.locator("#agenda-new li.agenda-row").count()
+
+    more = page.locator("#agenda-new li.agenda-more").inner_text()
+    page.get_by_role("button", name="Save and close the review").click()
+    page.wait_for_selector("#agenda-frozen")
+    frozen_more = page.locator("#agenda-frozen li.agenda-more").first.inner_text()
+    first = page.locator("#agenda-frozen a[href*='/categories/']").first
+    first.click()
+    page.wait_for_url("**/categories/*/")
+
+    assert new_count > shown == 20
+    assert more.startswith(f"and {new_count - 20} more") and frozen_more.startswith(more[:12])
+    assert page.locator("h1").count() == 1 and page.errors == []
