@@ -6,7 +6,9 @@
   if (window.parent === window) return;
   var last = 0;
   function report() {
-    var height = Math.ceil(document.documentElement.scrollHeight);
+    // The body's own height: the document's is never less than the frame's, so a page that
+    // got shorter (a thank-you in place of a form) would never let the frame shrink.
+    var height = Math.ceil(document.body.getBoundingClientRect().height);
     if (height !== last) {
       last = height;
       window.parent.postMessage({ type: "voc-feedback:resize", height: height }, "*");
@@ -14,5 +16,7 @@
   }
   document.addEventListener("DOMContentLoaded", report);
   window.addEventListener("load", report);
-  if (window.ResizeObserver) new ResizeObserver(report).observe(document.documentElement);
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.ResizeObserver) new ResizeObserver(report).observe(document.body);
+  });
 })();

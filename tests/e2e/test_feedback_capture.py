@@ -157,8 +157,9 @@ def test_an_allowed_site_embeds_the_page_and_a_customer_answers_inside_it(
         frame.get_by_text("glad the answer was right").wait_for()
 
         assert Feedback.objects.get(prediction=prediction).rating == 1
-        # The thanks and "what you told us" make it taller: the frame follows.
-        page.wait_for_function(f"window.reportedHeight > {first_height}")
+        # The thanks and "what you told us" take the correction form's place: the frame
+        # follows the new height.
+        page.wait_for_function(f"window.reportedHeight !== {first_height}")
         screenshot(page, "feedback-embedded")
 
         page.goto(f"http://127.0.0.1:{other.server_port}/")
@@ -204,3 +205,19 @@ def test_a_reviewer_imports_a_csv_and_watches_its_progress(page, project, tmp_pa
     assert PAYLOAD in page.locator("table.inbox").inner_text()
     assert no_script_ran(page)
     screenshot(page, "inbox-imported")
+
+
+def test_after_a_thumbs_up_the_page_offers_no_correction_until_thumbs_down(page, link):
+    prediction, url = link
+
+    page.goto(url)
+    assert page.locator("form#details").count() == 1
+    page.get_by_role("button", name="Yes").click()
+    page.wait_for_url("**sent=up**")
+    after_up = page.locator("form#details").count()
+    page.get_by_role("button", name="No").click()
+    page.wait_for_url("**sent=down**")
+
+    assert after_up == 0
+    assert page.locator("form#details").is_visible()
+    assert no_script_ran(page)
