@@ -28,6 +28,45 @@ document.addEventListener("DOMContentLoaded", () => {
     const column = event.target.closest(".column");
     if (column && !column.contains(event.relatedTarget)) column.classList.remove("drop-target");
   });
+  // Column counts follow the cards. A column showing all its cards counts them; one showing
+  // the first few ("Show all N") moves its total by the cards that came or went since the
+  // page was drawn.
+  const cardsOf = (column) => column.querySelectorAll(".cards > .category-card").length;
+  const baseline = new Map();
+  board.querySelectorAll(".column").forEach((column) => {
+    const total = Number(column.querySelector("h2 .count").textContent);
+    baseline.set(column, { total: total, shown: cardsOf(column) });
+  });
+  // Watched, not hooked to htmx's events: a moved card's own element is gone before they fire.
+  let pending = false;
+  new MutationObserver(() => {
+    if (pending) return;
+    pending = true;
+    queueMicrotask(() => {
+      pending = false;
+      recount();
+    });
+  }).observe(board, { childList: true, subtree: true });
+  const recount = () => {
+    board.querySelectorAll(".column").forEach((column) => {
+      const start = baseline.get(column);
+      const shown = cardsOf(column);
+      const partial = column.querySelector(".cards > a.more") !== null;
+      const total = partial ? start.total + shown - start.shown : shown;
+      const count = column.querySelector("h2 .count");
+      // Written only when it changes: every write is a mutation this observer would see.
+      if (count.textContent !== String(total)) count.textContent = String(total);
+      const cards = column.querySelector(".cards");
+      const empty = cards.querySelector(":scope > .empty");
+      if (shown && empty) empty.remove();
+      if (!shown && !empty) {
+        const note = document.createElement("p");
+        note.className = "muted empty";
+        note.textContent = board.dataset.emptyText;
+        cards.prepend(note);
+      }
+    });
+  };
   board.addEventListener("drop", (event) => {
     const column = event.target.closest(".column");
     if (!column || !dragged) return;
