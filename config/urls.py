@@ -3,8 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 from django.views.defaults import page_not_found
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz

@@ -51,8 +51,20 @@ class ItemsActionForm(forms.Form):
 
 
 class BoardFilterForm(forms.Form):
-    version = forms.ModelChoiceField(queryset=None, required=False, empty_label="All versions")
-    label = forms.CharField(required=False, max_length=200)
+    version = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="All versions",
+        widget=forms.Select(attrs={"aria-label": "Model version"}),
+    )
+    label = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"aria-label": "Label", "placeholder": "Label", "list": "board-labels"}
+        ),
+        help_text="A label's name or id, as predicted or corrected.",
+    )
     team = forms.ChoiceField(
         required=False,
         choices=[
@@ -62,9 +74,17 @@ class BoardFilterForm(forms.Form):
             ("none", "No owner"),
         ],
     )
-    min_size = forms.IntegerField(required=False, min_value=1, max_value=10**9, label="Min. size")
+    min_size = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=10**9,
+        label="Min. size",
+        widget=forms.NumberInput(attrs={"aria-label": "Minimum size", "placeholder": "Min. size"}),
+    )
     show = forms.ChoiceField(
-        required=False, choices=[("", "All"), ("new", "New only"), ("growing", "Growing")]
+        required=False,
+        choices=[("", "All"), ("new", "New only"), ("growing", "Growing")],
+        widget=forms.Select(attrs={"aria-label": "Show"}),
     )
     sort = forms.ChoiceField(
         required=False,
@@ -78,7 +98,26 @@ class BoardFilterForm(forms.Form):
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
+        self.project = project
         self.fields["version"].queryset = project.model_versions.order_by("-released_at")
+        self.fields["team"].widget.attrs["aria-label"] = "Owner team"
+        self.fields["sort"].widget.attrs["aria-label"] = "Sort by"
+
+    def label_choices(self) -> list[tuple[str, str]]:
+        """(id, name) of the project's labels, for the label box's suggestions."""
+        return [(label, self.project.label_display(label)) for label in self.project.labels]
+
+    def clean_label(self) -> str:
+        """The label's id, also when its name was typed ("Card arrival" -> card_arrival)."""
+        typed = (self.cleaned_data.get("label") or "").strip()
+        folded = typed.casefold().replace(" ", "_")
+        for label, name in self.label_choices():
+            if (
+                typed.casefold() in (label.casefold(), name.casefold())
+                or folded == label.casefold()
+            ):
+                return label
+        return typed
 
 
 class StateForm(forms.Form):

@@ -36,3 +36,36 @@ def test_moving_a_card_updates_both_column_counts_and_placeholders(page, project
     assert counts(page) == {"new": "2", "wont_fix": "1"}
     assert page.locator("#cards-wont_fix .empty").count() == 0
     assert page.errors == []
+
+
+def test_the_label_filter_takes_a_labels_name_and_every_box_is_named(page, project):
+    project.labels = ["card_arrival", "card_linking"]
+    project.label_names = {"card_linking": "Linking a card"}
+    project.save()
+    arrival = ErrorCategoryFactory(
+        project=project, labels={"predicted": {"card_arrival": 3}, "corrected": {}}
+    )
+    linking = ErrorCategoryFactory(
+        project=project, labels={"predicted": {}, "corrected": {"card_linking": 2}}
+    )
+    user = UserFactory()
+    Membership.objects.create(project=project, user=user, role="viewer")
+    log_in(page, user)
+    found = {}
+    for typed in ("Card arrival", "card_arrival", "linking a card"):
+        page.goto(f"/p/{project.slug}/board/")
+        page.fill("form.filters input[name=label]", typed)
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_url("**label=**")
+        found[typed] = {
+            int(c.get_attribute("data-category")) for c in page.locator(".category-card").all()
+        }
+
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll("form.filters input, form.filters select")]
+              .filter((box) => !box.labels.length && !box.getAttribute("aria-label"))
+              .map((box) => box.name)"""
+    )
+    assert found == {"Card arrival": {arrival.id}, "card_arrival": {arrival.id},
+                     "linking a card": {linking.id}}  # fmt: skip
+    assert unnamed == [] and page.errors == []
