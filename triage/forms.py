@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import ErrorCategory
+from .models import ErrorCategory, ImprovementPoint
 
 
 class RenameForm(forms.Form):
@@ -165,13 +165,24 @@ class ImprovementForm(forms.ModelForm):
             queryset=ErrorCategory.objects.filter(
                 project=project, merged_into__isnull=True, is_unsorted=False
             ).order_by("-size"),
+            required=False,
             widget=forms.SelectMultiple(attrs={"size": 6}),
+            help_text="None: a project-wide point.",
         )
         versions = project.model_versions.order_by("-released_at")
         self.fields["target_version"].queryset = versions
         self.fields["done_in_version"].queryset = versions
         self.fields["done_in_version"].label = "Done in version"
         self.fields["assignee"].queryset = members
+        # Say what an empty choice means instead of Django's "---------".
+        self.fields["kind"].choices = [("", "Choose a kind"), *ImprovementPoint.Kind.choices]
+        self.fields["owner_team"].choices = [
+            ("", "No owner team"),
+            *((team, name.capitalize()) for team, name in ErrorCategory.Team.choices),
+        ]
+        self.fields["assignee"].empty_label = "Nobody yet"
+        self.fields["target_version"].empty_label = "No target version"
+        self.fields["done_in_version"].empty_label = "Not done yet"
 
 
 class ReviewForm(forms.Form):

@@ -11,19 +11,19 @@ from .clustering import ErrorCategory
 
 
 class ImprovementPoint(models.Model):
-    """A decision to fix something, made from one or more error categories."""
+    """A decision to fix something: from one or more error categories, or project-wide."""
 
     class Kind(models.TextChoices):
-        MODEL = "model"
-        TRAINING_DATA = "training_data", "training data"
-        EVAL_DATA = "eval_data", "evaluation data"
-        LABELING_GUIDELINE = "labeling_guideline", "labeling guideline"
-        PRODUCT = "product"
+        MODEL = "model", "Model"
+        TRAINING_DATA = "training_data", "Training data"
+        EVAL_DATA = "eval_data", "Evaluation data"
+        LABELING_GUIDELINE = "labeling_guideline", "Labeling guideline"
+        PRODUCT = "product", "Product"
 
     class State(models.TextChoices):
         PROPOSED = "proposed"
         ACCEPTED = "accepted"
-        IN_PROGRESS = "in_progress", "in progress"
+        IN_PROGRESS = "in_progress", "In progress"
         DONE = "done"
         REJECTED = "rejected"
 

@@ -14,7 +14,6 @@ from ..models import ErrorCategory, ImprovementPoint
 
 DONE_NEEDS_VERSION = "Marking a model or data fix done needs the version that shipped it."
 OTHER_PROJECT = "Categories and versions must belong to this project."
-NO_CATEGORY = "Choose at least one category."
 
 # Who usually owns the work of each kind of improvement.
 TEAM_OF_KIND = {
@@ -47,10 +46,8 @@ def _check_project(project: Project, categories, versions) -> None:
 def improvement_create(
     *, project: Project, categories: Iterable[ErrorCategory], actor, **fields
 ) -> ImprovementPoint:
-    """Create an improvement point from one or more categories of the project."""
+    """Create an improvement point from categories of the project, or project-wide (none)."""
     categories = list(categories)
-    if not categories:
-        raise ValidationError(NO_CATEGORY)
     _check_project(project, categories, [fields.get("target_version")])
     fields = {key: value for key, value in fields.items() if key in EDITABLE}
     if not fields.get("owner_team"):  # the team that usually owns this kind of work
