@@ -67,10 +67,16 @@ def _alive_at(as_of: datetime) -> Q:
 
 def export_category_ids(*, project: Project, filters: dict) -> list[int] | None:
     """The categories the filters select (their own and those of the improvement points),
-    or None when the filters do not restrict by category."""
+    or None when the filters do not restrict by category (none named, or a project-wide
+    improvement point, which is about all of them)."""
     categories = filters.get("categories") or []
     points = filters.get("improvement_points") or []
     if not categories and not points:
+        return None
+    project_wide = ImprovementPoint.objects.filter(
+        id__in=points, project=project, categories__isnull=True
+    )
+    if points and project_wide.exists():
         return None
     ids = set(categories)
     if points:

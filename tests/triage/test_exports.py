@@ -295,6 +295,8 @@ def test_filters_select_by_category_improvement_point_version_label_and_time(pro
 
     assert exported(categories=[category.id]) == [in_category.request_id]
     assert exported(improvement_points=[point.id]) == [in_category.request_id]
+    everything = ImprovementPoint.objects.create(project=project, title="all", kind="model")
+    assert exported(improvement_points=[everything.id]) == exported(), "project-wide: all"
     assert exported(model_versions=["v2"]) == [new_v2.request_id]
     assert exported(since=timezone.now() - timedelta(days=7)) == sorted(
         [new_v2.request_id, in_category.request_id]
