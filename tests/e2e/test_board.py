@@ -36,6 +36,9 @@ def test_moving_a_card_updates_both_column_counts_and_placeholders(page, project
     assert counts(page) == {"new": "2", "wont_fix": "1"}
     assert page.locator("#cards-wont_fix .empty").count() == 0
     assert page.errors == []
+    # The category's history says what happened, in words.
+    page.goto(f"/p/{project.slug}/categories/{moved.id}/")
+    assert "moved from new to won't fix" in page.inner_text("main")
 
 
 def test_the_label_filter_takes_a_labels_name_and_every_box_is_named(page, project):

@@ -71,3 +71,12 @@ def state_options(states, current):
             for value, label in states
         ),
     )  # fmt: skip
+
+
+@register.filter
+def audit_sentence(event) -> str:
+    """An audit event on a category, as a sentence (triage/audit_text.py)."""
+    from triage.audit_text import event_sentence
+    from triage.models import ErrorCategory
+
+    return event_sentence(event.action, event.data or {}, dict(ErrorCategory.State.choices))
