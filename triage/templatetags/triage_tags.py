@@ -79,4 +79,5 @@ def audit_sentence(event) -> str:
     from triage.audit_text import event_sentence
     from triage.models import ErrorCategory
 
-    return event_sentence(event.action, event.data or {}, dict(ErrorCategory.State.choices))
+    states = {state: name.lower() for state, name in ErrorCategory.State.choices}  # mid-sentence
+    return event_sentence(event.action, event.data or {}, states)
