@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from config.health import healthz
 from core.api_errors import error_body
 from feedback import views as feedback_views
+from lifecycle import views as lifecycle_views
 
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says.
@@ -22,6 +23,7 @@ urlpatterns = [
     path("p/<slug:slug>/imports/", include("feedback.urls_imports")),
     path("p/<slug:slug>/members/", include("feedback.urls_members")),
     path("p/<slug:slug>/privacy/", include("lifecycle.urls")),
+    path("p/<slug:slug>/settings/", lifecycle_views.project_settings, name="project-settings"),
     path("p/<slug:slug>/", include("dashboards.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

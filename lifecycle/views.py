@@ -62,3 +62,16 @@ def erasure_detail(request, erasure_id: int):
         else "lifecycle/erasure_detail.html"
     )
     return render(request, template, {"section": "privacy", "erasure": erasure})
+
+
+@project_view(role=ADMIN)
+def project_settings(request):
+    """The project's settings page (admins): every part saved together, or none."""
+    from .project_settings import settings_forms, settings_save
+
+    parts = settings_forms(request.project, request.POST or None)
+    if request.method == "POST" and all(form.is_valid() for form in parts.values()):
+        changed = settings_save(project=request.project, forms_=parts, actor=request.user)
+        messages.success(request, "Saved." if changed else "Nothing changed.")
+        return redirect("project-settings", slug=request.project.slug)
+    return render(request, "lifecycle/settings.html", {"section": "settings", **parts})

@@ -1,0 +1,118 @@
+"""A project's settings in one place for its admins: what customers see (label names, the
+input, embedding, links), privacy (redaction, retention) and the team's targets (SLA,
+correction rate, review and regression thresholds). Spans the apps, hence here, above them."""
+
+from django import forms
+from django.db import transaction
+
+from core.audit import audit
+from dashboards.models import DashboardSettings
+from feedback.models import Project
+from triage.models import ReviewSettings
+
+NAME_LINE = "Line {line}: write label = Name."
+UNKNOWN_LABEL = "Line {line}: {label} is not one of the labels above."
+
+
+class ProjectForm(forms.ModelForm):
+    labels = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="The labels the model answers with, one per line. Empty: any label.",
+    )
+    label_names = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="Names shown to customers",
+        help_text="One per line: label = Name (card_arrival = Card delivery). A label without "
+        "a name is shown with its underscores as spaces.",
+    )
+
+    class Meta:
+        model = Project
+        fields = [
+            "name", "labels", "label_names", "show_input_to_customer", "frame_ancestors",
+            "feedback_link_days", "pii_redaction", "prediction_retention_days",
+        ]  # fmt: skip
+        labels = {
+            "show_input_to_customer": "Show the model's input on the feedback page",
+            "frame_ancestors": "Sites allowed to embed the feedback page",
+            "feedback_link_days": "Feedback links stay valid (days)",
+            "pii_redaction": "Redact emails, phone and card numbers",
+            "prediction_retention_days": "Keep predictions without feedback (days)",
+        }
+
+    def __init__(self, *args, instance: Project, **kwargs):
+        initial = {
+            "labels": "\n".join(instance.labels),
+            "label_names": "\n".join(f"{k} = {v}" for k, v in instance.label_names.items()),
+        }
+        super().__init__(*args, instance=instance, initial=initial, **kwargs)
+
+    def clean_labels(self) -> list[str]:
+        lines = (line.strip() for line in self.cleaned_data["labels"].splitlines())
+        return list(dict.fromkeys(line for line in lines if line))
+
+    def clean(self):
+        data = super().clean()
+        labels = set(data.get("labels") or [])
+        names, problems = {}, []
+        for number, line in enumerate(
+            (self.data.get(self.add_prefix("label_names")) or "").splitlines(), 1
+        ):
+            if not line.strip():
+                continue
+            label, equals, name = line.partition("=")
+            label, name = label.strip(), name.strip()
+            if not equals or not label or not name:
+                problems.append(NAME_LINE.format(line=number))
+            elif labels and label not in labels:
+                problems.append(UNKNOWN_LABEL.format(line=number, label=label))
+            else:
+                names[label] = name
+        if problems:
+            self.add_error("label_names", problems)
+        data["label_names"] = names
+        return data
+
+
+class DashboardForm(forms.ModelForm):
+    class Meta:
+        model = DashboardSettings
+        fields = ["sla_latency_p95_ms", "target_correction_rate"]
+        labels = {
+            "sla_latency_p95_ms": "Latency p95 target (ms)",
+            "target_correction_rate": "Acceptable correction rate",
+        }
+
+
+class ReviewForm(forms.ModelForm):
+    class Meta:
+        model = ReviewSettings
+        fields = ["big_category_size", "regression_share", "regression_min_predictions", "digest"]
+
+
+def settings_forms(project: Project, data=None) -> dict[str, forms.ModelForm]:
+    dashboard = DashboardSettings.objects.filter(project=project).first()
+    review = ReviewSettings.objects.filter(project=project).first()
+    return {
+        "project": ProjectForm(data, instance=project, prefix="project"),
+        "dashboard": DashboardForm(
+            data, instance=dashboard or DashboardSettings(project=project), prefix="dashboard"
+        ),
+        "review": ReviewForm(
+            data, instance=review or ReviewSettings(project=project), prefix="review"
+        ),
+    }
+
+
+def settings_save(*, project: Project, forms_: dict[str, forms.ModelForm], actor) -> list[str]:
+    """Save valid forms together and audit what changed; returns the changed fields' names."""
+    changed = [f"{part}.{name}" for part, form in forms_.items() for name in form.changed_data]
+    with transaction.atomic():
+        for form in forms_.values():
+            form.save()
+        if changed:
+            audit(project=project, actor=actor, action="settings_change", target=project,
+                  fields=changed)  # fmt: skip
+    return changed
