@@ -6,6 +6,7 @@ from django import forms
 from django.db import transaction
 
 from core.audit import audit
+from dashboards.forms import SettingsForm as DashboardForm  # the quality page's own
 from dashboards.models import DashboardSettings
 from feedback.models import Project
 from triage.models import ReviewSettings
@@ -74,16 +75,6 @@ class ProjectForm(forms.ModelForm):
             self.add_error("label_names", problems)
         data["label_names"] = names
         return data
-
-
-class DashboardForm(forms.ModelForm):
-    class Meta:
-        model = DashboardSettings
-        fields = ["sla_latency_p95_ms", "target_correction_rate"]
-        labels = {
-            "sla_latency_p95_ms": "Latency p95 target (ms)",
-            "target_correction_rate": "Acceptable correction rate",
-        }
 
 
 class ReviewForm(forms.ModelForm):
