@@ -1,10 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.defaults import page_not_found
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz
@@ -12,9 +11,15 @@ from core.api_errors import error_body
 from feedback import views as feedback_views
 from lifecycle import views as lifecycle_views
 
+
+def favicon(request):
+    # Resolved per request: production's hashed static names exist only after collectstatic.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("healthz", healthz, name="healthz"),
     path("", feedback_views.home, name="home"),
     path("f/<str:token>", feedback_views.feedback_form, name="feedback-form"),
