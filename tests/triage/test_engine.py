@@ -7,7 +7,13 @@ from sklearn.preprocessing import normalize
 
 from triage.clustering import EngineConfig, ExistingCategory, Item, cluster_feedback
 from triage.clustering import partition as partition_module
-from triage.clustering.describe import auto_title, keywords, title_phrases, top_confusions
+from triage.clustering.describe import (
+    auto_title,
+    distinct_titles,
+    keywords,
+    title_phrases,
+    top_confusions,
+)
 from triage.clustering.matching import match_clusters
 from triage.clustering.partition import partition
 from triage.clustering.representations import LsaRepresentation, pack_arrays, unpack_arrays
@@ -301,3 +307,25 @@ def assignment(outcome, items):
     for cluster in outcome.clusters:
         labels[[position[i] for i in cluster.item_ids]] = cluster.index
     return labels
+
+
+def test_clusters_sharing_a_title_are_told_apart_by_their_own_keywords():
+    titles = [
+        "Refund: wrong answers",
+        "Refund: wrong answers",
+        "Card arrival",
+        "Refund: wrong answers",
+    ]
+    keywords = [
+        ["refund", "cancel order"],
+        ["refund", "cancel order", "tracking"],
+        ["card"],
+        ["refund"],
+    ]
+
+    assert distinct_titles(titles, keywords) == [
+        "Refund: wrong answers (1)",  # nothing of its own: numbered
+        "Refund: wrong answers (tracking)",
+        "Card arrival",
+        "Refund: wrong answers (2)",
+    ]

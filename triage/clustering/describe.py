@@ -205,3 +205,24 @@ def auto_title(
             else f"Answered {display(answered)}"
         )
     return phrase or "Unnamed category"
+
+
+def distinct_titles(titles: Sequence[str], keywords: Sequence[Sequence[str]]) -> list[str]:
+    """The titles, those shared by several clusters told apart by each one's first keyword
+    (or key phrase) that the others with that title do not have: "Card delivery estimate:
+    wrong answers (tracking number)"; by number when no keyword tells them apart."""
+    groups: dict[str, list[int]] = {}
+    for index, title in enumerate(titles):
+        groups.setdefault(title, []).append(index)
+    result = list(titles)
+    for title, members in groups.items():
+        if len(members) < 2:
+            continue
+        unnamed = 0
+        for index in members:
+            others = {term for other in members if other != index for term in keywords[other]}
+            own = next((term for term in keywords[index] if term not in others), None)
+            if own is None:
+                unnamed += 1
+            result[index] = f"{title} ({own or unnamed})"
+    return result

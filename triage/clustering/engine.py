@@ -144,6 +144,10 @@ def cluster_feedback(
                 last_seen=max(seen) if seen else None,
             )
         )
+    # No two clusters of a run keep the same automatic title ("...: wrong answers" twice).
+    titles = describe.distinct_titles([cluster.auto_title for cluster in clusters], words)
+    for cluster, title in zip(clusters, titles, strict=True):
+        cluster.auto_title = title
     return ClusteringOutcome(
         clusters=clusters,
         noise_ids=ids[result.labels < 0].tolist(),
