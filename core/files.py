@@ -282,6 +282,9 @@ class AppendedFile:
                 with open_read(name) as stored:
                     while block := stored.read(READ_BYTES):
                         self.file.write(block)
+            # Never past what is stored: a shorter object (deleted, or saved by an older run)
+            # must not be padded with zero bytes.
+            committed = min(committed, self.file.tell())
             self.saved = committed
         else:
             path = default_storage.path(name)
