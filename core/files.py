@@ -271,8 +271,9 @@ def remove_paths(*paths: str) -> None:
 
 class AppendedFile:
     """A file appended to across runs, possibly on different hosts (an import's report): opened
-    cut back to the size already committed; `save()` makes what was written durable where the
-    storage keeps it, and must come before the size is committed."""
+    cut back to the size already committed (never past what is stored: a shorter file is not
+    padded with zero bytes); `save()` makes what was written durable where the storage keeps
+    it, and must come before the size is committed."""
 
     def __init__(self, name: str, committed: int):
         self.name = name
@@ -282,14 +283,13 @@ class AppendedFile:
                 with open_read(name) as stored:
                     while block := stored.read(READ_BYTES):
                         self.file.write(block)
-            # Never past what is stored: a shorter object (deleted, or saved by an older run)
-            # must not be padded with zero bytes.
             committed = min(committed, self.file.tell())
             self.saved = committed
         else:
             path = default_storage.path(name)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self.file = open(path, "r+b" if os.path.exists(path) else "w+b")  # noqa: SIM115
+            committed = min(committed, self.file.seek(0, io.SEEK_END))
         self.file.truncate(committed)
         self.file.seek(committed)
 

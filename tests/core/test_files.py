@@ -146,3 +146,16 @@ def test_a_download_is_streamed_or_a_short_lived_signed_url(store, settings):
     assert 'filename="x.jsonl"' in fetched.headers["Content-Disposition"]
     unsigned = requests.get(url.split("?")[0], timeout=10)
     assert unsigned.status_code == 403, "the bucket is private"
+
+
+def test_an_appended_file_shorter_than_its_committed_size_is_not_padded(store):
+    with files.AppendedFile("imports/2/r.csv", 0) as report:
+        report.write(b"header\r\n")
+        report.save()
+
+    with files.AppendedFile("imports/2/r.csv", 1000) as report:  # the size of a lost save
+        report.write(b"next\r\n")
+        report.save()
+
+    with files.open_read("imports/2/r.csv") as stored:
+        assert stored.read() == b"header\r\nnext\r\n"
