@@ -23,6 +23,7 @@ class ProjectForm(forms.ModelForm):
     )
     label_names = forms.CharField(
         required=False,
+        strip=False,  # line numbers in errors count from the first line as typed
         widget=forms.Textarea(attrs={"rows": 6}),
         label="Names shown to customers",
         help_text="One per line: label = Name (card_arrival = Card delivery). A label without "
@@ -58,9 +59,7 @@ class ProjectForm(forms.ModelForm):
         data = super().clean()
         labels = set(data.get("labels") or [])
         names, problems = {}, []
-        for number, line in enumerate(
-            (self.data.get(self.add_prefix("label_names")) or "").splitlines(), 1
-        ):
+        for number, line in enumerate((data.get("label_names") or "").splitlines(), 1):
             if not line.strip():
                 continue
             label, equals, name = line.partition("=")

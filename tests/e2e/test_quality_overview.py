@@ -11,12 +11,17 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_quality_overview_draws_every_chart_without_script_errors(page, project):
-    make_traffic(project, n=600)
+def open_as_viewer(page, project, *, traffic: int) -> None:
+    """`traffic` predictions with feedback, rolled up, and the browser logged in as a viewer."""
+    make_traffic(project, n=traffic)
     rollup_pass()
     user = UserFactory()
     Membership.objects.create(project=project, user=user, role="viewer")
     log_in(page, user)
+
+
+def test_the_quality_overview_draws_every_chart_without_script_errors(page, project):
+    open_as_viewer(page, project, traffic=600)
 
     page.goto(f"/p/{project.slug}/quality/?period=custom&since=2025-03-01&until=2025-03-10")
 
@@ -43,11 +48,7 @@ def test_the_quality_overview_draws_every_chart_without_script_errors(page, proj
 
 @pytest.mark.parametrize("query", ["", "?versions=v2", "?period=7"])
 def test_the_period_selector_says_which_days_the_page_shows(page, project, query):
-    make_traffic(project, n=50)
-    rollup_pass()
-    user = UserFactory()
-    Membership.objects.create(project=project, user=user, role="viewer")
-    log_in(page, user)
+    open_as_viewer(page, project, traffic=50)
 
     page.goto(f"/p/{project.slug}/quality/{query}")
 
