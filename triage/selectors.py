@@ -232,17 +232,17 @@ AGENDA_WHOLE = ("regressed", "overdue")
 
 def review_agenda(*, project: Project, since: datetime) -> dict[str, list]:
     """What the weekly review should look at, from the data since `since`: the first
-    AGENDA_LIMIT of the long sections (review_agenda_totals says how many there are)."""
+    AGENDA_LIMIT of the long sections (review_agenda_more says how many are left out)."""
     return {
         section: list(rows if section in AGENDA_WHOLE else rows[:AGENDA_LIMIT])
         for section, rows in _agenda_sections(project=project, since=since).items()
     }
 
 
-def review_agenda_totals(*, project: Project, since: datetime) -> dict[str, int]:
-    """How many entries each section of the agenda has in all."""
+def review_agenda_more(*, project: Project, since: datetime) -> dict[str, int]:
+    """How many entries each section has beyond those review_agenda lists ("and N more")."""
     return {
-        section: rows.count()
+        section: 0 if section in AGENDA_WHOLE else max(0, rows.count() - AGENDA_LIMIT)
         for section, rows in _agenda_sections(project=project, since=since).items()
     }
 

@@ -194,8 +194,7 @@ def review_detail(request, review_id: int):
     agenda = more = frozen = None
     if session.closed_at is None:
         agenda = selectors.review_agenda(project=request.project, since=session.period_start)
-        totals = selectors.review_agenda_totals(project=request.project, since=session.period_start)
-        more = {section: totals[section] - len(rows) for section, rows in agenda.items()}
+        more = selectors.review_agenda_more(project=request.project, since=session.period_start)
     else:
         frozen = _frozen_agenda(session.agenda or {})
     context = {

@@ -11,7 +11,7 @@ from core.audit import audit
 from feedback.models import Project
 
 from ..models import ReviewSession
-from ..selectors import review_agenda, review_agenda_totals
+from ..selectors import review_agenda, review_agenda_more
 
 DEFAULT_PERIOD = timedelta(days=7)
 ALREADY_CLOSED = "This review is closed."
@@ -53,14 +53,13 @@ def review_close(*, session: ReviewSession, actor) -> ReviewSession:
     if session.closed_at:
         raise ValidationError(ALREADY_CLOSED)
     agenda = review_agenda(project=session.project, since=session.period_start)
-    totals = review_agenda_totals(project=session.project, since=session.period_start)
     session.agenda = {
         **{
             section: [{"id": obj.id, "title": str(obj)} for obj in objects]
             for section, objects in agenda.items()
         },
         # How many more each section had than it lists (the "and N more" line).
-        "more": {section: totals[section] - len(objects) for section, objects in agenda.items()},
+        "more": review_agenda_more(project=session.project, since=session.period_start),
     }
     session.closed_at = timezone.now()
     session.save(update_fields=["agenda", "closed_at"])
