@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "crispy_forms",
+    "crispy_bootstrap5",
     "core",
     "feedback",
     "triage",
@@ -68,12 +70,17 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
         },
     },
 ]
+
+# Forms render in Bootstrap 5's markup (static/vendor/bootstrap), laid out by crispy-forms.
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Database -------------------------------------------------------------------------------
 # PostgreSQL with DATABASE_URL; connections, pooling and PgBouncer: database.py.

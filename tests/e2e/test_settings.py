@@ -17,7 +17,7 @@ def test_an_admin_names_a_label_for_customers_from_the_settings_page(page, proje
     log_in(page, admin)
     page.goto(f"/p/{project.slug}/board/")
 
-    page.locator("nav a.role").click()  # "Admin" in the navigation leads here
+    page.locator(".project-head a.role").click()  # "Admin" in the navigation leads here
     page.wait_for_url("**/settings/")
     page.fill("#id_project-label_names", "card_arrival = Card delivery")
     page.get_by_role("button", name="Save").click()
