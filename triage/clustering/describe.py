@@ -7,6 +7,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
+from .hangul import HANGUL_WORD, KOREAN_FILLER, stem
 from .text import TOKEN
 
 N_KEYWORDS = 8
@@ -20,20 +21,23 @@ FILLER_WORDS = frozenset(
     "ok okay please really regards tell thank thanks tried trying use using want wanted "
     "wants way".split()
 )
-IGNORED = ENGLISH_STOP_WORDS | FILLER_WORDS
+IGNORED = ENGLISH_STOP_WORDS | FILLER_WORDS | KOREAN_FILLER
 # Two terms sharing this many first letters say the same thing ("verify", "verification").
 SAME_STEM = 5
 
 
 def _analyzer(text: str) -> list[str]:
-    """Words and word pairs; a pair may not start or end with a stop word ("card to")."""
+    """Words and word pairs; a pair may not start or end with a stop word ("card to"). A
+    Korean word counts without its particle ("카드가", "카드를" -> "카드")."""
     words = []
     for word in TOKEN.findall(text.lower()):
         if word.endswith("'s"):
             word = word[:-2]  # "card's" -> "card"
         elif "'" in word:
             continue  # contractions ("hasn't", "i've") carry no topic
-        if len(word) > 1 and not word.isdigit():
+        if HANGUL_WORD.fullmatch(word):
+            words.append(stem(word))  # one syllable can be a topic in Korean ("앱", "돈")
+        elif len(word) > 1 and not word.isdigit():
             words.append(word)
     terms = [w for w in words if w not in IGNORED]
     terms += [
@@ -131,7 +135,7 @@ def _dominant(counts: Mapping[str, int]) -> str | None:
 
 
 def _words(text: str) -> list[str]:
-    return [word.removesuffix("'s") for word in TOKEN.findall(text.lower())]
+    return [stem(word.removesuffix("'s")) for word in TOKEN.findall(text.lower())]
 
 
 def title_phrases(

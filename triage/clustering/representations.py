@@ -1,7 +1,7 @@
 """Two text representations behind one interface.
 
-- `LsaRepresentation` (default, no deep-learning dependency): TF-IDF over words and word pairs,
-  reduced by truncated SVD. Fitted on each run's corpus; its state is saved with the run so
+- `LsaRepresentation` (default, no deep-learning dependency): TF-IDF over words and word pairs
+  (plus syllable n-grams of Korean words, `hangul.py`), reduced by truncated SVD. Fitted on each run's corpus; its state is saved with the run so
   feedback arriving between runs can be placed in the same space.
 - `EmbeddingRepresentation`: sentence embeddings (sentence-transformers on CPU), installed with
   the `embeddings` extra. The space does not depend on the corpus, so each item's vector is
@@ -21,7 +21,23 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from .hangul import normalise, syllable_ngrams
+
 LSA_DIMENSIONS = 100
+# English words and word pairs as TfidfVectorizer makes them (stop words out).
+_WORDS = TfidfVectorizer(ngram_range=(1, 2), stop_words="english").build_analyzer()
+
+
+def lsa_terms(text: str) -> list[str]:
+    """The terms of one text: words and word pairs (Korean words without their particles)
+    and, for Korean words, syllable n-grams. English text gets exactly its word terms."""
+    terms = _WORDS(normalise(text))
+    terms.extend(syllable_ngrams(text.lower()))
+    return terms
+
+
+def _vectorizer(**kwargs) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer=lsa_terms, sublinear_tf=True, dtype=np.float32, **kwargs)
 
 
 class Representation(Protocol):
@@ -43,9 +59,7 @@ class LsaRepresentation:
         self.components: np.ndarray | None = None
 
     def fit(self, texts: list[str]) -> "LsaRepresentation":
-        self.vectorizer = TfidfVectorizer(
-            ngram_range=(1, 2), sublinear_tf=True, stop_words="english", dtype=np.float32
-        )
+        self.vectorizer = _vectorizer()
         matrix = self.vectorizer.fit_transform(texts)
         dimensions = min(LSA_DIMENSIONS, matrix.shape[1] - 1, matrix.shape[0] - 1)
         if dimensions >= 2:
@@ -76,13 +90,7 @@ class LsaRepresentation:
     def from_state(cls, state) -> "LsaRepresentation":
         representation = cls()
         vocabulary = {term: index for index, term in enumerate(state["lsa_vocabulary"].tolist())}
-        vectorizer = TfidfVectorizer(
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            stop_words="english",
-            vocabulary=vocabulary,
-            dtype=np.float32,
-        )
+        vectorizer = _vectorizer(vocabulary=vocabulary)
         vectorizer.idf_ = state["lsa_idf"]
         representation.vectorizer = vectorizer
         representation.components = state.get("lsa_components")

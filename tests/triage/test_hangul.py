@@ -1,0 +1,53 @@
+"""Korean text in the light representation and the keywords (triage/clustering/hangul.py)."""
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from triage.clustering.describe import keywords, title_phrases
+from triage.clustering.hangul import normalise, stem, syllable_ngrams
+from triage.clustering.representations import LsaRepresentation, lsa_terms
+
+
+def test_a_korean_word_loses_its_particle_but_a_short_word_keeps_its_last_syllable():
+    assert {stem(word) for word in ("카드가", "카드를", "카드는", "카드에서", "카드로")} == {"카드"}
+    assert stem("나이") == "나이"  # "이" is part of the word here, not a particle
+    assert stem("card") == "card"
+    assert normalise("새 카드가 아직 안 왔어요") == "새 카드 아직 안 왔어"
+
+
+def test_syllable_ngrams_stay_inside_words_and_mark_their_edges():
+    grams = syllable_ngrams("안 왔어요")
+    assert "~안왔" not in grams  # never across the space
+    assert {"~ 안 ", "~ 왔", "~왔어", "~어요", "~요 "} <= set(grams)
+
+
+def test_english_text_gets_exactly_the_word_terms_it_had_before():
+    before = TfidfVectorizer(ngram_range=(1, 2), stop_words="english").build_analyzer()
+    for text in ("My card hasn't arrived, where is it?", "Top-up failed AGAIN", "pin blocked"):
+        assert lsa_terms(text) == before(text)
+
+
+def test_two_spellings_of_a_korean_complaint_are_closer_than_another_topic():
+    corpus = [
+        "카드가 안 와요", "카드가안와요", "카드를 아직 못 받았어요", "새 카드 배송이 늦어요",
+        "탑업이 실패했어요", "충전이 안 돼요", "탑업 실패 왜 그래요", "송금이 안 됐어요",
+        "이체한 돈이 안 들어왔어요", "환율이 이상해요", "환전 수수료가 비싸요", "핀번호를 잊어버렸어요",
+    ]  # fmt: skip
+    vectors = (
+        LsaRepresentation()
+        .fit(corpus)
+        .transform(["카드가 안 와요", "카드가안와요", "탑업이 실패했어요"])
+    )
+    same, other = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
+    assert np.isfinite(same) and same > other + 0.2
+
+
+def test_keywords_and_title_phrases_read_as_korean_words_without_particles():
+    clusters = [
+        ["카드가 아직 안 왔어요", "카드 배송이 너무 늦어요", "새 카드를 언제 받나요", "카드 배송 언제 와요?"],
+        ["탑업이 실패했어요", "충전이 안 돼요 탑업 실패", "탑업 실패 왜 그래요"],
+    ]  # fmt: skip
+    words = keywords(clusters)
+    assert words[0][:2] == ["카드", "배송"] and words[1][:2] == ["탑업", "실패"]
+    assert "너무" not in words[0] and "왜" not in words[1]  # filler is no keyword
+    assert title_phrases(clusters, words) == ["카드 배송", "탑업 실패"]
