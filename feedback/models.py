@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.jobs import BackgroundJob
 
@@ -24,6 +24,9 @@ class Project(models.Model):
     labels = models.JSONField(default=list, blank=True)
     # Human-readable names shown to customers, label -> name.
     label_names = models.JSONField(default=dict, blank=True)
+    # The same names in other languages, language -> label -> name ({"ko": {"card_arrival":
+    # "카드 배송"}}): a customer or member reading that language sees these.
+    label_translations = models.JSONField(default=dict, blank=True)
     pii_redaction = models.BooleanField(
         default=False, help_text="Redact emails, phone and card numbers from customer text."
     )
@@ -62,8 +65,16 @@ class Project(models.Model):
     def has_label_set(self) -> bool:
         return bool(self.labels)
 
-    def label_display(self, label: str) -> str:
-        return self.label_names.get(label) or label.replace("_", " ").capitalize()
+    def label_display(self, label: str, language: str | None = None) -> str:
+        """The label's name in `language` (default: the active one), else its name, else the
+        label with its underscores as spaces."""
+        language = (language or translation.get_language() or "").split("-")[0]
+        translated = self.label_translations.get(language) or {}
+        return (
+            translated.get(label)
+            or self.label_names.get(label)
+            or label.replace("_", " ").capitalize()
+        )
 
 
 class ModelVersion(models.Model):

@@ -13,10 +13,22 @@ from .models import ApiKey, Project
 
 
 def project_create(
-    *, slug: str, name: str, labels: Sequence[str] = (), label_names: dict | None = None
+    *,
+    slug: str,
+    name: str,
+    labels: Sequence[str] = (),
+    label_names: dict | None = None,
+    label_translations: dict | None = None,
 ) -> Project:
-    """Create a project; its label set may be empty (any label accepted)."""
-    project = Project(slug=slug, name=name, labels=list(labels), label_names=label_names or {})
+    """Create a project; its label set may be empty (any label accepted). `label_translations`:
+    language -> label -> name shown to customers reading that language."""
+    project = Project(
+        slug=slug,
+        name=name,
+        labels=list(labels),
+        label_names=label_names or {},
+        label_translations=label_translations or {},
+    )
     project.full_clean()
     project.save()
     return project

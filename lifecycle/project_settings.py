@@ -30,6 +30,15 @@ class ProjectForm(forms.ModelForm):
         "a name is shown with its underscores as spaces.",
     )
 
+    label_names_ko = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="Names shown to customers reading Korean",
+        help_text="One per line: label = 이름 (card_arrival = 카드 배송). A label without one is "
+        "shown with its name above.",
+    )
+
     class Meta:
         model = Project
         fields = [
@@ -48,6 +57,9 @@ class ProjectForm(forms.ModelForm):
         initial = {
             "labels": "\n".join(instance.labels),
             "label_names": "\n".join(f"{k} = {v}" for k, v in instance.label_names.items()),
+            "label_names_ko": "\n".join(
+                f"{k} = {v}" for k, v in instance.label_translations.get("ko", {}).items()
+            ),
         }
         super().__init__(*args, instance=instance, initial=initial, **kwargs)
 
@@ -58,22 +70,29 @@ class ProjectForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         labels = set(data.get("labels") or [])
-        names, problems = {}, []
-        for number, line in enumerate((data.get("label_names") or "").splitlines(), 1):
-            if not line.strip():
-                continue
-            label, equals, name = line.partition("=")
-            label, name = label.strip(), name.strip()
-            if not equals or not label or not name:
-                problems.append(NAME_LINE.format(line=number))
-            elif labels and label not in labels:
-                problems.append(UNKNOWN_LABEL.format(line=number, label=label))
-            else:
-                names[label] = name
-        if problems:
-            self.add_error("label_names", problems)
-        data["label_names"] = names
+        for field in ("label_names", "label_names_ko"):
+            names, problems = {}, []
+            for number, line in enumerate((data.get(field) or "").splitlines(), 1):
+                if not line.strip():
+                    continue
+                label, equals, name = line.partition("=")
+                label, name = label.strip(), name.strip()
+                if not equals or not label or not name:
+                    problems.append(NAME_LINE.format(line=number))
+                elif labels and label not in labels:
+                    problems.append(UNKNOWN_LABEL.format(line=number, label=label))
+                else:
+                    names[label] = name
+            if problems:
+                self.add_error(field, problems)
+            data[field] = names
         return data
+
+    def save(self, commit=True):
+        translations = dict(self.instance.label_translations)
+        translations["ko"] = self.cleaned_data.get("label_names_ko") or {}
+        self.instance.label_translations = {k: v for k, v in translations.items() if v}
+        return super().save(commit)
 
 
 class ReviewForm(forms.ModelForm):

@@ -20,6 +20,24 @@ def test_create_project_reads_a_labels_file(tmp_path, capsys):
     assert project.label_display("exchange_rate") == "Exchange rate"
 
 
+def test_a_labels_file_gives_names_in_other_languages_and_names_a_bad_line(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("card_arrival\tCard arrival\tko:카드 배송\nexchange_rate\t\tko:환율\n")
+
+    call_command("create_project", "bank", "--name", "Bank", "--labels-file", str(labels))
+
+    project = Project.objects.get(slug="bank")
+    assert project.label_translations == {
+        "ko": {"card_arrival": "카드 배송", "exchange_rate": "환율"}
+    }
+    assert project.label_display("exchange_rate", "ko") == "환율"
+    assert project.label_display("exchange_rate", "en") == "Exchange rate"
+
+    labels.write_text("card_arrival\tCard arrival\n\nrefund\tRefund\t카드\n")
+    with pytest.raises(CommandError, match="line 3: write language:name"):
+        call_command("create_project", "other", "--name", "Other", "--labels-file", str(labels))
+
+
 def test_create_project_refuses_a_duplicate_slug():
     call_command("create_project", "bank", "--name", "Bank")
 

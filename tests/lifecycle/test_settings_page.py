@@ -68,3 +68,18 @@ def test_only_admins_open_it(client, project, role):
 
     assert client.get(f"/p/{project.slug}/settings/").status_code == 403
     assert client.post(f"/p/{project.slug}/settings/", form_data()).status_code == 403
+
+
+def test_names_for_korean_customers_are_saved_beside_the_english_ones(client, project):
+    login(client, project, "admin")
+
+    client.post(
+        f"/p/{project.slug}/settings/",
+        form_data(**{"project-label_names_ko": "card_arrival = 카드 배송\n"}),
+    )
+
+    project.refresh_from_db()
+    assert project.label_translations == {"ko": {"card_arrival": "카드 배송"}}
+    assert project.label_display("card_arrival", "ko") == "카드 배송"
+    assert project.label_display("card_arrival", "en") == "Card delivery"
+    assert project.label_display("card_linking", "ko") == "Card linking"  # no Korean name yet

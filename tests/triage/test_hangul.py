@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from triage.clustering.describe import keywords, title_phrases
+from triage.clustering.describe import auto_title, keywords, title_phrases
 from triage.clustering.hangul import normalise, stem, syllable_ngrams
 from triage.clustering.representations import LsaRepresentation, lsa_terms
 
@@ -51,3 +51,37 @@ def test_keywords_and_title_phrases_read_as_korean_words_without_particles():
     assert words[0][:2] == ["카드", "배송"] and words[1][:2] == ["탑업", "실패"]
     assert "너무" not in words[0] and "왜" not in words[1]  # filler is no keyword
     assert title_phrases(clusters, words) == ["카드 배송", "탑업 실패"]
+
+
+def test_a_korean_cluster_gets_a_korean_title_with_the_right_particle():
+    names = {
+        "card_arrival": "카드 배송",
+        "card_delivery_estimate": "배송 예상 기간",
+        "exchange_rate": "환율",
+    }
+    confused = {"corrected": {"card_arrival": 5}, "predicted": {"card_delivery_estimate": 5}}
+    assert (
+        auto_title(labels=confused, keywords=[], display=names.get, language="ko")
+        == "카드 배송 문의를 배송 예상 기간으로 답함"
+    )
+    to_rate = {"corrected": {"card_arrival": 3}, "predicted": {"exchange_rate": 3}}
+    assert auto_title(labels=to_rate, keywords=[], display=names.get, language="ko").endswith(
+        "환율로 답함"  # ㄹ takes 로
+    )
+    nothing = {"corrected": {}, "predicted": {}}
+    assert auto_title(labels=nothing, keywords=["카드", "배송"], display=str, language="ko") == (
+        "카드·배송"
+    )
+
+
+def test_the_engine_titles_korean_clusters_in_korean_and_english_ones_in_english():
+    from triage.clustering.engine import EngineConfig, _title
+
+    config = EngineConfig(
+        display=lambda label: "Card arrival", display_in={"ko": lambda label: "카드 배송"}
+    )
+    labels = {"corrected": {"card_arrival": 4}, "predicted": {}}
+    korean = _title(config, labels, [], "", ["카드가 안 와요", "카드 언제 와요", "my card"])
+    english = _title(config, labels, [], "", ["where is my card", "card not here", "카드"])
+    assert korean == "카드 배송: 잘못된 답변"
+    assert english == "Card arrival: wrong answers"

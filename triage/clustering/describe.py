@@ -176,27 +176,56 @@ def _same_stem(one: str, other: str) -> bool:
     )
 
 
-def key_phrase(keywords: Sequence[str], phrase: str = "") -> str:
+def key_phrase(keywords: Sequence[str], phrase: str = "", language: str = "en") -> str:
     """The cluster's keywords as a phrase a person would write: the customers' own phrase
     around the top keyword (title_phrases: "Payment is still pending"); a shorter one, or the
     top keyword alone, with the best keyword that says something else ("Crypto and
-    exchange"); never a list of words."""
+    exchange", in Korean "카드·배송"); never a list of words."""
     first = phrase or (keywords[0] if keywords else "")
     if not first:
         return ""
     if len(first.split()) < 3:
         second = next((term for term in keywords if not _same_stem(term, first)), "")
-        first = f"{first} and {second}" if second else first
+        joiner = "·" if language == "ko" else " and "
+        first = f"{first}{joiner}{second}" if second else first
     return first[:1].upper() + first[1:]
 
 
+def _with_ro(word: str) -> str:
+    """The word with the particle 로/으로 its last syllable takes ("배송으로", "카드로")."""
+    last = word[-1:] if word else ""
+    if not HANGUL_WORD.fullmatch(last):
+        return f"{word}(으)로"
+    final_consonant = (ord(last) - 0xAC00) % 28
+    return f"{word}로" if final_consonant in (0, 8) else f"{word}으로"  # 8: ㄹ takes 로
+
+
+def _korean_title(wanted, answered, phrase: str, display) -> str:
+    if wanted and answered and wanted != answered:
+        return f"{display(wanted)} 문의를 {_with_ro(display(answered))} 답함"
+    if wanted:
+        return f"{display(wanted)}: 잘못된 답변"
+    if answered:
+        answered_as = f"{_with_ro(display(answered))} 답함"
+        return f"{answered_as}: {phrase}" if phrase else answered_as
+    return phrase or "이름 없는 카테고리"
+
+
 def auto_title(
-    *, labels: dict, keywords: Sequence[str], display: Callable[[str], str], phrase: str = ""
+    *,
+    labels: dict,
+    keywords: Sequence[str],
+    display: Callable[[str], str],
+    phrase: str = "",
+    language: str = "en",
 ) -> str:
     """A title a reviewer can keep or replace: the right answer customers wanted and what the
-    model said instead when the labels say it, otherwise the cluster's key phrase."""
+    model said instead when the labels say it, otherwise the cluster's key phrase. Korean
+    (`language` "ko") when the cluster's items are Korean."""
     wanted = _dominant(labels["corrected"])
     answered = _dominant(labels["predicted"])
+    if language == "ko":
+        return _korean_title(wanted, answered, key_phrase(keywords, phrase, "ko"), display)
     if wanted and answered and wanted != answered:
         return f"{display(wanted)} answered as {display(answered)}"
     if wanted:

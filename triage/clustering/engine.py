@@ -1,6 +1,6 @@
 """One clustering pass over a project's feedback items."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -8,6 +8,7 @@ import numpy as np
 
 from . import describe
 from .features import combine, label_space
+from .hangul import has_hangul
 from .matching import ExistingCategory, match_clusters
 from .partition import partition
 
@@ -39,6 +40,8 @@ class EngineConfig:
     seed: int = 0
     labels: Sequence[str] = ()
     display: Callable[[str], str] = str
+    # Label names by language, for titles of clusters whose items are in that language.
+    display_in: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
 
     @property
     def threshold(self) -> float:
@@ -137,9 +140,7 @@ def cluster_feedback(
                 representative_ids=describe.representatives(
                     ids[rows], result.similarity[rows], [item.text for item in cluster_items]
                 ),
-                auto_title=describe.auto_title(
-                    labels=involved, keywords=words[c], display=config.display, phrase=phrases[c]
-                ),
+                auto_title=_title(config, involved, words[c], phrases[c], texts_per_cluster[c]),
                 first_seen=min(seen) if seen else None,
                 last_seen=max(seen) if seen else None,
             )
@@ -156,4 +157,14 @@ def cluster_feedback(
         labels=labels,
         previous_space=previous_space,
         vectors=vectors,
+    )
+
+
+def _title(config: EngineConfig, labels: dict, keywords, phrase: str, texts) -> str:
+    """The automatic title, in Korean when most of the cluster's items are."""
+    korean = sum(map(has_hangul, texts)) * 2 > len(texts)
+    language = "ko" if korean else "en"
+    display = config.display_in.get(language, config.display)
+    return describe.auto_title(
+        labels=labels, keywords=keywords, display=display, phrase=phrase, language=language
     )

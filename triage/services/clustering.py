@@ -188,7 +188,8 @@ def _compute(run: ClusteringRun) -> tuple[ClusteringOutcome, dict]:
         granularity=preferences.granularity,
         seed=0,
         labels=project.labels,
-        display=project.label_display,
+        display=partial(project.label_display, language="en"),
+        display_in={"ko": partial(project.label_display, language="ko")},
     )
     items = [
         item.to_item(text, previous_category.get(item.id))

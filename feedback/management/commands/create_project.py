@@ -6,17 +6,24 @@ from django.core.management.base import BaseCommand, CommandError
 from feedback.services import project_create
 
 
-def read_labels_file(path: Path) -> tuple[list[str], dict[str, str]]:
-    """One label per line, optionally followed by a tab and its human-readable name."""
-    labels, names = [], {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+def read_labels_file(path: Path) -> tuple[list[str], dict[str, str], dict[str, dict]]:
+    """One label per line, optionally followed by a tab and its human-readable name, then by
+    more tabs, each with the name in another language: `card_arrival<TAB>Card arrival<TAB>ko:카드
+    배송`. Returns the labels, their names and their translations (language -> label -> name)."""
+    labels, names, translations = [], {}, {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
-        label, _, display = line.partition("\t")
-        labels.append(label.strip())
-        if display.strip():
-            names[label.strip()] = display.strip()
-    return labels, names
+        label, display, *others = [part.strip() for part in line.split("\t")] + [""]
+        labels.append(label)
+        if display:
+            names[label] = display
+        for other in filter(None, others):
+            language, colon, name = (part.strip() for part in other.partition(":"))
+            if not colon or not language.isalpha() or not name:
+                raise CommandError(f"{path} line {number}: write language:name, e.g. ko:카드 배송")
+            translations.setdefault(language.lower(), {})[label] = name
+    return labels, names, translations
 
 
 class Command(BaseCommand):
@@ -28,13 +35,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--labels-file",
             type=Path,
-            help="The label set: one label per line, optionally 'label<TAB>Display name'.",
+            help="The label set: one label per line, optionally 'label<TAB>Display name', then "
+            "'<TAB>ko:이름' for its name in another language.",
         )
 
     def handle(self, *args, slug, name, labels_file, **options):
-        labels, names = read_labels_file(labels_file) if labels_file else ([], {})
+        labels, names, translations = read_labels_file(labels_file) if labels_file else ([], {}, {})
         try:
-            project = project_create(slug=slug, name=name, labels=labels, label_names=names)
+            project = project_create(
+                slug=slug, name=name, labels=labels, label_names=names,
+                label_translations=translations,
+            )  # fmt: skip
         except ValidationError as exc:
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             raise CommandError(problems) from exc

@@ -46,6 +46,18 @@ def test_the_page_speaks_korean_to_a_korean_browser(client, prediction):
         assert english not in html
 
 
+def test_a_korean_customer_reads_the_labels_korean_names(client, prediction):
+    project = prediction.project
+    project.label_translations = {"ko": {"card_arrival": "카드 배송"}}
+    project.save()
+
+    korean = client.get(url_for(prediction), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    english = client.get(url_for(prediction), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "카드 배송" in korean and "Card arrival" not in korean
+    assert "Card arrival" in english and "카드 배송" not in english
+
+
 def test_customer_text_is_shown_as_text(client, project):
     prediction = PredictionFactory(project=project, input_text="<script>alert(1)</script>")
 
