@@ -2,6 +2,7 @@
 
     python benchmarks/clustering.py                 # quality (both representations) + scale
     python benchmarks/clustering.py --scale-items 0 # quality only
+    python benchmarks/clustering.py --korean        # Korean, English on the same intents, mixed
 
 Quality: the replay is ingested through the ingest services, a clustering run is done by the
 same service the Celery task calls, and the resulting categories are scored against the true
@@ -122,6 +123,72 @@ def quality(replay) -> dict:
     return results
 
 
+def english_like_korean(korean, folder: Path) -> Path:
+    """The English Banking77 files cut to the Korean replay's intents and per-intent counts
+    (test queries as many as the Korean ones, sampled with a fixed seed)."""
+    import pandas as pd
+
+    from feedback.replay import KOREAN_DATA_DIR, load_banking77
+
+    train, test, _ = load_banking77()
+    ko_train, ko_test, intents = load_banking77(KOREAN_DATA_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, english, ko in (("train", train, ko_train), ("test", test, ko_test)):
+        wanted = ko.category.value_counts()
+        parts = [
+            english[english.category == intent].sample(n=int(n), random_state=0, replace=False)
+            for intent, n in wanted.items()
+        ]
+        pd.concat(parts).to_csv(folder / f"{name}.csv", index=False)
+    (folder / "categories.json").write_text(json.dumps(intents))
+    return folder
+
+
+def mixed_languages(project) -> dict:
+    """How many categories hold both Korean and English items."""
+    from feedback.models import Feedback
+    from triage.clustering.hangul import has_hangul
+
+    languages: dict[int, set[bool]] = {}
+    for category, text, input_text in Feedback.objects.filter(
+        project=project, assignment__category__is_unsorted=False
+    ).values_list("assignment__category_id", "text", "prediction__input_text"):
+        languages.setdefault(category, set()).add(has_hangul(text or input_text or ""))
+    return {
+        "categories": len(languages),
+        "mixing_both_languages": sum(len(found) == 2 for found in languages.values()),
+    }
+
+
+def korean_quality(folder: Path) -> dict:
+    """The Korean replay, the English one on the same intents and counts, and both in one
+    project (half Korean, half English complaints about the same intents)."""
+    from feedback.replay import build_replay
+    from triage.clustering.representations import embeddings_available
+    from triage.models import ClusteringSettings
+
+    korean = build_replay(seed=0, language="ko")
+    english = build_replay(english_like_korean(korean, folder), seed=0)
+    mixed = build_replay(seed=0, language="ko")
+    mixed.predictions += english.predictions
+    mixed.feedback += english.feedback
+    mixed.feedback_intent.update(english.feedback_intent)
+    results = {}
+    for name, replay in (("ko", korean), ("en_same_intents", english), ("mixed", mixed)):
+        for representation in ("lsa", "embeddings"):
+            key = f"{name}_{representation}"
+            if representation == "embeddings" and not embeddings_available():
+                results[key] = "skipped: embeddings extra not installed"
+                continue
+            project = load(replay, f"{name.replace('_', '-')}-{representation}")
+            ClusteringSettings.objects.create(project=project, representation=representation)
+            run_once(project, f"bench-{key}")
+            results[key] = scores(project, replay)
+            if name == "mixed":
+                results[key]["languages"] = mixed_languages(project)
+    return results
+
+
 def store_embeddings(project) -> int:
     """Embed each distinct item text once and store every item's vector, as the ingest
     follow-up would have done over the weeks."""
@@ -218,6 +285,10 @@ def main() -> None:
              "ingest and embedding; the results of its runs are cleared first)",
     )  # fmt: skip
     parser.add_argument("--scale-runs", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--korean", action="store_true",
+        help="quality on the Korean replay, the English one on the same intents, and both mixed",
+    )  # fmt: skip
     args = parser.parse_args()
 
     if args.scale_runs:  # the child process of the scale part
@@ -235,6 +306,15 @@ def main() -> None:
     from feedback.replay import build_replay
     from triage.clustering.representations import embeddings_available
 
+    if args.korean:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            figures = {"korean": korean_quality(Path(folder)), "machine": machine()}
+        print(json.dumps(figures, indent=2, default=str))
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+        return
     figures = {} if args.reuse else {"quality": quality(build_replay(seed=0))}
     if args.scale_items and embeddings_available():
         figures["scale"] = {"reused_data": True} if args.reuse else scale_prepare(args.scale_items)

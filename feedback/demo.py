@@ -17,15 +17,18 @@ def demo_load(
     seed: int = 0,
     repeat: int = 1,
     end: datetime | None = None,
+    language: str = "en",
 ) -> dict:
-    """Create (or reuse) the demo project and ingest the replay; idempotent. Returns counts."""
-    replay = build_replay(data_dir, seed=seed, end=end, repeat=repeat)
+    """Create (or reuse) the demo project and ingest the replay; idempotent. Returns counts.
+    `language` "ko" loads the Korean replay (Korean queries, complaints and label names)."""
+    replay = build_replay(data_dir, seed=seed, end=end, repeat=repeat, language=language)
     project, _ = Project.objects.get_or_create(
         slug=slug,
         defaults={
-            "name": "Banking77 assistant",
+            "name": "Banking77 상담 도우미" if language == "ko" else "Banking77 assistant",
             "labels": replay.labels,
             "label_names": replay.label_names,
+            "label_translations": replay.label_translations,
         },
     )
     for version in replay.versions:

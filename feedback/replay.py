@@ -29,9 +29,18 @@ from sklearn.pipeline import Pipeline
 # The project's own copy of Banking77 (CC-BY-4.0, attribution and licence beside the data).
 BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "demo_data" / "banking77"
 DEFAULT_DATA_DIR = Path(os.environ.get("VOC_BANKING77_DIR") or BUNDLED_DATA_DIR)
+# Korean queries for 48 of its intents, written for this project (README beside them), with
+# Korean complaint wording and label names.
+KOREAN_DATA_DIR = Path(
+    os.environ.get("VOC_BANKING77_KO_DIR")
+    or Path(__file__).resolve().parent / "demo_data" / "banking77_ko"
+)
+LANGUAGES = ("en", "ko")
 
 # Share of the training queries each version was trained on (v1 is deliberately weak).
 VERSION_TRAIN_SHARE = {"v1": 0.10, "v2": 0.25}
+# The Korean set is 14 times smaller: the same weak-then-better models need bigger shares.
+KOREAN_TRAIN_SHARE = {"v1": 0.30, "v2": 0.60}
 # How customers react. Wrong answers: most users just leave; some correct, some complain.
 P_CORRECT_WRONG = 0.45
 P_COMPLAIN_WRONG = 0.5
@@ -79,17 +88,44 @@ class Replay:
     feedback_intent: dict[str, str] = field(default_factory=dict)  # external_id -> intent
     careless: set[str] = field(default_factory=set)  # external_ids of careless corrections
     models: dict = field(default_factory=dict)  # version -> fitted Pipeline
+    label_translations: dict = field(default_factory=dict)  # language -> label -> name
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How the replay's customers write: complaint wording, label names, ids' prefix."""
+
+    language: str
+    templates: list[str]
+    noise: list[str]
+    label_names: dict[str, str]
+    prefix: str
+
+
+def korean_label_names() -> dict[str, str]:
+    return json.loads((KOREAN_DATA_DIR / "label_names_ko.json").read_text("utf-8"))
+
+
+def voice(language: str) -> Voice:
+    if language == "ko":
+        complaints = json.loads((KOREAN_DATA_DIR / "complaints_ko.json").read_text("utf-8"))
+        return Voice(
+            "ko", complaints["templates"], complaints["noise"], korean_label_names(), "b77ko"
+        )
+    if language != "en":
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+    return Voice("en", COMPLAINT_TEMPLATES, NOISE_COMPLAINTS, {}, "b77")
 
 
 class _FeedbackWriter:
     """Numbers feedback items and records the truth about them beside the replay."""
 
-    def __init__(self, replay: Replay, end: datetime):
-        self.replay, self.end, self.count = replay, end, 0
+    def __init__(self, replay: Replay, end: datetime, prefix: str = "b77"):
+        self.replay, self.end, self.count, self.prefix = replay, end, 0, prefix
 
     def add(self, kind, minutes, *, served_at, customer, intent, careless=False, **fields):
         self.count += 1
-        external_id = f"b77-fb-{self.count:06d}"
+        external_id = f"{self.prefix}-fb-{self.count:06d}"
         when = min(served_at + timedelta(minutes=float(minutes)), self.end - timedelta(seconds=1))
         self.replay.feedback.append(
             {
@@ -134,10 +170,15 @@ def build_replay(
     end: datetime | None = None,
     weeks: int = 6,
     repeat: int = 1,
+    language: str = "en",
 ) -> Replay:
     """Build the replay deterministically from `seed`. `end` anchors the served times (default:
-    today 00:00 UTC); `repeat` serves the test queries that many times for bigger volumes."""
+    today 00:00 UTC); `repeat` serves the test queries that many times for bigger volumes;
+    `language` "ko" replays the Korean queries with Korean complaints and label names."""
     rng = np.random.default_rng(seed)
+    speaker = voice(language)
+    if data_dir is None and language == "ko":
+        data_dir = KOREAN_DATA_DIR
     train, test, labels = load_banking77(data_dir)
     end = end or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(weeks=weeks)
@@ -145,7 +186,8 @@ def build_replay(
 
     # Train both versions on nested stratified samples; the rest is their offline test set.
     models, versions = {}, []
-    for name, share in VERSION_TRAIN_SHARE.items():
+    shares = KOREAN_TRAIN_SHARE if language == "ko" else VERSION_TRAIN_SHARE
+    for name, share in shares.items():
         part, rest = train_test_split(
             train, train_size=share, stratify=train.category, random_state=seed
         )
@@ -171,11 +213,19 @@ def build_replay(
 
     replay = Replay(
         labels=labels,
-        label_names={label: _label_name(label) for label in labels},
+        label_names={
+            label: speaker.label_names.get(label) or _label_name(label) for label in labels
+        },
         versions=versions,
         predictions=[],
         feedback=[],
         models=models,
+        # The names in the other language: Korean customers of the English demo read Korean.
+        label_translations=(
+            {"en": {label: _label_name(label) for label in labels}}
+            if language == "ko"
+            else {"ko": {k: v for k, v in korean_label_names().items() if k in labels}}
+        ),
     )
     paraphrases = {label: group.text.tolist() for label, group in train.groupby("category")}
     span = (end - start).total_seconds()
@@ -197,10 +247,10 @@ def build_replay(
         probabilities[rows] = model.predict_proba(texts[order[rows]])
     classes = models["v1"].classes_
 
-    writer = _FeedbackWriter(replay, end)
+    writer = _FeedbackWriter(replay, end, speaker.prefix)
     for i in range(len(texts)):
         text, truth = str(texts[order[i]]), str(truths[order[i]])
-        request_id = f"b77-{i:06d}"
+        request_id = f"{speaker.prefix}-{i:06d}"
         probs = probabilities[i]
         top = np.argsort(probs)[::-1][:5]
         predicted = str(classes[top[0]])
@@ -220,7 +270,7 @@ def build_replay(
                 "confidence": scores.get(predicted, 0.0),
                 "latency_ms": round(float(rng.lognormal(3.6, 0.35)), 1),
                 "served_at": served[i].isoformat(),
-                "metadata": {"channel": CHANNELS[int(rng.integers(3))], "locale": "en"},
+                "metadata": {"channel": CHANNELS[int(rng.integers(3))], "locale": language},
                 "customer_ref": customer,
             }
         )
@@ -241,7 +291,7 @@ def build_replay(
                 if rng.random() < P_PARAPHRASE:
                     options = paraphrases[truth]
                     wording = options[int(rng.integers(len(options)))]
-                template = COMPLAINT_TEMPLATES[int(rng.integers(len(COMPLAINT_TEMPLATES)))]
+                template = speaker.templates[int(rng.integers(len(speaker.templates)))]
                 linked = rng.random() < P_COMPLAINT_LINKED
                 add(
                     "complaint",
@@ -270,6 +320,6 @@ def build_replay(
                     source="widget",
                 )
             if rng.random() < P_NOISE_COMPLAINT:
-                noise = NOISE_COMPLAINTS[int(rng.integers(len(NOISE_COMPLAINTS)))]
+                noise = speaker.noise[int(rng.integers(len(speaker.noise)))]
                 add("complaint", delay, text=noise, request_id=request_id, source="widget")
     return replay

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feedback.replay import build_replay
+from feedback.replay import build_replay, load_banking77
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -80,3 +80,22 @@ def test_feedback_is_not_older_than_its_prediction(replay):
     for fb in replay.feedback:
         if "request_id" in fb:
             assert fb["created_at"] >= served[fb["request_id"]]
+
+
+def test_the_korean_replay_speaks_korean_about_its_own_intents():
+    from triage.clustering.hangul import has_hangul
+
+    korean = build_replay(seed=0, end=END, language="ko")
+
+    assert len(korean.labels) == 48 and set(korean.labels) < set(load_banking77()[2])
+    assert korean.label_names["card_arrival"] == "카드 배송"
+    assert korean.label_translations["en"]["card_arrival"] == "Card arrival"
+    complaints = [f["text"] for f in korean.feedback if f["kind"] == "complaint"]
+    assert len(complaints) > 50 and all(has_hangul(text) for text in complaints)
+    assert all(p["request_id"].startswith("b77ko-") for p in korean.predictions)
+    assert {p["metadata"]["locale"] for p in korean.predictions} == {"ko"}
+
+
+def test_the_english_replay_carries_korean_names_for_korean_customers(replay):
+    assert set(replay.label_translations["ko"]) == set(replay.labels)
+    assert replay.label_translations["ko"]["card_arrival"] == "카드 배송"
