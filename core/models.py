@@ -62,3 +62,16 @@ class PeriodicLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} until {self.until:%Y-%m-%d %H:%M:%S}"
+
+
+class UserPreference(models.Model):
+    """A member's own settings that follow them across devices: the language of the pages
+    (empty: the browser's)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or 'browser'})"
