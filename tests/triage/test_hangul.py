@@ -18,7 +18,8 @@ def test_a_korean_word_loses_its_particle_but_a_short_word_keeps_its_last_syllab
 def test_syllable_ngrams_stay_inside_words_and_mark_their_edges():
     grams = syllable_ngrams("안 왔어요")
     assert "~안왔" not in grams  # never across the space
-    assert {"~ 안 ", "~ 왔", "~왔어", "~어요", "~요 "} <= set(grams)
+    assert {"~안", "~ 안", "~안 ", "~ 왔", "~왔어", "~어요", "~요 "} <= set(grams)
+    assert "~ " not in grams  # no gram of spaces alone
 
 
 def test_english_text_gets_exactly_the_word_terms_it_had_before():

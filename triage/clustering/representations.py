@@ -30,9 +30,11 @@ _WORDS = TfidfVectorizer(ngram_range=(1, 2), stop_words="english").build_analyze
 
 def lsa_terms(text: str) -> list[str]:
     """The terms of one text: words and word pairs (Korean words without their particles)
-    and, for Korean words, syllable n-grams. English text gets exactly its word terms."""
-    terms = _WORDS(normalise(text))
-    terms.extend(syllable_ngrams(text.lower()))
+    and, for Korean words, their syllables and syllable pairs. English text gets exactly its
+    word terms."""
+    normalised = normalise(text)
+    terms = _WORDS(normalised)
+    terms.extend(syllable_ngrams(normalised.lower()))
     return terms
 
 
