@@ -144,6 +144,12 @@ class AlertRuleForm(forms.ModelForm):
         }
         widgets = {"email_to": forms.TextInput(attrs={"placeholder": "oncall@example.com"})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The empty choice says what to do, not "---------".
+        metric = self.fields["metric"]
+        metric.choices = [("", "Choose a metric"), *(c for c in metric.choices if c[0])]
+
     def clean_email_to(self):
         value = self.cleaned_data.get("email_to") or ""
         addresses = [a.strip() for a in value.replace(";", ",").split(",") if a.strip()]

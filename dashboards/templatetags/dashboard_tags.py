@@ -2,6 +2,7 @@
 loop renders in hundreds of milliseconds; this does the same escaping in a few."""
 
 import html
+import math
 
 from django import template
 from django.utils.safestring import mark_safe
@@ -39,3 +40,16 @@ def pct(value) -> str:
         return f"{100 * float(value):.1f} %"
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def heat(share) -> str:
+    """A matrix cell's shade, its share of the largest cell (0 to 1), as one of the classes
+    heat-0 … heat-9 of app.css: 0 only for an empty cell, 9 for the largest."""
+    try:
+        share = float(share)
+    except (TypeError, ValueError):
+        return "heat-0"
+    if share <= 0:
+        return "heat-0"
+    return f"heat-{min(9, max(1, math.ceil(share * 9)))}"

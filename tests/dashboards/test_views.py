@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from core.models import AuditEvent
 from dashboards.models import DashboardSettings
 from dashboards.services.rollups import rollup_pass
+from dashboards.templatetags.dashboard_tags import heat
 from feedback.models import Feedback, ModelVersion, Prediction
 from tests.factories import (
     ErrorCategoryFactory,
@@ -79,6 +80,23 @@ def test_a_member_sees_every_section_with_charts_and_numbers(client, traffic_pro
     assert "5 complaints not linked to a prediction" in page  # make_traffic writes five
     rates = chart(response, "rates")["series"]
     assert set(rates) == {"v1", "v2"}
+    # The matrix is shaded by class (heat-0 … heat-9): no inline style under the CSP.
+    assert 'class="num heat heat-' in page and "style=" not in page
+
+
+@pytest.mark.parametrize(
+    ("share", "shade"),
+    [
+        (0, "heat-0"),
+        (0.01, "heat-1"),
+        (0.5, "heat-5"),
+        (0.99, "heat-9"),
+        (1, "heat-9"),
+        ("x", "heat-0"),
+    ],
+)
+def test_a_matrix_cell_is_shaded_by_its_share_of_the_largest(share, shade):
+    assert heat(share) == shade
 
 
 def test_the_project_nav_links_to_the_page(client, project):
