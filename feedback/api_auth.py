@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -10,8 +11,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from .ratelimit import client_address, rate_limit_hit, rate_limit_peek
 from .selectors import api_key_authenticate
 
-BAD_KEY = "Invalid or revoked API key."
-TOO_MANY_FAILURES = "Too many failed authentication attempts; retry later."
+BAD_KEY = _("Invalid or revoked API key.")
+TOO_MANY_FAILURES = _("Too many failed authentication attempts; retry later.")
 AUTH_FAILURE_WINDOW = 60
 
 

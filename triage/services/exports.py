@@ -20,6 +20,7 @@ from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core import files
 from core.actors import user_or_none
@@ -32,23 +33,23 @@ from ..models import DatasetExport, ErrorCategory, ImprovementPoint, ReferenceDa
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_CATEGORIES = "No category with id {ids} in this project."
-UNKNOWN_POINTS = "No improvement point with id {ids} in this project."
-UNKNOWN_VERSIONS = "No model version {names} in this project."
-UNKNOWN_LABELS = "Not in the project's label set: {names}."
-BAD_WINDOW = "since must be before until."
-BAD_FORMAT = "Must be one of: csv, jsonl, parquet."
-BAD_RESOLUTION = "Must be one of: latest, majority, unanimous."
-BAD_VALIDATION_SHARE = "The validation share must be between 0 and 1 (exclusive)."
-BAD_SEED = "The seed must be a whole number from 0."
-BAD_FLAGGED = "Must be one of: ignore, mark, exclude."
-BAD_REFERENCE_HANDLING = "Must be one of: mark, exclude."
-UNKNOWN_REFERENCE = "No reference dataset with id {id} in this project."
-REFERENCE_NOT_READY = (
+UNKNOWN_CATEGORIES = _("No category with id {ids} in this project.")
+UNKNOWN_POINTS = _("No improvement point with id {ids} in this project.")
+UNKNOWN_VERSIONS = _("No model version {names} in this project.")
+UNKNOWN_LABELS = _("Not in the project's label set: {names}.")
+BAD_WINDOW = _("since must be before until.")
+BAD_FORMAT = _("Must be one of: csv, jsonl, parquet.")
+BAD_RESOLUTION = _("Must be one of: latest, majority, unanimous.")
+BAD_VALIDATION_SHARE = _("The validation share must be between 0 and 1 (exclusive).")
+BAD_SEED = _("The seed must be a whole number from 0.")
+BAD_FLAGGED = _("Must be one of: ignore, mark, exclude.")
+BAD_REFERENCE_HANDLING = _("Must be one of: mark, exclude.")
+UNKNOWN_REFERENCE = _("No reference dataset with id {id} in this project.")
+REFERENCE_NOT_READY = _(
     "Reference dataset #{id} ({name}) is {status}, not ready: an export can use it once it "
     "has been read."
 )
-REFERENCE_FAILED = (
+REFERENCE_FAILED = _(
     "Reference dataset #{id} ({name}) could not be read: upload it again, or choose another."
 )
 # What to do with corrections the likely-wrong check flags (triage/exports/checks.py):
@@ -98,7 +99,7 @@ def _filters_clean(*, project: Project, filters: dict) -> dict:
         errors["filters.labels"] = [UNKNOWN_LABELS.format(names=", ".join(missing[:20]))]
     since, until = filters.get("since"), filters.get("until")
     if since and until and since >= until:
-        errors["filters.since"] = [BAD_WINDOW]
+        errors["filters.since"] = [str(BAD_WINDOW)]
     if errors:
         raise ExportInvalid(errors)
     return {
@@ -118,9 +119,9 @@ def _split_clean(split: dict | None) -> dict:
     errors = {}
     share, seed = split.get("validation"), split.get("seed", 0)
     if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share < 1:
-        errors["split.validation"] = [BAD_VALIDATION_SHARE]
+        errors["split.validation"] = [str(BAD_VALIDATION_SHARE)]
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        errors["split.seed"] = [BAD_SEED]
+        errors["split.seed"] = [str(BAD_SEED)]
     if errors:
         raise ExportInvalid(errors)
     return {"validation": float(share), "seed": seed}
@@ -162,13 +163,13 @@ def export_request(
     naming the field at fault. Audited as `export_requested`."""
     errors = {}
     if format not in DatasetExport.Format.values:
-        errors["format"] = [BAD_FORMAT]
+        errors["format"] = [str(BAD_FORMAT)]
     if resolution_policy not in resolution.POLICIES:
-        errors["resolution"] = [BAD_RESOLUTION]
+        errors["resolution"] = [str(BAD_RESOLUTION)]
     if flagged not in FLAGGED_HANDLING:
-        errors["flagged"] = [BAD_FLAGGED]
+        errors["flagged"] = [str(BAD_FLAGGED)]
     if reference_handling not in REFERENCE_HANDLING:
-        errors["reference_handling"] = [BAD_REFERENCE_HANDLING]
+        errors["reference_handling"] = [str(BAD_REFERENCE_HANDLING)]
     if reference is not None:
         problem = _reference_problem(project, reference)
         if problem:
