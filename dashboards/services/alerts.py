@@ -25,7 +25,6 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from core.audit import audit
 from core.mail import send_once
@@ -193,12 +192,11 @@ def _send_email(event: AlertEvent, transition: str) -> webhooks.Delivery:
     # (LANGUAGE_CODE) until there is a language setting to follow.
     with translation.override(settings.LANGUAGE_CODE):
         if transition == "opened":
-            state = pgettext("alert state", "FIRING")
+            subject = _("[%(project)s] FIRING: %(rule)s") % names
             headline = _("Alert rule “%(rule)s” of %(project)s is FIRING.") % names
         else:
-            state = pgettext("alert state", "resolved")
+            subject = _("[%(project)s] resolved: %(rule)s") % names
             headline = _("Alert rule “%(rule)s” of %(project)s is resolved.") % names
-        subject = f"[{rule.project.name}] {state}: {rule.name}"
         when = "%Y-%m-%d %H:%M"
         lines = [
             headline,
