@@ -2,7 +2,7 @@
 
 from django.db import transaction
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -44,10 +44,12 @@ class ImportListApi(ProjectApiView):
         handler = bounded_uploads(request._request)
         data = request.data
         if handler.exceeded:
-            raise PayloadTooLarge(TOO_BIG.format(limit=handler.limit), {"max_bytes": handler.limit})
+            raise PayloadTooLarge(
+                gettext(TOO_BIG).format(limit=handler.limit), {"max_bytes": handler.limit}
+            )
         upload = request.FILES.get("file")
         if upload is None:
-            raise ValidationError({"file": [str(MISSING_FILE)]})
+            raise ValidationError({"file": [gettext(MISSING_FILE)]})
         job = None
         try:
             with transaction.atomic():

@@ -3,8 +3,8 @@
 DRF serializers cost tens of microseconds per field; ingest validates a few million fields a
 minute, so these are plain functions. Each returns `(row, errors)`: a cleaned dict ready for
 the database, or field -> [messages] naming what is wrong. Messages are constants so tests
-and clients can rely on them; they are translated (gettext_lazy) and made plain strings in
-the reader's language where an error is recorded: error lists are stored and serialised.
+and clients can rely on them; they are marked for translation (gettext_noop) and translated into
+the reader's language where an error is recorded (gettext): error lists are stored and serialised.
 """
 
 import math
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 
 REQUIRED = _("This field is required.")
 NOT_A_STRING = _("Must be a string.")
@@ -74,19 +75,19 @@ def _string(item, field, errors, *, required=False, max_length=200):
     value = item.get(field)
     if value is None:
         if required:
-            errors[field] = [str(REQUIRED)]
+            errors[field] = [gettext(REQUIRED)]
         return None
     if type(value) is not str:
-        errors[field] = [str(NOT_A_STRING)]
+        errors[field] = [gettext(NOT_A_STRING)]
         return None
     if required and not value.strip():
-        errors[field] = [str(EMPTY)]
+        errors[field] = [gettext(EMPTY)]
         return None
     if len(value) > max_length:
-        errors[field] = [TOO_LONG.format(limit=max_length)]
+        errors[field] = [gettext(TOO_LONG).format(limit=max_length)]
         return None
     if "\x00" in value:
-        errors[field] = [str(NUL_BYTE)]
+        errors[field] = [gettext(NUL_BYTE)]
         return None
     return value
 
@@ -96,10 +97,10 @@ def _number(item, field, errors, *, low=None, high=None, low_msg=NEGATIVE):
     if value is None:
         return None
     if type(value) not in (int, float) or not math.isfinite(value):
-        errors[field] = [str(NOT_A_NUMBER)]
+        errors[field] = [gettext(NOT_A_NUMBER)]
         return None
     if (low is not None and value < low) or (high is not None and value > high):
-        errors[field] = [str(low_msg)]
+        errors[field] = [gettext(low_msg)]
         return None
     return float(value)
 
@@ -107,13 +108,13 @@ def _number(item, field, errors, *, low=None, high=None, low_msg=NEGATIVE):
 def _json_is_safe(value, depth=0) -> str | None:
     """Why a JSON value cannot be stored (too deep, NUL characters), or None."""
     if depth > MAX_JSON_DEPTH:
-        return TOO_DEEP.format(limit=MAX_JSON_DEPTH)
+        return gettext(TOO_DEEP).format(limit=MAX_JSON_DEPTH)
     if type(value) is str:
-        return str(NUL_BYTE) if "\x00" in value else None
+        return gettext(NUL_BYTE) if "\x00" in value else None
     if type(value) is dict:
         for key, child in value.items():
             if "\x00" in key:
-                return str(NUL_BYTE)
+                return gettext(NUL_BYTE)
             problem = _json_is_safe(child, depth + 1)
             if problem:
                 return problem
@@ -131,7 +132,7 @@ def _json_object(item, field, errors, *, max_bytes):
     if value is None:
         return None
     if type(value) is not dict:
-        errors[field] = [str(NOT_AN_OBJECT)]
+        errors[field] = [gettext(NOT_AN_OBJECT)]
         return None
     problem = _json_is_safe(value)
     if problem:
@@ -139,7 +140,7 @@ def _json_object(item, field, errors, *, max_bytes):
         return None
     encoded = orjson.dumps(value).decode()
     if len(encoded) > max_bytes:
-        errors[field] = [TOO_BIG.format(limit=max_bytes)]
+        errors[field] = [gettext(TOO_BIG).format(limit=max_bytes)]
         return None
     return encoded
 
@@ -176,18 +177,18 @@ def _timestamp(item, field, errors):
         return None
     parsed = parse_timestamp(value)
     if parsed is None:
-        errors[field] = [str(BAD_TIMESTAMP)]
+        errors[field] = [gettext(BAD_TIMESTAMP)]
         return None
     instant = in_range_utc(parsed)
     if instant is None:
-        errors[field] = [str(TIMESTAMP_RANGE)]
+        errors[field] = [gettext(TIMESTAMP_RANGE)]
     return instant
 
 
 def _label(item, field, errors, labels, *, required):
     value = _string(item, field, errors, required=required, max_length=200)
     if value is not None and labels and value not in labels:
-        errors[field] = [NOT_IN_LABEL_SET.format(value=value[:200])]
+        errors[field] = [gettext(NOT_IN_LABEL_SET).format(value=value[:200])]
         return None
     return value
 
@@ -210,7 +211,7 @@ def clean_prediction(item, *, labels: frozenset, limits: Limits):
         "customer_ref": _string(item, "customer_ref", errors, max_length=200),
     }
     if item.get("input_text") is None and item.get("input_data") is None:
-        errors["input_text"] = [str(INPUT_MISSING)]
+        errors["input_text"] = [gettext(INPUT_MISSING)]
     scores = item.get("scores")
     if scores is not None:
         row["scores"] = _clean_scores(scores, errors)
@@ -223,17 +224,17 @@ def clean_prediction(item, *, labels: frozenset, limits: Limits):
 
 def _clean_scores(scores, errors):
     if type(scores) is not dict:
-        errors["scores"] = [str(NOT_AN_OBJECT)]
+        errors["scores"] = [gettext(NOT_AN_OBJECT)]
         return None
     if len(scores) > MAX_SCORES:
-        errors["scores"] = [TOO_MANY_SCORES.format(limit=MAX_SCORES)]
+        errors["scores"] = [gettext(TOO_MANY_SCORES).format(limit=MAX_SCORES)]
         return None
     for label, value in scores.items():
         if len(label) > 200 or "\x00" in label:
-            errors["scores"] = [BAD_SCORE_LABEL.format(label=repr(label[:50]))]
+            errors["scores"] = [gettext(BAD_SCORE_LABEL).format(label=repr(label[:50]))]
             return None
         if type(value) not in (int, float) or not math.isfinite(value):
-            errors["scores"] = [SCORE_NOT_A_NUMBER.format(label=repr(label[:50]))]
+            errors["scores"] = [gettext(SCORE_NOT_A_NUMBER).format(label=repr(label[:50]))]
             return None
     return orjson.dumps(scores).decode()
 
@@ -249,9 +250,9 @@ def clean_feedback(item, *, labels: frozenset, limits: Limits, default_source: s
     errors: dict[str, list[str]] = {}
     kind = item.get("kind")
     if kind is None:
-        errors["kind"] = [str(REQUIRED)]
+        errors["kind"] = [gettext(REQUIRED)]
     elif kind not in FEEDBACK_KINDS:
-        errors["kind"] = [str(BAD_KIND)]
+        errors["kind"] = [gettext(BAD_KIND)]
         kind = None
     needs_prediction = kind in ("correction", "rating")
     row = {
@@ -269,12 +270,12 @@ def clean_feedback(item, *, labels: frozenset, limits: Limits, default_source: s
         "created_at": _timestamp(item, "created_at", errors),
         "rating": None,
     }
-    if needs_prediction and errors.get("request_id") == [str(REQUIRED)]:
-        errors["request_id"] = [REQUEST_ID_REQUIRED_FOR.format(kind=kind)]
+    if needs_prediction and errors.get("request_id") == [gettext(REQUIRED)]:
+        errors["request_id"] = [gettext(REQUEST_ID_REQUIRED_FOR).format(kind=kind)]
     rating = item.get("rating")
     if rating is not None or kind == "rating":
         if type(rating) is not int or rating not in (-1, 1):
-            errors["rating"] = [str(REQUIRED if rating is None else BAD_RATING)]
+            errors["rating"] = [gettext(REQUIRED if rating is None else BAD_RATING)]
         else:
             row["rating"] = rating
     if errors:

@@ -1,7 +1,8 @@
 """Dataset exports in the public API (docs/api.md): request, follow, download."""
 
 from django.http import HttpResponse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -193,7 +194,7 @@ class ExportDetailApi(ProjectApiView):
     def get(self, request, slug, export_id: int):
         export = export_get(project=self.project, export_id=export_id)
         if export is None:
-            raise NotFound(NOT_FOUND)
+            raise NotFound(gettext(NOT_FOUND))
         return Response(ExportSerializer(export).data)
 
 
@@ -222,7 +223,7 @@ class ExportDownloadApi(ProjectApiView):
     def get(self, request, slug, export_id: int):
         export = export_get(project=self.project, export_id=export_id)
         if export is None:
-            raise NotFound(NOT_FOUND)
+            raise NotFound(gettext(NOT_FOUND))
         name = export_file_name(export)
         if name is None:
             raise NotReady()

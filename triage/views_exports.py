@@ -109,7 +109,7 @@ def _reference_create(request, handler):
     if handler.exceeded:
         form = ReferenceUploadForm(request.POST)
         form.is_valid()
-        form.add_error("file", TOO_BIG.format(limit=handler.limit))
+        form.add_error("file", _(TOO_BIG).format(limit=handler.limit))
     elif form.is_valid():
         try:
             dataset = reference_upload(
