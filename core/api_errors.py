@@ -5,6 +5,8 @@ import logging
 from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -13,7 +15,7 @@ from rest_framework.views import set_rollback
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "payload_too_large"
-    default_detail = "The request body is too large."
+    default_detail = _("The request body is too large.")
 
     def __init__(self, detail: str, limits: dict):
         super().__init__(detail)
@@ -23,7 +25,7 @@ class PayloadTooLarge(exceptions.APIException):
 class InvalidBody(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid_body"
-    default_detail = "The request body does not have the expected shape."
+    default_detail = _("The request body does not have the expected shape.")
 
 
 logger = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "unavailable"
-    default_detail = "The database is unavailable; retry shortly (nothing was stored)."
+    default_detail = _("The database is unavailable; retry shortly (nothing was stored).")
     wait = 5
 
 
@@ -68,7 +70,7 @@ def api_exception_handler(exc, context):
 
     details: dict = {}
     if isinstance(exc, exceptions.ValidationError):
-        message = "The request is invalid."
+        message = gettext("The request is invalid.")
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
     else:
         message = str(exc.detail)

@@ -5,10 +5,11 @@ from django.conf import settings
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext_noop as _
 
 # Room for the multipart framing and the form's other fields around the file itself.
 FRAMING_SLACK = 64 * 1024
-TOO_BIG = "The file is larger than {limit:,} bytes."
+TOO_BIG = _("The file is larger than {limit:,} bytes.")
 
 
 class BoundedUploadHandler(TemporaryFileUploadHandler):

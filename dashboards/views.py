@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import project_view
@@ -92,7 +93,7 @@ def settings_edit(request):
             f"{form.fields[name].label}: {' '.join(problems)}"
             for name, problems in form.errors.items()
         )
-        messages.error(request, f"Settings not saved. {errors}")
+        messages.error(request, _("Settings not saved. %(errors)s") % {"errors": errors})
     else:
         settings_update(
             project=project,
@@ -100,7 +101,7 @@ def settings_edit(request):
             sla_latency_p95_ms=form.cleaned_data["sla_latency_p95_ms"],
             target_correction_rate=form.cleaned_data["target_correction_rate"],
         )
-        messages.success(request, "Dashboard settings saved.")
+        messages.success(request, _("Dashboard settings saved."))
     return redirect("quality-overview", slug=project.slug)
 
 
@@ -153,12 +154,14 @@ def alerts(request):
             raise PermissionDenied("Only project admins manage alert rules.")
         form = AlertRuleForm(request.POST)
         if not form.is_valid():
-            messages.error(request, f"Rule not saved. {_form_errors(form)}")
+            messages.error(
+                request, _("Rule not saved. %(errors)s") % {"errors": _form_errors(form)}
+            )
             return _alerts_page(request, rule_form=form, status=400)
         rule = alerts_service.rule_save(
             project=request.project, actor=request.user, data=form.cleaned_data
         )
-        messages.success(request, f"Rule “{rule.name}” created.")
+        messages.success(request, _("Rule “%(name)s” created.") % {"name": rule.name})
         return redirect("quality-alerts", slug=request.project.slug)
     return _alerts_page(request)
 
@@ -170,12 +173,14 @@ def alert_rule_edit(request, rule_id):
         # The form edits its own copy: a rejected edit must not show in the page's `editing`.
         form = AlertRuleForm(request.POST, instance=_rule_or_404(request, rule_id))
         if not form.is_valid():
-            messages.error(request, f"Rule not saved. {_form_errors(form)}")
+            messages.error(
+                request, _("Rule not saved. %(errors)s") % {"errors": _form_errors(form)}
+            )
             return _alerts_page(request, rule_form=form, editing=rule, status=400)
         alerts_service.rule_save(
             project=request.project, actor=request.user, data=form.cleaned_data, rule=rule
         )
-        messages.success(request, f"Rule “{rule.name}” saved.")
+        messages.success(request, _("Rule “%(name)s” saved.") % {"name": rule.name})
         return redirect("quality-alerts", slug=request.project.slug)
     return _alerts_page(request, editing=rule)
 
@@ -186,7 +191,7 @@ def alert_rule_delete(request, rule_id):
     rule = _rule_or_404(request, rule_id)
     name = rule.name
     alerts_service.rule_delete(rule=rule, actor=request.user)
-    messages.success(request, f"Rule “{name}” and its events deleted.")
+    messages.success(request, _("Rule “%(name)s” and its events deleted.") % {"name": name})
     return redirect("quality-alerts", slug=request.project.slug)
 
 
@@ -195,10 +200,12 @@ def alert_rule_delete(request, rule_id):
 def alert_allow_list(request):
     form = AllowListForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"Allow list not saved. {_form_errors(form)}")
+        messages.error(
+            request, _("Allow list not saved. %(errors)s") % {"errors": _form_errors(form)}
+        )
         return _alerts_page(request, allow_form=form, status=400)
     alerts_service.allow_list_update(
         project=request.project, actor=request.user, text=form.cleaned_data["webhook_allow_list"]
     )
-    messages.success(request, "Webhook allow list saved.")
+    messages.success(request, _("Webhook allow list saved."))
     return redirect("quality-alerts", slug=request.project.slug)

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
 
 from . import services
 from .models import ApiKey, Feedback, ImportJob, Membership, ModelVersion, Prediction, Project
@@ -110,7 +111,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         api_key, full_key = services.api_key_create(
             project=obj.project, scopes=obj.scopes, name=obj.name, created_by=request.user
         )
-        messages.warning(request, f"The new key, shown only now: {full_key}")
+        messages.warning(request, _("The new key, shown only now: %(key)s") % {"key": full_key})
         return api_key
 
     def save_model(self, request, obj, form, change):

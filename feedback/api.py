@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
@@ -31,11 +32,13 @@ def batch_items(request, key: str) -> list:
     elif isinstance(data, dict) and isinstance(data.get(key), list):
         items = data[key]
     else:
-        raise InvalidBody(f"Expected a JSON object with a '{key}' list, or NDJSON lines.")
+        raise InvalidBody(
+            _("Expected a JSON object with a '%(key)s' list, or NDJSON lines.") % {"key": key}
+        )
     limit = settings.VOC_API_MAX_BATCH_ITEMS
     if len(items) > limit:
         raise PayloadTooLarge(
-            f"A batch holds at most {limit} items.",
+            _("A batch holds at most %(limit)s items.") % {"limit": limit},
             {"max_items": limit, "max_bytes": settings.VOC_API_MAX_BODY_BYTES},
         )
     return items
@@ -108,7 +111,7 @@ class PredictionDetailApi(ProjectApiView):
     def get(self, request, slug, request_id):
         prediction = prediction_get(project=self.project, request_id=request_id)
         if prediction is None:
-            raise NotFound("No prediction with this request_id.")
+            raise NotFound(_("No prediction with this request_id."))
         return Response(PredictionOutSerializer(prediction).data)
 
 
@@ -122,7 +125,7 @@ class FeedbackLinkApi(ProjectApiView):
     def get(self, request, slug, request_id):
         prediction_id = prediction_ids_by_request_id(project=self.project, request_id=request_id)
         if prediction_id is None:
-            raise NotFound("No prediction with this request_id.")
+            raise NotFound(_("No prediction with this request_id."))
         url, claims = feedback_link_url(request, self.project, prediction_id)
         return Response(FeedbackLinkSerializer({"url": url, "expires_at": claims.expires_at}).data)
 
@@ -133,4 +136,4 @@ def _flag(request, name: str) -> bool:
         return False
     if value in ("1", "true"):
         return True
-    raise ValidationError({name: ["Use 1/true or 0/false."]})
+    raise ValidationError({name: [_("Use 1/true or 0/false.")]})

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -10,8 +12,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from .ratelimit import client_address, rate_limit_hit, rate_limit_peek
 from .selectors import api_key_authenticate
 
-BAD_KEY = "Invalid or revoked API key."
-TOO_MANY_FAILURES = "Too many failed authentication attempts; retry later."
+BAD_KEY = _("Invalid or revoked API key.")
+TOO_MANY_FAILURES = _("Too many failed authentication attempts; retry later.")
 AUTH_FAILURE_WINDOW = 60
 
 
@@ -42,7 +44,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         limit = settings.VOC_API_AUTH_FAILURES
         verdict = rate_limit_peek(key=throttle_key, limit=limit, window=AUTH_FAILURE_WINDOW)
         if not verdict.allowed:
-            raise exceptions.Throttled(wait=verdict.retry_after, detail=TOO_MANY_FAILURES)
+            raise exceptions.Throttled(wait=verdict.retry_after, detail=gettext(TOO_MANY_FAILURES))
         api_key = None
         if header[0].lower() == self.keyword.lower().encode() and len(header) == 2:
             try:
@@ -51,7 +53,7 @@ class ApiKeyAuthentication(BaseAuthentication):
                 api_key = None
         if api_key is None:
             rate_limit_hit(key=throttle_key, limit=limit, window=AUTH_FAILURE_WINDOW)
-            raise exceptions.AuthenticationFailed(BAD_KEY)
+            raise exceptions.AuthenticationFailed(gettext(BAD_KEY))
         return ApiClient(project_slug=api_key.project.slug), api_key
 
     def authenticate_header(self, request):

@@ -1,6 +1,8 @@
 """CSV imports through the API: upload (multipart) and follow a job."""
 
 from django.db import transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -17,7 +19,7 @@ from . import imports
 from .api_schema import ImportCreateSerializer, ImportJobSerializer
 from .selectors import import_job_get
 
-MISSING_FILE = "Send the CSV as the multipart field 'file'."
+MISSING_FILE = _("Send the CSV as the multipart field 'file'.")
 COLUMN_PARAMS = {f"{name}_column": name for name in imports.FIELD_OF}
 
 
@@ -42,10 +44,12 @@ class ImportListApi(ProjectApiView):
         handler = bounded_uploads(request._request)
         data = request.data
         if handler.exceeded:
-            raise PayloadTooLarge(TOO_BIG.format(limit=handler.limit), {"max_bytes": handler.limit})
+            raise PayloadTooLarge(
+                gettext(TOO_BIG).format(limit=handler.limit), {"max_bytes": handler.limit}
+            )
         upload = request.FILES.get("file")
         if upload is None:
-            raise ValidationError({"file": [MISSING_FILE]})
+            raise ValidationError({"file": [gettext(MISSING_FILE)]})
         job = None
         try:
             with transaction.atomic():
@@ -80,7 +84,7 @@ class ImportDetailApi(ProjectApiView):
     def get(self, request, slug, job_id):
         job = import_job_get(project=self.project, job_id=job_id)
         if job is None:
-            raise NotFound("No import with this id.")
+            raise NotFound(gettext("No import with this id."))
         return Response(ImportJobSerializer(job).data)
 
 
@@ -100,7 +104,7 @@ class ImportReportApi(ProjectApiView):
     def get(self, request, slug, job_id):
         job = import_job_get(project=self.project, job_id=job_id)
         if job is None or not files.exists(job.report.name):
-            raise NotFound("No report for this import (yet).")
+            raise NotFound(gettext("No report for this import (yet)."))
         return files.download_response(
             job.report.name,
             filename=f"import-{job.id}-rejected-rows.csv",

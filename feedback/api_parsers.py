@@ -9,6 +9,7 @@ import zlib
 
 import orjson
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import BaseParser
 
@@ -21,7 +22,7 @@ READ_CHUNK = 64 * 1024
 
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"The request body exceeds {limit} bytes.",
+        _("The request body exceeds %(limit)s bytes.") % {"limit": limit},
         {"max_bytes": limit, "max_items": settings.VOC_API_MAX_BATCH_ITEMS},
     )
 
@@ -33,11 +34,11 @@ def _gunzipped(body: bytes, limit: int) -> bytes:
     try:
         out = inflater.decompress(body, limit + 1)
     except zlib.error as exc:
-        raise ParseError("The body is not valid gzip.") from exc
+        raise ParseError(_("The body is not valid gzip.")) from exc
     if len(out) > limit or inflater.unconsumed_tail:
         raise _too_large(limit)
     if not inflater.eof:
-        raise ParseError("The gzip body is cut short.")
+        raise ParseError(_("The gzip body is cut short."))
     return out
 
 
@@ -49,7 +50,7 @@ def read_bounded_body(stream, parser_context) -> bytes:
     encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
     if encoding not in ("", "identity", "gzip"):
         raise UnsupportedMediaType(
-            f"Content-Encoding {encoding[:50]}", detail="Send the body plain or as gzip."
+            f"Content-Encoding {encoding[:50]}", detail=_("Send the body plain or as gzip.")
         )
     declared = request.META.get("CONTENT_LENGTH")
     if declared:
@@ -57,7 +58,7 @@ def read_bounded_body(stream, parser_context) -> bytes:
             if int(declared) > limit:
                 raise _too_large(limit)
         except ValueError as exc:
-            raise ParseError("Invalid Content-Length.") from exc
+            raise ParseError(_("Invalid Content-Length.")) from exc
     chunks, size = [], 0
     while True:
         chunk = stream.read(READ_CHUNK) if stream is not None else b""
@@ -79,7 +80,7 @@ class BoundedJSONParser(BaseParser):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise ParseError(f"Malformed JSON: {exc}") from exc
+            raise ParseError(_("Malformed JSON: %(error)s") % {"error": exc}) from exc
 
 
 class NDJSONParser(BaseParser):
@@ -95,5 +96,5 @@ class NDJSONParser(BaseParser):
                 items.append(orjson.loads(line))
             except orjson.JSONDecodeError as exc:
                 # reported as a rejected item; the other lines are kept
-                items.append(InvalidItem(f"Malformed JSON: {exc}"))
+                items.append(InvalidItem(_("Malformed JSON: %(error)s") % {"error": exc}))
         return items

@@ -30,6 +30,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 
 from core import files
 from core.csv_safe import neutralise
@@ -61,20 +63,20 @@ PROBLEMS_SAMPLE = 20
 STALE_DRAFT = timedelta(days=1)
 REPORT_COLUMNS = ("line", "column", "message")
 
-EMPTY_FILE = "The file is empty."
+EMPTY_FILE = _("The file is empty.")
 BAD_ENCODING_CHOICE = "Must be one of: " + ", ".join(csvparse.ENCODINGS) + "."
-BAD_DELIMITER = "Must be one of: comma, semicolon, tab, pipe."
-BAD_TIMEZONE = "Not a time zone name such as UTC or Asia/Seoul."
-REQUIRED_COLUMN = "Choose the column that holds this."
-UNKNOWN_COLUMN = "No column '{column}' in the file's header: {header}."
-SAME_COLUMN = "The text and the date cannot come from the same column."
-NOT_A_DRAFT = "This import has already been started."
-UTF16_FILE = 'This file is UTF-16 (Excel\'s "Unicode text"): save it as "CSV UTF-8" instead.'
-HEADER_NOT_DECODED = (
+BAD_DELIMITER = _("Must be one of: comma, semicolon, tab, pipe.")
+BAD_TIMEZONE = _("Not a time zone name such as UTC or Asia/Seoul.")
+REQUIRED_COLUMN = _("Choose the column that holds this.")
+UNKNOWN_COLUMN = _("No column '{column}' in the file's header: {header}.")
+SAME_COLUMN = _("The text and the date cannot come from the same column.")
+NOT_A_DRAFT = _("This import has already been started.")
+UTF16_FILE = _('This file is UTF-16 (Excel\'s "Unicode text"): save it as "CSV UTF-8" instead.')
+HEADER_NOT_DECODED = _(
     "The header row is not valid {encoding} text: choose the file's encoding (Korean Excel "
     'saves "CSV" in CP949).'
 )
-INTERNAL_ERROR = "The import stopped on an unexpected error; the details are in the server log."
+INTERNAL_ERROR = _("The import stopped on an unexpected error; the details are in the server log.")
 
 # Lower-case header names a column is guessed from, best first.
 GUESSES = {
@@ -117,11 +119,11 @@ def _options_check(*, encoding: str, delimiter: str, tz: str = "UTC") -> None:
     if not csvparse.valid_encoding(encoding):
         errors["encoding"] = [BAD_ENCODING_CHOICE]
     if delimiter not in csvparse.DELIMITERS:
-        errors["delimiter"] = [BAD_DELIMITER]
+        errors["delimiter"] = [gettext(BAD_DELIMITER)]
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = [BAD_TIMEZONE]
+        errors["timezone"] = [gettext(BAD_TIMEZONE)]
     if errors:
         raise ImportInvalid(errors)
 
@@ -140,19 +142,21 @@ def import_job_upload(
     _options_check(encoding=encoding, delimiter=delimiter)
     limit = settings.VOC_IMPORT_MAX_BYTES
     if not upload.size:
-        raise ImportInvalid({"file": [EMPTY_FILE]})
+        raise ImportInvalid({"file": [gettext(EMPTY_FILE)]})
     if upload.size > limit:
-        raise ImportInvalid({"file": [TOO_BIG.format(limit=limit)]})
+        raise ImportInvalid({"file": [gettext(TOO_BIG).format(limit=limit)]})
     options = csvparse.Options(encoding=encoding, delimiter=delimiter)
     upload.seek(0)
     if upload.read(2) in (b"\xff\xfe", b"\xfe\xff"):
-        raise ImportInvalid({"file": [UTF16_FILE]})
+        raise ImportInvalid({"file": [gettext(UTF16_FILE)]})
     upload.seek(0)
     header = csvparse.read_header(_Unclosable(upload), options)
     if not header:
         raise ImportInvalid({"file": [csvparse.NO_HEADER]})
     if any("\ufffd" in name for name in header):
-        raise ImportInvalid({"encoding": [HEADER_NOT_DECODED.format(encoding=encoding.upper())]})
+        raise ImportInvalid(
+            {"encoding": [gettext(HEADER_NOT_DECODED).format(encoding=encoding.upper())]}
+        )
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():
@@ -180,18 +184,20 @@ def import_job_start(*, job: ImportJob, mapping: dict[str, str], tz: str = "UTC"
     can be started. Raises ImportInvalid naming the field at fault."""
     _options_check(encoding=job.encoding, delimiter=job.delimiter, tz=tz)
     if job.status != ImportJob.Status.DRAFT:
-        raise ImportInvalid({"status": [NOT_A_DRAFT]})
+        raise ImportInvalid({"status": [gettext(NOT_A_DRAFT)]})
     mapping = {k: v for k, v in mapping.items() if k in FIELD_OF and v}
     errors: dict[str, list[str]] = {}
     for field_name in csvparse.REQUIRED_FIELDS:
         if not mapping.get(field_name):
-            errors[field_name] = [REQUIRED_COLUMN]
+            errors[field_name] = [gettext(REQUIRED_COLUMN)]
     header = ", ".join(job.header[:30]) + (", …" if len(job.header) > 30 else "")
     for field_name, column in mapping.items():
         if column not in job.header:
-            errors[field_name] = [UNKNOWN_COLUMN.format(column=column[:100], header=header)]
+            errors[field_name] = [
+                gettext(UNKNOWN_COLUMN).format(column=column[:100], header=header)
+            ]
     if not errors and mapping["text"] == mapping["created_at"]:
-        errors["created_at"] = [SAME_COLUMN]
+        errors["created_at"] = [gettext(SAME_COLUMN)]
     if errors:
         raise ImportInvalid(errors)
     now = timezone.now()
@@ -199,7 +205,7 @@ def import_job_start(*, job: ImportJob, mapping: dict[str, str], tz: str = "UTC"
         status=ImportJob.Status.QUEUED, mapping=mapping, time_zone=tz, queued_at=now
     )
     if updated != 1:
-        raise ImportInvalid({"status": [NOT_A_DRAFT]})
+        raise ImportInvalid({"status": [gettext(NOT_A_DRAFT)]})
     transaction.on_commit(partial(publish, ImportJob.TASK_NAME, job.id))
     job.refresh_from_db()
     return job
@@ -348,7 +354,7 @@ def import_job_run(*, job_id: int, task_id: str = "") -> Claim:
         raise  # transient: the job stays RUNNING and the sweeper resumes it
     except Exception:
         logger.exception("import %s failed", job_id)
-        job_fail(job, INTERNAL_ERROR)
+        job_fail(job, gettext(INTERNAL_ERROR))
     return claim
 
 

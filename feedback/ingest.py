@@ -256,13 +256,15 @@ def feedback_ingest(
         if row["request_id"]:
             if row["request_id"] not in predictions:
                 result.rejected.append(
-                    _rejection(index, item, {"request_id": [UNKNOWN_PREDICTION]}, "request_id")
+                    _rejection(index, item, {"request_id": [str(UNKNOWN_PREDICTION)]}, "request_id")
                 )
                 continue
             prediction_id, predicted_label, version_id, served_to = predictions[row["request_id"]]
             if row["kind"] == "correction" and row["corrected_label"] == predicted_label:
                 result.rejected.append(
-                    _rejection(index, item, {"corrected_label": [SAME_AS_PREDICTED]}, "request_id")
+                    _rejection(
+                        index, item, {"corrected_label": [str(SAME_AS_PREDICTED)]}, "request_id"
+                    )
                 )
                 continue
         if row["external_id"] is not None:
@@ -351,7 +353,10 @@ def _with_live_predictions(rows: list[dict], result: IngestResult) -> list[dict]
         else:
             result.rejected.append(
                 _rejection(
-                    row["_index"], row["_item"], {"request_id": [UNKNOWN_PREDICTION]}, "request_id"
+                    row["_index"],
+                    row["_item"],
+                    {"request_id": [str(UNKNOWN_PREDICTION)]},
+                    "request_id",
                 )
             )
     result.rejected.sort(key=lambda rejection: rejection["index"])

@@ -3,7 +3,8 @@
 DRF serializers cost tens of microseconds per field; ingest validates a few million fields a
 minute, so these are plain functions. Each returns `(row, errors)`: a cleaned dict ready for
 the database, or field -> [messages] naming what is wrong. Messages are constants so tests
-and clients can rely on them.
+and clients can rely on them; they are marked for translation (gettext_noop) and translated into
+the reader's language where an error is recorded (gettext): error lists are stored and serialised.
 """
 
 import math
@@ -11,31 +12,37 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 
-REQUIRED = "This field is required."
-NOT_A_STRING = "Must be a string."
-NOT_AN_OBJECT = "Must be a JSON object."
-NOT_A_NUMBER = "Must be a number."
-EMPTY = "Must not be empty."
-NUL_BYTE = "Must not contain NUL characters."
-TOO_LONG = "At most {limit} characters."
-TOO_BIG = "At most {limit} bytes once serialised."
-TOO_DEEP = "Nested deeper than {limit} levels."
-NOT_IN_LABEL_SET = "'{value}' is not in the project's label set."
-CONFIDENCE_RANGE = "Must be between 0 and 1."
-NEGATIVE = "Must be zero or more."
-BAD_TIMESTAMP = "Must be an RFC 3339 timestamp with a timezone, e.g. 2025-01-31T12:00:00Z."
-TIMESTAMP_RANGE = (
+REQUIRED = _("This field is required.")
+NOT_A_STRING = _("Must be a string.")
+NOT_AN_OBJECT = _("Must be a JSON object.")
+NOT_A_NUMBER = _("Must be a number.")
+EMPTY = _("Must not be empty.")
+NUL_BYTE = _("Must not contain NUL characters.")
+TOO_LONG = _("At most {limit} characters.")
+TOO_BIG = _("At most {limit} bytes once serialised.")
+TOO_DEEP = _("Nested deeper than {limit} levels.")
+NOT_IN_LABEL_SET = _("'{value}' is not in the project's label set.")
+CONFIDENCE_RANGE = _("Must be between 0 and 1.")
+NEGATIVE = _("Must be zero or more.")
+BAD_TIMESTAMP = _("Must be an RFC 3339 timestamp with a timezone, e.g. 2025-01-31T12:00:00Z.")
+TIMESTAMP_RANGE = _(
     "Out of range: must be from 1971-01-01 to one day ahead of the server's clock (UTC); "
     "is the sender's clock right?"
 )
-INPUT_MISSING = "One of input_text or input_data is required."
-ITEM_NOT_OBJECT = "Each item must be a JSON object."
-BAD_KIND = "Must be one of: complaint, correction, rating."
-BAD_RATING = "Must be -1 or 1."
-REQUEST_ID_REQUIRED_FOR = "Required for a {kind}."
-UNKNOWN_PREDICTION = "No prediction with this request_id in this project."
-SAME_AS_PREDICTED = "Equals the predicted label; send a rating of 1 to confirm an answer."
+INPUT_MISSING = _("One of input_text or input_data is required.")
+ITEM_NOT_OBJECT = _("Each item must be a JSON object.")
+BAD_KIND = _("Must be one of: complaint, correction, rating.")
+BAD_RATING = _("Must be -1 or 1.")
+REQUEST_ID_REQUIRED_FOR = _("Required for a {kind}.")
+UNKNOWN_PREDICTION = _("No prediction with this request_id in this project.")
+SAME_AS_PREDICTED = _("Equals the predicted label; send a rating of 1 to confirm an answer.")
+
+TOO_MANY_SCORES = _("At most {limit} labels.")
+BAD_SCORE_LABEL = _("Invalid label {label}.")
+SCORE_NOT_A_NUMBER = _("Score of {label} must be a number.")
 
 MAX_JSON_DEPTH = 8
 MAX_INPUT_DATA_BYTES = 64 * 1024
@@ -68,19 +75,19 @@ def _string(item, field, errors, *, required=False, max_length=200):
     value = item.get(field)
     if value is None:
         if required:
-            errors[field] = [REQUIRED]
+            errors[field] = [gettext(REQUIRED)]
         return None
     if type(value) is not str:
-        errors[field] = [NOT_A_STRING]
+        errors[field] = [gettext(NOT_A_STRING)]
         return None
     if required and not value.strip():
-        errors[field] = [EMPTY]
+        errors[field] = [gettext(EMPTY)]
         return None
     if len(value) > max_length:
-        errors[field] = [TOO_LONG.format(limit=max_length)]
+        errors[field] = [gettext(TOO_LONG).format(limit=max_length)]
         return None
     if "\x00" in value:
-        errors[field] = [NUL_BYTE]
+        errors[field] = [gettext(NUL_BYTE)]
         return None
     return value
 
@@ -90,10 +97,10 @@ def _number(item, field, errors, *, low=None, high=None, low_msg=NEGATIVE):
     if value is None:
         return None
     if type(value) not in (int, float) or not math.isfinite(value):
-        errors[field] = [NOT_A_NUMBER]
+        errors[field] = [gettext(NOT_A_NUMBER)]
         return None
     if (low is not None and value < low) or (high is not None and value > high):
-        errors[field] = [low_msg]
+        errors[field] = [gettext(low_msg)]
         return None
     return float(value)
 
@@ -101,13 +108,13 @@ def _number(item, field, errors, *, low=None, high=None, low_msg=NEGATIVE):
 def _json_is_safe(value, depth=0) -> str | None:
     """Why a JSON value cannot be stored (too deep, NUL characters), or None."""
     if depth > MAX_JSON_DEPTH:
-        return TOO_DEEP.format(limit=MAX_JSON_DEPTH)
+        return gettext(TOO_DEEP).format(limit=MAX_JSON_DEPTH)
     if type(value) is str:
-        return NUL_BYTE if "\x00" in value else None
+        return gettext(NUL_BYTE) if "\x00" in value else None
     if type(value) is dict:
         for key, child in value.items():
             if "\x00" in key:
-                return NUL_BYTE
+                return gettext(NUL_BYTE)
             problem = _json_is_safe(child, depth + 1)
             if problem:
                 return problem
@@ -125,7 +132,7 @@ def _json_object(item, field, errors, *, max_bytes):
     if value is None:
         return None
     if type(value) is not dict:
-        errors[field] = [NOT_AN_OBJECT]
+        errors[field] = [gettext(NOT_AN_OBJECT)]
         return None
     problem = _json_is_safe(value)
     if problem:
@@ -133,7 +140,7 @@ def _json_object(item, field, errors, *, max_bytes):
         return None
     encoded = orjson.dumps(value).decode()
     if len(encoded) > max_bytes:
-        errors[field] = [TOO_BIG.format(limit=max_bytes)]
+        errors[field] = [gettext(TOO_BIG).format(limit=max_bytes)]
         return None
     return encoded
 
@@ -170,18 +177,18 @@ def _timestamp(item, field, errors):
         return None
     parsed = parse_timestamp(value)
     if parsed is None:
-        errors[field] = [BAD_TIMESTAMP]
+        errors[field] = [gettext(BAD_TIMESTAMP)]
         return None
     instant = in_range_utc(parsed)
     if instant is None:
-        errors[field] = [TIMESTAMP_RANGE]
+        errors[field] = [gettext(TIMESTAMP_RANGE)]
     return instant
 
 
 def _label(item, field, errors, labels, *, required):
     value = _string(item, field, errors, required=required, max_length=200)
     if value is not None and labels and value not in labels:
-        errors[field] = [NOT_IN_LABEL_SET.format(value=value[:200])]
+        errors[field] = [gettext(NOT_IN_LABEL_SET).format(value=value[:200])]
         return None
     return value
 
@@ -204,7 +211,7 @@ def clean_prediction(item, *, labels: frozenset, limits: Limits):
         "customer_ref": _string(item, "customer_ref", errors, max_length=200),
     }
     if item.get("input_text") is None and item.get("input_data") is None:
-        errors["input_text"] = [INPUT_MISSING]
+        errors["input_text"] = [gettext(INPUT_MISSING)]
     scores = item.get("scores")
     if scores is not None:
         row["scores"] = _clean_scores(scores, errors)
@@ -217,17 +224,17 @@ def clean_prediction(item, *, labels: frozenset, limits: Limits):
 
 def _clean_scores(scores, errors):
     if type(scores) is not dict:
-        errors["scores"] = [NOT_AN_OBJECT]
+        errors["scores"] = [gettext(NOT_AN_OBJECT)]
         return None
     if len(scores) > MAX_SCORES:
-        errors["scores"] = [f"At most {MAX_SCORES} labels."]
+        errors["scores"] = [gettext(TOO_MANY_SCORES).format(limit=MAX_SCORES)]
         return None
     for label, value in scores.items():
         if len(label) > 200 or "\x00" in label:
-            errors["scores"] = [f"Invalid label {label[:50]!r}."]
+            errors["scores"] = [gettext(BAD_SCORE_LABEL).format(label=repr(label[:50]))]
             return None
         if type(value) not in (int, float) or not math.isfinite(value):
-            errors["scores"] = [f"Score of {label[:50]!r} must be a number."]
+            errors["scores"] = [gettext(SCORE_NOT_A_NUMBER).format(label=repr(label[:50]))]
             return None
     return orjson.dumps(scores).decode()
 
@@ -243,9 +250,9 @@ def clean_feedback(item, *, labels: frozenset, limits: Limits, default_source: s
     errors: dict[str, list[str]] = {}
     kind = item.get("kind")
     if kind is None:
-        errors["kind"] = [REQUIRED]
+        errors["kind"] = [gettext(REQUIRED)]
     elif kind not in FEEDBACK_KINDS:
-        errors["kind"] = [BAD_KIND]
+        errors["kind"] = [gettext(BAD_KIND)]
         kind = None
     needs_prediction = kind in ("correction", "rating")
     row = {
@@ -263,12 +270,12 @@ def clean_feedback(item, *, labels: frozenset, limits: Limits, default_source: s
         "created_at": _timestamp(item, "created_at", errors),
         "rating": None,
     }
-    if needs_prediction and errors.get("request_id") == [REQUIRED]:
-        errors["request_id"] = [REQUEST_ID_REQUIRED_FOR.format(kind=kind)]
+    if needs_prediction and errors.get("request_id") == [gettext(REQUIRED)]:
+        errors["request_id"] = [gettext(REQUEST_ID_REQUIRED_FOR).format(kind=kind)]
     rating = item.get("rating")
     if rating is not None or kind == "rating":
         if type(rating) is not int or rating not in (-1, 1):
-            errors["rating"] = [REQUIRED if rating is None else BAD_RATING]
+            errors["rating"] = [gettext(REQUIRED if rating is None else BAD_RATING)]
         else:
             row["rating"] = rating
     if errors:

@@ -2,6 +2,7 @@
 
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from core import files
@@ -44,7 +45,7 @@ def _import_list(request, handler):
         if handler.exceeded:
             form = ImportUploadForm(request.POST)
             form.is_valid()
-            form.add_error("file", TOO_BIG.format(limit=handler.limit))
+            form.add_error("file", gettext(TOO_BIG).format(limit=handler.limit))
         elif form.is_valid():
             try:
                 job = imports.import_job_upload(

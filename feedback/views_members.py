@@ -5,6 +5,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.access import project_view
@@ -14,12 +16,22 @@ from .models import Membership
 from .selectors import project_memberships
 
 ADMIN = Membership.Role.ADMIN
-TEAM_CHOICES = [("", "No team"), *Membership.Team.choices]
+TEAM_CHOICES = [("", gettext_lazy("No team")), *Membership.Team.choices]
+# The role as the flash messages name it, in the reader's language.
+ROLE_NAMES = {
+    Membership.Role.VIEWER: gettext_lazy("viewer"),
+    Membership.Role.REVIEWER: gettext_lazy("reviewer"),
+    Membership.Role.ADMIN: gettext_lazy("admin"),
+}
 
 
 class MemberAddForm(forms.Form):
-    username = forms.CharField(required=False, max_length=150, help_text="New or existing.")
-    email = forms.EmailField(required=False, help_text="Finds an existing account by e-mail.")
+    username = forms.CharField(
+        required=False, max_length=150, help_text=gettext_lazy("New or existing.")
+    )
+    email = forms.EmailField(
+        required=False, help_text=gettext_lazy("Finds an existing account by e-mail.")
+    )
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
     team = forms.ChoiceField(choices=TEAM_CHOICES, required=False)
 
@@ -38,7 +50,7 @@ class MemberChangeForm(forms.Form):
 def _membership_or_404(request, membership_id: int) -> Membership:
     found = project_memberships(project=request.project).filter(id=membership_id).first()
     if found is None:
-        raise Http404("No such member of this project.")
+        raise Http404(_("No such member of this project."))
     return found
 
 
@@ -61,11 +73,16 @@ def member_list(request):
                     form.add_error(field if field in form.fields else None, error)
         else:
             name = added.membership.user.get_username()
-            messages.success(request, f"{name} is now {added.membership.role} of this project.")
+            role = ROLE_NAMES.get(added.membership.role, added.membership.role)
+            messages.success(
+                request,
+                _("%(name)s is now %(role)s of this project.") % {"name": name, "role": role},
+            )
             if added.set_password_url:
                 messages.info(
                     request,
-                    f"Send {name} this one-time link to set a password: {added.set_password_url}",
+                    _("Send %(name)s this one-time link to set a password: %(url)s")
+                    % {"name": name, "url": added.set_password_url},
                 )
             return redirect("member-list", slug=request.project.slug)
     rows = [
@@ -82,14 +99,17 @@ def member_change(request, membership_id: int):
     membership = _membership_or_404(request, membership_id)
     form = MemberChangeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a role and a team from the lists.")
+        messages.error(request, _("Choose a role and a team from the lists."))
     else:
         try:
             members.member_change(membership=membership, actor=request.user, **form.cleaned_data)
         except ValidationError as invalid:
             _flash_errors(request, invalid)
         else:
-            messages.success(request, f"{membership.user.get_username()}'s role is saved.")
+            messages.success(
+                request,
+                _("%(name)s's role is saved.") % {"name": membership.user.get_username()},
+            )
     return redirect("member-list", slug=request.project.slug)
 
 
@@ -102,5 +122,7 @@ def member_remove(request, membership_id: int):
     except ValidationError as invalid:
         _flash_errors(request, invalid)
     else:
-        messages.success(request, f"{membership.user.get_username()} left the project.")
+        messages.success(
+            request, _("%(name)s left the project.") % {"name": membership.user.get_username()}
+        )
     return redirect("member-list", slug=request.project.slug)

@@ -5,6 +5,8 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.access import ADMIN, project_view
 
@@ -14,14 +16,17 @@ from .models import Erasure
 
 class ErasureForm(forms.Form):
     customer_ref = forms.CharField(
-        label="Customer reference",
+        label=gettext_lazy("Customer reference"),
         max_length=200,
         strip=False,  # the reference as ingest got it (ingest does not trim it either)
-        help_text="Exactly as your service sends it with predictions and feedback "
-        "(customer_ref). Only its keyed hash is kept.",
+        help_text=gettext_lazy(
+            "Exactly as your service sends it with predictions and feedback "
+            "(customer_ref). Only its keyed hash is kept."
+        ),
     )
     confirm = forms.BooleanField(
-        label="I understand that this customer's texts are erased for good.", required=True
+        label=gettext_lazy("I understand that this customer's texts are erased for good."),
+        required=True,
     )
 
 
@@ -41,7 +46,7 @@ def erasure_list(request):
                 for error in errors:
                     form.add_error(name if name in form.fields else None, error)
         else:
-            messages.success(request, f"Erasure #{erasure.id} is queued.")
+            messages.success(request, _("Erasure #%(id)s is queued.") % {"id": erasure.id})
             return redirect("erasure-detail", slug=request.project.slug, erasure_id=erasure.id)
     context = {
         "section": "privacy",
@@ -72,6 +77,6 @@ def project_settings(request):
     parts = settings_forms(request.project, request.POST or None)
     if request.method == "POST" and all(form.is_valid() for form in parts.values()):
         changed = settings_save(project=request.project, forms_=parts, actor=request.user)
-        messages.success(request, "Saved." if changed else "Nothing changed.")
+        messages.success(request, _("Saved.") if changed else _("Nothing changed."))
         return redirect("project-settings", slug=request.project.slug)
     return render(request, "lifecycle/settings.html", {"section": "settings", **parts})

@@ -1,6 +1,8 @@
 """Dataset exports in the public API (docs/api.md): request, follow, download."""
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -15,13 +17,13 @@ from .models import DatasetExport
 from .selectors_exports import export_get, exports_for_project
 from .services.exports import ExportInvalid, export_downloaded, export_file_name, export_request
 
-NOT_FOUND = "No export with this id."
+NOT_FOUND = _("No export with this id.")
 
 
 class NotReady(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "not_ready"
-    default_detail = "This export has no file to download: it is not built (or it failed)."
+    default_detail = _("This export has no file to download: it is not built (or it failed).")
 
 
 class FiltersSerializer(serializers.Serializer):
@@ -192,7 +194,7 @@ class ExportDetailApi(ProjectApiView):
     def get(self, request, slug, export_id: int):
         export = export_get(project=self.project, export_id=export_id)
         if export is None:
-            raise NotFound(NOT_FOUND)
+            raise NotFound(gettext(NOT_FOUND))
         return Response(ExportSerializer(export).data)
 
 
@@ -221,7 +223,7 @@ class ExportDownloadApi(ProjectApiView):
     def get(self, request, slug, export_id: int):
         export = export_get(project=self.project, export_id=export_id)
         if export is None:
-            raise NotFound(NOT_FOUND)
+            raise NotFound(gettext(NOT_FOUND))
         name = export_file_name(export)
         if name is None:
             raise NotReady()

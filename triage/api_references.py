@@ -1,6 +1,8 @@
 """Reference datasets in the public API (docs/api.md): upload (202: a worker reads it), list,
 read (with the status and progress of the background read), delete."""
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -16,8 +18,8 @@ from .models import ReferenceDataset
 from .selectors_exports import reference_get, references_for_project
 from .services.references import ReferenceInvalid, reference_delete, reference_upload
 
-NOT_FOUND = "No reference dataset with this id."
-MISSING_FILE = "Send the training set as the multipart field 'file'."
+NOT_FOUND = _("No reference dataset with this id.")
+MISSING_FILE = _("Send the training set as the multipart field 'file'.")
 
 
 class ReferenceSerializer(serializers.ModelSerializer):
@@ -87,9 +89,11 @@ class ReferenceListApi(ProjectApiView):
         handler = bounded_uploads(request._request)
         data = request.data
         if handler.exceeded:
-            raise PayloadTooLarge(TOO_BIG.format(limit=handler.limit), {"max_bytes": handler.limit})
+            raise PayloadTooLarge(
+                gettext(TOO_BIG).format(limit=handler.limit), {"max_bytes": handler.limit}
+            )
         if request.FILES.get("file") is None:
-            raise ValidationError({"file": [MISSING_FILE]})
+            raise ValidationError({"file": [gettext(MISSING_FILE)]})
         values = ReferenceCreateSerializer(data=data)
         values.is_valid(raise_exception=True)
         try:
@@ -129,7 +133,7 @@ class ReferenceDetailApi(ProjectApiView):
     def _reference(self, reference_id: int) -> ReferenceDataset:
         dataset = reference_get(project=self.project, reference_id=reference_id)
         if dataset is None:
-            raise NotFound(NOT_FOUND)
+            raise NotFound(gettext(NOT_FOUND))
         return dataset
 
     @extend_schema(

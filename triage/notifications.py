@@ -11,7 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.mail import send_once
 from core.public_urls import public_url
@@ -51,11 +53,18 @@ def mentions_notify(*, comment_id: int, user_ids: list[int]) -> int:
         .objects.filter(id__in=user_ids, memberships__project=comment.project)
         .exclude(email="")
     )
-    subject = f"[{comment.project.name}] {comment.author} mentioned you on “{target}”"
     sent = 0
     for user in recipients:
-        context = {"comment": comment, "target": target, "url": public_url(path), "user": user}
-        message = _message(subject=subject, body=_render("mention", context), to=user.email)
+        # In the recipient's language: there is no per-user language setting yet, so every
+        # mail goes out in the site's (LANGUAGE_CODE), whatever language the sender used.
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("[%(project)s] %(author)s mentioned you on “%(target)s”") % {
+                "project": comment.project.name,
+                "author": comment.author,
+                "target": target,
+            }
+            context = {"comment": comment, "target": target, "url": public_url(path), "user": user}
+            message = _message(subject=subject, body=_render("mention", context), to=user.email)
         sent += send_once(message, kind="mention", key=f"comment:{comment.id}")
     return sent
 
@@ -93,8 +102,16 @@ def digest_send(*, project: Project) -> int:
         "review_url": public_url(reverse("review-list", args=[project.slug])),
         "category_url": public_url(f"/p/{project.slug}/categories/"),
     }
-    subject = f"[{project.name}] Weekly review: {sum(len(v) for v in agenda.values())} items"
-    body = _render("digest", context)
+    count = sum(len(v) for v in agenda.values())
+    # In the recipients' language: there is no per-user language setting yet, so the digest
+    # goes out in the site's (LANGUAGE_CODE), one rendering for every member.
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = ngettext(
+            "[%(project)s] Weekly review: %(count)d item",
+            "[%(project)s] Weekly review: %(count)d items",
+            count,
+        ) % {"project": project.name, "count": count}
+        body = _render("digest", context)
     key = digest_key(project=project, day=timezone.localdate())
     return sum(
         send_once(_message(subject=subject, body=body, to=email), kind="digest", key=key)

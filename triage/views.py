@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.access import project_view
@@ -47,7 +49,7 @@ def run_status(request):
 def run_request(request):
     run, created = clustering_run_request(project=request.project, requested_by=request.user)
     if not created:
-        messages.info(request, "A run is already queued or running; showing its progress.")
+        messages.info(request, _("A run is already queued or running; showing its progress."))
     if request.headers.get("HX-Request"):
         return run_status(request, slug=request.project.slug)
     return redirect("category-list", slug=request.project.slug)
@@ -57,7 +59,10 @@ def run_request(request):
 def category_detail(request, category_id: int):
     category = category_or_404(request, category_id)
     if category.merged_into_id:
-        messages.info(request, f"This category was merged into “{category.merged_into.title}”.")
+        messages.info(
+            request,
+            _("This category was merged into “%(title)s”.") % {"title": category.merged_into.title},
+        )
         return redirect(
             "category-detail", slug=request.project.slug, category_id=category.merged_into_id
         )
@@ -117,10 +122,10 @@ def category_rename(request, category_id: int):
             lambda: category_services.category_rename(
                 category=category, title=form.cleaned_data["title"], actor=request.user
             ),
-            "Renamed. Later runs keep this title.",
+            _("Renamed. Later runs keep this title."),
         )  # fmt: skip
     else:
-        messages.error(request, "A title is required (at most 200 characters).")
+        messages.error(request, _("A title is required (at most 200 characters)."))
     return _back(request, category)
 
 
@@ -130,13 +135,13 @@ def category_merge(request, category_id: int):
     category = category_or_404(request, category_id)
     form = MergeForm(request.POST, category=category)
     if not form.is_valid():
-        messages.error(request, "Choose a category of this project to merge into.")
+        messages.error(request, _("Choose a category of this project to merge into."))
         return _back(request, category)
     target = form.cleaned_data["target"]
     merged = _apply(
         request, category,
         lambda: category_services.category_merge(source=category, target=target, actor=request.user),
-        f"Merged into “{target.title}”. Later runs keep them together.",
+        _("Merged into “%(title)s”. Later runs keep them together.") % {"title": target.title},
     )  # fmt: skip
     return _back(request, merged or category)
 
@@ -148,7 +153,7 @@ def category_items_action(request, category_id: int):
     item_ids = [int(v) for v in request.POST.getlist("items") if v.isdigit()]
     form = ItemsActionForm(request.POST, category=category, item_ids=item_ids)
     if not form.is_valid():
-        messages.error(request, "Select items and an action (and a target category to move to).")
+        messages.error(request, _("Select items and an action (and a target category to move to)."))
         return _back(request, category)
     data, actor = form.cleaned_data, request.user
     if data["action"] == "move":
@@ -157,7 +162,11 @@ def category_items_action(request, category_id: int):
             lambda: category_services.items_move(
                 project=request.project, feedback_ids=data["items"], target=data["target"], actor=actor
             ),
-            f"Moved {len(data['items'])} items to “{data['target'].title}” (pinned there).",
+            ngettext(
+                "Moved %(count)d item to “%(title)s” (pinned there).",
+                "Moved %(count)d items to “%(title)s” (pinned there).",
+                len(data["items"]),
+            ) % {"count": len(data["items"]), "title": data["target"].title},
         )  # fmt: skip
     elif data["action"] == "split":
         child = _apply(
@@ -165,7 +174,11 @@ def category_items_action(request, category_id: int):
             lambda: category_services.category_split(
                 category=category, feedback_ids=data["items"], actor=actor, title=data["title"]
             ),
-            f"Split {len(data['items'])} items into a new category.",
+            ngettext(
+                "Split %(count)d item into a new category.",
+                "Split %(count)d items into a new category.",
+                len(data["items"]),
+            ) % {"count": len(data["items"])},
         )  # fmt: skip
         if child:
             return _back(request, child)
@@ -173,5 +186,13 @@ def category_items_action(request, category_id: int):
         category_services.items_mark_not_error(
             category=category, feedback_ids=data["items"], actor=actor
         )
-        messages.success(request, f"{len(data['items'])} items marked as not a model error.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d item marked as not a model error.",
+                "%(count)d items marked as not a model error.",
+                len(data["items"]),
+            )
+            % {"count": len(data["items"])},
+        )
     return _back(request, category)

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import project_view
@@ -162,7 +163,7 @@ def category_assign(request, category_id: int):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     else:
-        messages.error(request, "Choose a team and a member of this project.")
+        messages.error(request, _("Choose a team and a member of this project."))
     return _respond(request, category)
 
 

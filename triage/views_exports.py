@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from core.access import project_view
@@ -67,7 +68,9 @@ def export_list(request):
             except ExportInvalid as invalid:
                 _show_errors(form, invalid)
             else:
-                messages.success(request, f"Export {export.label} is queued.")
+                messages.success(
+                    request, _("Export %(label)s is queued.") % {"label": export.label}
+                )
                 return redirect("export-detail", slug=request.project.slug, export_id=export.id)
     return _render_list(request, form=form, can_export=can_export)
 
@@ -106,7 +109,7 @@ def _reference_create(request, handler):
     if handler.exceeded:
         form = ReferenceUploadForm(request.POST)
         form.is_valid()
-        form.add_error("file", TOO_BIG.format(limit=handler.limit))
+        form.add_error("file", _(TOO_BIG).format(limit=handler.limit))
     elif form.is_valid():
         try:
             dataset = reference_upload(
@@ -121,8 +124,11 @@ def _reference_create(request, handler):
         else:
             messages.success(
                 request,
-                f"Reference dataset {dataset.name} is uploaded; it is being read in the "
-                "background: its progress is below.",
+                _(
+                    "Reference dataset %(name)s is uploaded; it is being read in the "
+                    "background: its progress is below."
+                )
+                % {"name": dataset.name},
             )
             return redirect(reverse("export-list", args=[request.project.slug]) + "#references")
     export_form = ExportForm(project=request.project)
@@ -153,7 +159,7 @@ def reference_remove(request, reference_id: int):
     if request.method != "POST":
         return redirect(reverse("export-list", args=[request.project.slug]) + "#references")
     reference_delete(dataset=dataset, actor=request.user)
-    messages.success(request, f"Reference dataset {dataset.name} deleted.")
+    messages.success(request, _("Reference dataset %(name)s deleted.") % {"name": dataset.name})
     return redirect(reverse("export-list", args=[request.project.slug]) + "#references")
 
 

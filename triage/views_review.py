@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import project_view
@@ -75,7 +76,7 @@ def improvement_new(request):
         except ValidationError as exc:
             _show_errors(form, exc)
         else:
-            messages.success(request, "Improvement point created.")
+            messages.success(request, _("Improvement point created."))
             return redirect("improvement-detail", slug=request.project.slug, point_id=point.id)
     return render(
         request, "triage/improvement_form.html", {"form": form, "section": "improvements"}
@@ -110,7 +111,7 @@ def improvement_detail(request, point_id: int):
             except ValidationError as exc:
                 _show_errors(form, exc)
             else:
-                messages.success(request, "Saved.")
+                messages.success(request, _("Saved."))
                 return redirect("improvement-detail", slug=request.project.slug, point_id=point.id)
     context = {
         "point": point,
@@ -159,7 +160,7 @@ def review_list(request):
 def review_start(request):
     session, created = review_services.review_start(project=request.project, actor=request.user)
     if not created:
-        messages.info(request, "This week's review is already open.")
+        messages.info(request, _("This week's review is already open."))
     return redirect("review-detail", slug=request.project.slug, review_id=session.id)
 
 
@@ -187,9 +188,9 @@ def review_detail(request, review_id: int):
             )
             if "close" in request.POST:
                 review_services.review_close(session=session, actor=request.user)
-                messages.success(request, "Review closed; its agenda is kept as it stood.")
+                messages.success(request, _("Review closed; its agenda is kept as it stood."))
             else:
-                messages.success(request, "Saved.")
+                messages.success(request, _("Saved."))
             return redirect("review-detail", slug=request.project.slug, review_id=session.id)
     agenda = more = frozen = None
     if session.closed_at is None:

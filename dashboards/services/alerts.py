@@ -23,7 +23,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from core.audit import audit
 from core.mail import send_once
@@ -185,17 +186,28 @@ def event_payload(event: AlertEvent, transition: str) -> dict:
 def _send_email(event: AlertEvent, transition: str) -> webhooks.Delivery:
     rule = event.rule
     payload = event_payload(event, transition)
-    state = "FIRING" if transition == "opened" else "resolved"
-    subject = f"[{rule.project.name}] {state}: {rule.name}"
     value = payload["value"]
-    body = (
-        f"Alert rule “{rule.name}” of {rule.project.name} is {state}.\n\n"
-        f"Rule: {rule.describe()}\n"
-        f"Value: {value:.4g}\n"
-        + f"Opened: {event.opened_at:%Y-%m-%d %H:%M} UTC\n"
-        + (f"Resolved: {event.resolved_at:%Y-%m-%d %H:%M} UTC\n" if event.resolved_at else "")
-        + f"\n{payload['url']}\n"
-    )
+    names = {"project": rule.project.name, "rule": rule.name}
+    # The recipients are addresses, not members: the mail goes out in the site's language
+    # (LANGUAGE_CODE) until there is a language setting to follow.
+    with translation.override(settings.LANGUAGE_CODE):
+        if transition == "opened":
+            subject = _("[%(project)s] FIRING: %(rule)s") % names
+            headline = _("Alert rule “%(rule)s” of %(project)s is FIRING.") % names
+        else:
+            subject = _("[%(project)s] resolved: %(rule)s") % names
+            headline = _("Alert rule “%(rule)s” of %(project)s is resolved.") % names
+        when = "%Y-%m-%d %H:%M"
+        lines = [
+            headline,
+            "",
+            _("Rule: %(rule)s") % {"rule": rule.describe()},
+            _("Value: %(value)s") % {"value": f"{value:.4g}"},
+            _("Opened: %(time)s UTC") % {"time": event.opened_at.strftime(when)},
+        ]
+        if event.resolved_at:
+            lines.append(_("Resolved: %(time)s UTC") % {"time": event.resolved_at.strftime(when)})
+        body = "\n".join([*lines, "", payload["url"], ""])
     # One mail per recipient, each recorded as sent with it (core.mail): a pass that runs
     # again after a lost worker sends only what did not go out.
     try:

@@ -20,6 +20,8 @@ from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 
 from core import files
 from core.actors import user_or_none
@@ -32,23 +34,23 @@ from ..models import DatasetExport, ErrorCategory, ImprovementPoint, ReferenceDa
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_CATEGORIES = "No category with id {ids} in this project."
-UNKNOWN_POINTS = "No improvement point with id {ids} in this project."
-UNKNOWN_VERSIONS = "No model version {names} in this project."
-UNKNOWN_LABELS = "Not in the project's label set: {names}."
-BAD_WINDOW = "since must be before until."
-BAD_FORMAT = "Must be one of: csv, jsonl, parquet."
-BAD_RESOLUTION = "Must be one of: latest, majority, unanimous."
-BAD_VALIDATION_SHARE = "The validation share must be between 0 and 1 (exclusive)."
-BAD_SEED = "The seed must be a whole number from 0."
-BAD_FLAGGED = "Must be one of: ignore, mark, exclude."
-BAD_REFERENCE_HANDLING = "Must be one of: mark, exclude."
-UNKNOWN_REFERENCE = "No reference dataset with id {id} in this project."
-REFERENCE_NOT_READY = (
+UNKNOWN_CATEGORIES = _("No category with id {ids} in this project.")
+UNKNOWN_POINTS = _("No improvement point with id {ids} in this project.")
+UNKNOWN_VERSIONS = _("No model version {names} in this project.")
+UNKNOWN_LABELS = _("Not in the project's label set: {names}.")
+BAD_WINDOW = _("since must be before until.")
+BAD_FORMAT = _("Must be one of: csv, jsonl, parquet.")
+BAD_RESOLUTION = _("Must be one of: latest, majority, unanimous.")
+BAD_VALIDATION_SHARE = _("The validation share must be between 0 and 1 (exclusive).")
+BAD_SEED = _("The seed must be a whole number from 0.")
+BAD_FLAGGED = _("Must be one of: ignore, mark, exclude.")
+BAD_REFERENCE_HANDLING = _("Must be one of: mark, exclude.")
+UNKNOWN_REFERENCE = _("No reference dataset with id {id} in this project.")
+REFERENCE_NOT_READY = _(
     "Reference dataset #{id} ({name}) is {status}, not ready: an export can use it once it "
     "has been read."
 )
-REFERENCE_FAILED = (
+REFERENCE_FAILED = _(
     "Reference dataset #{id} ({name}) could not be read: upload it again, or choose another."
 )
 # What to do with corrections the likely-wrong check flags (triage/exports/checks.py):
@@ -82,10 +84,12 @@ def _filters_clean(*, project: Project, filters: dict) -> dict:
     versions = sorted({str(v) for v in filters.get("model_versions") or []})
     labels = sorted({str(v) for v in filters.get("labels") or []})
     if missing := _ids_missing(ErrorCategory, project, categories):
-        errors["filters.categories"] = [UNKNOWN_CATEGORIES.format(ids=", ".join(map(str, missing)))]
+        errors["filters.categories"] = [
+            gettext(UNKNOWN_CATEGORIES).format(ids=", ".join(map(str, missing)))
+        ]
     if missing := _ids_missing(ImprovementPoint, project, points):
         errors["filters.improvement_points"] = [
-            UNKNOWN_POINTS.format(ids=", ".join(map(str, missing)))
+            gettext(UNKNOWN_POINTS).format(ids=", ".join(map(str, missing)))
         ]
     known = set(
         ModelVersion.objects.filter(project=project, version__in=versions).values_list(
@@ -93,12 +97,14 @@ def _filters_clean(*, project: Project, filters: dict) -> dict:
         )
     )
     if missing := [v for v in versions if v not in known]:
-        errors["filters.model_versions"] = [UNKNOWN_VERSIONS.format(names=", ".join(missing))]
+        errors["filters.model_versions"] = [
+            gettext(UNKNOWN_VERSIONS).format(names=", ".join(missing))
+        ]
     if project.has_label_set and (missing := [v for v in labels if v not in project.labels]):
-        errors["filters.labels"] = [UNKNOWN_LABELS.format(names=", ".join(missing[:20]))]
+        errors["filters.labels"] = [gettext(UNKNOWN_LABELS).format(names=", ".join(missing[:20]))]
     since, until = filters.get("since"), filters.get("until")
     if since and until and since >= until:
-        errors["filters.since"] = [BAD_WINDOW]
+        errors["filters.since"] = [gettext(BAD_WINDOW)]
     if errors:
         raise ExportInvalid(errors)
     return {
@@ -118,9 +124,9 @@ def _split_clean(split: dict | None) -> dict:
     errors = {}
     share, seed = split.get("validation"), split.get("seed", 0)
     if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share < 1:
-        errors["split.validation"] = [BAD_VALIDATION_SHARE]
+        errors["split.validation"] = [gettext(BAD_VALIDATION_SHARE)]
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        errors["split.seed"] = [BAD_SEED]
+        errors["split.seed"] = [gettext(BAD_SEED)]
     if errors:
         raise ExportInvalid(errors)
     return {"validation": float(share), "seed": seed}
@@ -130,8 +136,8 @@ def reference_not_ready(dataset: ReferenceDataset) -> str:
     """Why an export cannot use this reference dataset yet (or ever), naming it."""
     name = dataset.name[:100]
     if dataset.status == ReferenceDataset.Status.FAILED:
-        return REFERENCE_FAILED.format(id=dataset.id, name=name)
-    return REFERENCE_NOT_READY.format(id=dataset.id, name=name, status=dataset.status)
+        return gettext(REFERENCE_FAILED).format(id=dataset.id, name=name)
+    return gettext(REFERENCE_NOT_READY).format(id=dataset.id, name=name, status=dataset.status)
 
 
 def _reference_problem(project: Project, reference) -> str:
@@ -141,7 +147,7 @@ def _reference_problem(project: Project, reference) -> str:
         else None
     )
     if dataset is None:
-        return UNKNOWN_REFERENCE.format(id=reference)
+        return gettext(UNKNOWN_REFERENCE).format(id=reference)
     return "" if dataset.is_ready else reference_not_ready(dataset)
 
 
@@ -162,13 +168,13 @@ def export_request(
     naming the field at fault. Audited as `export_requested`."""
     errors = {}
     if format not in DatasetExport.Format.values:
-        errors["format"] = [BAD_FORMAT]
+        errors["format"] = [gettext(BAD_FORMAT)]
     if resolution_policy not in resolution.POLICIES:
-        errors["resolution"] = [BAD_RESOLUTION]
+        errors["resolution"] = [gettext(BAD_RESOLUTION)]
     if flagged not in FLAGGED_HANDLING:
-        errors["flagged"] = [BAD_FLAGGED]
+        errors["flagged"] = [gettext(BAD_FLAGGED)]
     if reference_handling not in REFERENCE_HANDLING:
-        errors["reference_handling"] = [BAD_REFERENCE_HANDLING]
+        errors["reference_handling"] = [gettext(BAD_REFERENCE_HANDLING)]
     if reference is not None:
         problem = _reference_problem(project, reference)
         if problem:
