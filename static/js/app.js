@@ -20,7 +20,7 @@ document.addEventListener("DOMContentLoaded", () => {
     select.dataset.filterable = "done";
     const box = document.createElement("input");
     box.type = "search";
-    box.className = "select-filter";
+    box.className = "select-filter form-control form-control-sm";
     box.placeholder = document.body.dataset.filterText || "Filter";
     const name = select.labels.length ? select.labels[0].textContent.trim() : select.name;
     box.setAttribute("aria-label", `${box.placeholder}: ${name}`);
