@@ -4,7 +4,10 @@ from .models import ErrorCategory, ImprovementPoint
 
 
 class RenameForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    # Its own id: the bulk actions' "New category title" is on the same page.
+    title = forms.CharField(
+        max_length=200, widget=forms.TextInput(attrs={"id": "id_rename_title"})
+    )
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -34,7 +37,12 @@ class ItemsActionForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS)
     items = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True)
     target = CategoryChoiceField(queryset=ErrorCategory.objects.none(), required=False)
-    title = forms.CharField(max_length=200, required=False, label="New category title")
+    title = forms.CharField(
+        max_length=200,
+        required=False,
+        label="New category title",
+        widget=forms.TextInput(attrs={"id": "id_split_title"}),
+    )
 
     def __init__(self, *args, category: ErrorCategory, item_ids, **kwargs):
         super().__init__(*args, **kwargs)

@@ -61,7 +61,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (shown && empty) empty.remove();
       if (!shown && !empty) {
         const note = document.createElement("p");
-        note.className = "muted empty";
+        note.className = "text-body-secondary small mx-1 empty";
         note.textContent = board.dataset.emptyText;
         cards.prepend(note);
       }
