@@ -5,9 +5,7 @@ from .models import ErrorCategory, ImprovementPoint
 
 class RenameForm(forms.Form):
     # Its own id: the bulk actions' "New category title" is on the same page.
-    title = forms.CharField(
-        max_length=200, widget=forms.TextInput(attrs={"id": "id_rename_title"})
-    )
+    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"id": "id_rename_title"}))
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
