@@ -61,18 +61,17 @@ class BoardFilterForm(forms.Form):
         queryset=None,
         required=False,
         empty_label="All versions",
-        widget=forms.Select(attrs={"aria-label": "Model version"}),
+        label="Model version",
     )
     label = forms.CharField(
         required=False,
         max_length=200,
-        widget=forms.TextInput(
-            attrs={"aria-label": "Label", "placeholder": "Label", "list": "board-labels"}
-        ),
+        widget=forms.TextInput(attrs={"list": "board-labels"}),
         help_text="A label's name or id, as predicted or corrected.",
     )
     team = forms.ChoiceField(
         required=False,
+        label="Owner team",
         choices=[
             ("", "Any owner"),
             ("model", "Model team"),
@@ -85,15 +84,14 @@ class BoardFilterForm(forms.Form):
         min_value=1,
         max_value=10**9,
         label="Min. size",
-        widget=forms.NumberInput(attrs={"aria-label": "Minimum size", "placeholder": "Min. size"}),
     )
     show = forms.ChoiceField(
         required=False,
         choices=[("", "All"), ("new", "New only"), ("growing", "Growing")],
-        widget=forms.Select(attrs={"aria-label": "Show"}),
     )
     sort = forms.ChoiceField(
         required=False,
+        label="Sort by",
         choices=[
             ("impact", "Impact (traffic × correction rate)"),
             ("growth", "Size × growth"),
@@ -106,8 +104,6 @@ class BoardFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.project = project
         self.fields["version"].queryset = project.model_versions.order_by("-released_at")
-        self.fields["team"].widget.attrs["aria-label"] = "Owner team"
-        self.fields["sort"].widget.attrs["aria-label"] = "Sort by"
 
     def label_choices(self) -> list[tuple[str, str]]:
         """(id, name) of the project's labels, for the label box's suggestions."""

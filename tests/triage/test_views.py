@@ -1,6 +1,7 @@
 import pytest
 
 from core.models import AuditEvent
+from core.templatetags.ui import ident
 from feedback.models import Feedback
 from tests.factories import ProjectFactory
 from tests.helpers import login
@@ -45,7 +46,7 @@ def test_the_category_page_shows_items_confusions_and_trend(
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert category.top_confusions[0]["corrected"] in html
+    assert ident(category.top_confusions[0]["corrected"]) in html  # shown with the ident filter
     assert html.count('name="items"') == min(category.size, 50)
     paginator = response.context["page"].paginator
     assert paginator.count == Feedback.objects.filter(assignment__category=category).count()
