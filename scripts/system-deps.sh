@@ -17,6 +17,8 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 # A real PgBouncer in transaction mode in front of the test PostgreSQL
 # (tests/integration/test_connections.py); /usr/sbin is not on every PATH.
 command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+# makemessages (tests/feedback/test_translations.py checks the Korean catalogue is complete).
+command -v xgettext >/dev/null || missing+=(gettext)
 # Parses docker-compose.yml without a Docker engine (tests/config/test_deploy.py).
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 # Fonts for the browser tests' screenshots of the Korean customer page and its 👍/👎 buttons.
