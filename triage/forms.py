@@ -155,7 +155,7 @@ class ImprovementForm(forms.ModelForm):
             "target_version", "done_in_version", "decision_date", "due_date",
         ]  # fmt: skip
         widgets = {
-            "description": forms.Textarea(attrs={"rows": 4}),
+            "description": forms.Textarea(attrs={"rows": 9}),
             "decision_date": forms.DateInput(attrs={"type": "date"}),
             "due_date": forms.DateInput(attrs={"type": "date"}),
         }

@@ -10,14 +10,31 @@ KNOWN_SOURCES = ["widget", "api", "import"]
 
 
 class InboxFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search text")
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search text",
+        widget=forms.SearchInput(attrs={"placeholder": "words the customer wrote"}),
+    )
     kind = forms.ChoiceField(required=False, choices=[("", "any kind"), *Feedback.Kind.choices])
     model_version = forms.TypedChoiceField(
         required=False, coerce=int, empty_value=None, label="Model version"
     )
-    predicted_label = forms.CharField(required=False, max_length=200, label="Predicted")
-    corrected_label = forms.CharField(required=False, max_length=200, label="Corrected to")
-    source = forms.CharField(required=False, max_length=30)
+    predicted_label = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Predicted",
+        widget=forms.TextInput(attrs={"list": "inbox-labels"}),
+    )
+    corrected_label = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Corrected to",
+        widget=forms.TextInput(attrs={"list": "inbox-labels"}),
+    )
+    source = forms.CharField(
+        required=False, max_length=30, widget=forms.TextInput(attrs={"list": "inbox-sources"})
+    )
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     triage_state = forms.ChoiceField(

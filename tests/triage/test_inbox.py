@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.templatetags.ui import ident
 from feedback.ingest import feedback_ingest
 from feedback.models import Feedback, FeedbackRepeat
 from tests.factories import (
@@ -59,7 +60,7 @@ def test_the_inbox_lists_feedback_newest_first_with_its_prediction_and_category(
     assert (
         "Card delivery confusion" in html
         and "card_arrival" in html
-        and "→ card_not_working" in html
+        and f"→ {ident('card_not_working')}" in html
     )
     assert 'aria-current="page">Inbox' in html
 
@@ -245,8 +246,8 @@ def test_the_detail_page_shows_the_prediction_next_to_all_its_feedback(client, p
 
     html = response.content.decode()
     assert response.status_code == 200
-    for expected in ("req-77", "Where is my new card?", "v1", "0.610", "card_not_working",
-                     "Wrong!", "Said 2 times by the same customer", "exchange_rate",
+    for expected in ("req-77", "Where is my new card?", "v1", "0.610", ident("card_not_working"),
+                     "Wrong!", "Said 2 times by the same customer", ident("exchange_rate"),
                      "The customer changed this answer", "The answer was wrong"):  # fmt: skip
         assert expected in html, expected
     thread = response.context["detail"].thread
