@@ -11,7 +11,7 @@ import pytest
 
 from dashboards.services.demo import demo_alerts_setup
 from feedback.models import Feedback, Membership, Project
-from tests.e2e.conftest import log_in, screenshot
+from tests.e2e.conftest import ARTIFACTS, log_in, screenshot
 from tests.factories import UserFactory
 from tests.feedback.imports.helpers import EXPORT, run_import
 from tests.triage.conftest import REPLAY_END, cached_replay
@@ -39,6 +39,7 @@ AXE_RUN = """async () => {
 }"""
 # VOC_GUARD_PAGES=board,category checks only those pages (while working on them).
 ONLY = {name for name in os.environ.get("VOC_GUARD_PAGES", "").split(",") if name}
+README_PAGES = {"board", "category", "quality"}
 SIZES = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
 
 
@@ -130,6 +131,8 @@ def page_problems(page, name: str, path: str, size: str) -> list[str]:
             f"{violation['help']}: {', '.join(violation['targets'])}"
         )
     screenshot(page, f"guard-{name}-{size}")
+    if size == "desktop" and name in README_PAGES:  # what docs/screenshots/ shows
+        page.screenshot(path=str(ARTIFACTS / f"readme-{name}.png"))
     return [f"{name} @ {size}: {problem}" for problem in problems]
 
 
@@ -155,3 +158,17 @@ def test_the_login_page_is_clean(page):
         page.set_viewport_size(viewport)
         problems += page_problems(page, "login", "/accounts/login/", size)
     assert not problems, "\n".join(problems)
+
+
+def test_the_api_documentation_runs_under_the_same_policy(page, project):
+    """Swagger UI (drf-spectacular's sidecar files) draws the API without a console error."""
+    user = UserFactory()
+    Membership.objects.create(project=project, user=user, role="viewer")
+    log_in(page, user)
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+
+    page.goto("/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock")
+
+    assert errors == [] and page.errors == []
