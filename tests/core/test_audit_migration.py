@@ -6,7 +6,12 @@ from django.db.migrations.executor import MigrationExecutor
 
 from core.models import AuditEvent
 
-BEFORE = [("triage", "0005_reference_datasets"), ("core", None)]
+# Feedback too: its later migrations add columns the old Project model does not know.
+BEFORE = [
+    ("triage", "0005_reference_datasets"),
+    ("core", None),
+    ("feedback", "0007_feedback_prediction_without_constraint"),
+]
 
 
 @pytest.mark.django_db(transaction=True)
