@@ -136,7 +136,6 @@ def page_problems(page, name: str, path: str, size: str) -> list[str]:
     return [f"{name} @ {size}: {problem}" for problem in problems]
 
 
-@pytest.mark.xfail(reason="the team pages are being moved to Bootstrap", strict=False)
 def test_every_team_page_holds_its_layout_and_is_accessible_at_both_sizes(page, demo_team):
     admin, pages = demo_team
     log_in(page, admin)
