@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.models import UserPreference
 from dashboards.services.demo import demo_alerts_setup
 from feedback.models import Feedback, Membership, Project
 from tests.e2e.conftest import ARTIFACTS, log_in, screenshot
@@ -37,9 +38,11 @@ AXE_RUN = """async () => {
     nodes: v.nodes.length, targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
   }));
 }"""
-# VOC_GUARD_PAGES=board,category checks only those pages (while working on them).
+# VOC_GUARD_PAGES=board,category checks only those pages (while working on them);
+# VOC_GUARD_LANGUAGES=en only English.
 ONLY = {name for name in os.environ.get("VOC_GUARD_PAGES", "").split(",") if name}
 README_PAGES = {"board", "category", "quality"}
+LANGUAGES = os.environ.get("VOC_GUARD_LANGUAGES", "en,ko").split(",")
 SIZES = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
 
 
@@ -120,6 +123,9 @@ def page_problems(page, name: str, path: str, size: str) -> list[str]:
     page.wait_for_load_state("networkidle")
     page.remove_listener("console", record)
     problems = [f"HTTP {response.status}"] if response.status != 200 else []
+    language = size.partition("-")[2] or "en"  # "phone-ko": the page must be in Korean
+    if page.locator("html").get_attribute("lang") != language:
+        problems.append(f"the page is not in {language}")
     problems += [f"console: {text}" for text in console] + [f"script: {e}" for e in page.errors]
     page.errors.clear()
     problems += [f"{p['check']}: {p['where']}: {p['detail']}" for p in page.evaluate(LAYOUT_CHECKS)]
@@ -138,15 +144,20 @@ def page_problems(page, name: str, path: str, size: str) -> list[str]:
 
 
 def test_every_team_page_holds_its_layout_and_is_accessible_at_both_sizes(page, demo_team):
+    """In English, then in Korean (the member's language setting): Korean text is set in
+    other widths, and what is translated must fit as well."""
     admin, pages = demo_team
     log_in(page, admin)
     problems = []
-    for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
-        for name, path in pages.items():
-            if ONLY and name not in ONLY:
-                continue
-            problems += page_problems(page, name, path, size)
+    for language in LANGUAGES:
+        UserPreference.objects.update_or_create(user=admin, defaults={"language": language})
+        for size, viewport in SIZES.items():
+            page.set_viewport_size(viewport)
+            label = size if language == "en" else f"{size}-{language}"
+            for name, path in pages.items():
+                if ONLY and name not in ONLY:
+                    continue
+                problems += page_problems(page, name, path, label)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 
