@@ -20,6 +20,17 @@ def preferred_language(user) -> str:
     return next(iter(preference), "")
 
 
+def languages_of(user_ids) -> dict[int, str]:
+    """Each user's language for mail (no browser to ask): their setting, else the site's."""
+    user_ids = list(user_ids)
+    chosen = dict(
+        UserPreference.objects.filter(user_id__in=user_ids)
+        .exclude(language="")
+        .values_list("user_id", "language")
+    )
+    return {user_id: chosen.get(user_id, settings.LANGUAGE_CODE) for user_id in user_ids}
+
+
 class UserLanguageMiddleware:
     """After AuthenticationMiddleware: a member's saved language wins over the browser's."""
 

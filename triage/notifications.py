@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.language import languages_of
 from core.mail import send_once
 from core.public_urls import public_url
 from feedback.models import Membership, Project
@@ -54,10 +55,11 @@ def mentions_notify(*, comment_id: int, user_ids: list[int]) -> int:
         .exclude(email="")
     )
     sent = 0
+    recipients = list(recipients)
+    languages = languages_of(user.id for user in recipients)
     for user in recipients:
-        # In the recipient's language: there is no per-user language setting yet, so every
-        # mail goes out in the site's (LANGUAGE_CODE), whatever language the sender used.
-        with translation.override(settings.LANGUAGE_CODE):
+        # In the recipient's language (their setting, else the site's), not the sender's.
+        with translation.override(languages[user.id]):
             subject = _("[%(project)s] %(author)s mentioned you on “%(target)s”") % {
                 "project": comment.project.name,
                 "author": comment.author,
@@ -85,15 +87,14 @@ def digest_send(*, project: Project) -> int:
     agenda = review_agenda(project=project, since=since)
     if not any(agenda.values()):
         return 0
-    emails = sorted(
-        set(
-            Membership.objects.filter(project=project)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
-        )
+    members = dict(
+        Membership.objects.filter(project=project)
+        .exclude(user__email="")
+        .values_list("user__email", "user_id")
     )
-    if not emails:
+    if not members:
         return 0
+    languages = languages_of(members.values())
     context = {
         "project": project,
         "agenda": agenda,
@@ -103,20 +104,22 @@ def digest_send(*, project: Project) -> int:
         "category_url": public_url(f"/p/{project.slug}/categories/"),
     }
     count = sum(len(v) for v in agenda.values())
-    # In the recipients' language: there is no per-user language setting yet, so the digest
-    # goes out in the site's (LANGUAGE_CODE), one rendering for every member.
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = ngettext(
-            "[%(project)s] Weekly review: %(count)d item",
-            "[%(project)s] Weekly review: %(count)d items",
-            count,
-        ) % {"project": project.name, "count": count}
-        body = _render("digest", context)
     key = digest_key(project=project, day=timezone.localdate())
-    return sum(
-        send_once(_message(subject=subject, body=body, to=email), kind="digest", key=key)
-        for email in emails
-    )
+    rendered = {}  # language -> (subject, body): one rendering per language, not per member
+    sent = 0
+    for email, user_id in sorted(members.items()):
+        language = languages[user_id]
+        if language not in rendered:
+            with translation.override(language):
+                subject = ngettext(
+                    "[%(project)s] Weekly review: %(count)d item",
+                    "[%(project)s] Weekly review: %(count)d items",
+                    count,
+                ) % {"project": project.name, "count": count}
+                rendered[language] = (subject, _render("digest", context))
+        subject, body = rendered[language]
+        sent += send_once(_message(subject=subject, body=body, to=email), kind="digest", key=key)
+    return sent
 
 
 def digests_send() -> int:

@@ -188,8 +188,8 @@ def _send_email(event: AlertEvent, transition: str) -> webhooks.Delivery:
     payload = event_payload(event, transition)
     value = payload["value"]
     names = {"project": rule.project.name, "rule": rule.name}
-    # The recipients are addresses, not members: the mail goes out in the site's language
-    # (LANGUAGE_CODE) until there is a language setting to follow.
+    # The recipients are addresses, not members with a language setting: the mail goes out
+    # in the site's language (LANGUAGE_CODE).
     with translation.override(settings.LANGUAGE_CODE):
         if transition == "opened":
             subject = _("[%(project)s] FIRING: %(rule)s") % names

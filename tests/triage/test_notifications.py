@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 
-from core.models import SentEmail
+from core.models import SentEmail, UserPreference
 from feedback.models import Membership
 from tests.factories import ProjectFactory, UserFactory
 from triage.models import ErrorCategory
@@ -108,3 +108,27 @@ def test_a_redelivered_mention_task_mails_each_mentioned_member_once(project):
     again = comment_add(target=category, author=author, body="@bob one more thing")
     notify_mentions.apply(args=[again.id, [bob.id]], throw=True)
     assert delivered_to() == ["bob@example.com", "bob@example.com", "cy@example.com"]
+
+
+def test_each_member_reads_the_digest_and_mentions_in_their_own_language(project):
+    UserPreference.objects.create(user=member(project, email="min@example.com"), language="ko")
+    member(project, email="ann@example.com")  # no setting: the site's language
+    category = ErrorCategory.objects.get(project=project)
+    author = member(project, username="alice", email="alice@example.com")
+    korean = UserPreference.objects.create(
+        user=member(project, "viewer", username="jun", email="jun@example.com"), language="ko"
+    ).user
+
+    weekly_digest.apply(throw=True)
+    comment = comment_add(target=category, author=author, body="@jun have a look")
+    notify_mentions.apply(args=[comment.id, [korean.id]], throw=True)
+
+    subjects = {message.to[0]: message.subject for message in mail.outbox}
+    assert "Weekly review" in subjects["ann@example.com"]
+    assert "Weekly review" not in subjects["min@example.com"]
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in subjects["min@example.com"])
+    digest_bodies = {m.to[0]: m.body for m in mail.outbox if m.subject.startswith("[")}
+    assert "Transfers stuck" in digest_bodies["min@example.com"]
+    mention = [m for m in mail.outbox if "alice" in m.subject][-1]
+    assert mention.to == ["jun@example.com"]
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in mention.subject)
