@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 
-CARD = re.compile(rb'class="card category-card')
+CARD = re.compile(rb'class="[^"]*\bcategory-card\b')
 LOGIN_FORM = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
