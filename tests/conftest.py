@@ -42,6 +42,17 @@ def services_required():
 
 
 @pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language: a request in Korean leaves the test thread's
+    translation active, and a later test comparing English messages would read Korean."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits(monkeypatch):
     """Rate-limit counters live in the cache, which outlives each test's database: with the
     same client address and ids repeating from test to test, one test's requests would spend
