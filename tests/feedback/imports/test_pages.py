@@ -2,6 +2,7 @@
 
 import pytest
 
+from core.templatetags.ui import ident
 from feedback.imports import import_job_run, import_job_upload
 from feedback.models import ImportJob
 from tests.factories import ProjectFactory
@@ -38,7 +39,7 @@ def test_a_reviewer_uploads_maps_and_follows_an_import(client, project, predicti
         "Asia/Seoul",
         "Ticket",
     )
-    assert b"Import of export.csv" in detail.content
+    assert f"Import of {ident('export.csv')}" in detail.content.decode()
     assert b'hx-trigger="every 2s"' in fragment.content and b"<html" not in fragment.content
 
     import_job_run(job_id=job.id)
