@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from core.access import project_view
@@ -212,12 +213,13 @@ def review_detail(request, review_id: int):
     return render(request, "triage/review_detail.html", context)
 
 
+# Marked for the catalogue only: review_detail.html translates them when it shows them.
 FROZEN_TITLES = {
-    "regressed": "Regressed",
-    "new": "New categories",
-    "growing": "Growing",
-    "unowned": "Big categories without an owner",
-    "overdue": "Improvement points overdue",
+    "regressed": gettext_noop("Regressed"),
+    "new": gettext_noop("New categories"),
+    "growing": gettext_noop("Growing"),
+    "unowned": gettext_noop("Big categories without an owner"),
+    "overdue": gettext_noop("Improvement points overdue"),
 }
 
 

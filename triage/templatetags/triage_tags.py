@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import gettext, gettext_noop
 
 register = template.Library()
 
@@ -51,8 +52,22 @@ def signed_percent(value):
 
 @register.filter
 def humanize_key(value) -> str:
-    """A manifest key as words: "predictions_with_corrections" -> "Predictions with corrections"."""
-    return str(value).replace("_", " ").capitalize()
+    """A manifest key as words: "predictions_with_corrections" -> "Predictions with corrections",
+    in the reader's language when the catalogue has it (MANIFEST_KEYS)."""
+    return gettext(str(value).replace("_", " ").capitalize())
+
+
+# The export manifest's count keys as humanize_key shows them, marked for the catalogue.
+MANIFEST_KEYS = (
+    gettext_noop("Predictions with corrections"),
+    gettext_noop("Corrections"),
+    gettext_noop("Conflicts"),
+    gettext_noop("Dismissed corrections"),
+    gettext_noop("Agrees with prediction"),
+    gettext_noop("Label filter"),
+    gettext_noop("Flagged"),
+    gettext_noop("In reference"),
+)
 
 
 @register.simple_tag
