@@ -48,7 +48,7 @@ def test_the_sign_in_pages_and_the_404_speak_korean(client):
     bad_link = client.get("/accounts/reset/MQ/set-password/", **korean_browser).content.decode()
     missing = client.get("/no-such-page/", **korean_browser)
 
-    assert "<h1 class=\"h3 text-center mb-1\">로그인</h1>" in login_page
+    assert '<h1 class="h3 text-center mb-1">로그인</h1>' in login_page
     assert "이 링크는 더 이상 사용할 수 없습니다" in bad_link
     assert missing.status_code == 404 and "페이지를 찾을 수 없습니다" in missing.content.decode()
 
