@@ -14,6 +14,9 @@ from django.utils import translation
 
 PO = Path(settings.BASE_DIR) / "locale" / "ko" / "LC_MESSAGES" / "django.po"
 CUSTOMER_TEMPLATES = Path(settings.BASE_DIR) / "templates" / "feedback"
+# Names that read the same in Korean: the product, "API" (an import sent by an API key) and
+# the "sha256" of an imported file.
+NAMES = {"VoC", "Triage", "API", "sha"}
 
 
 def _string(lines: list[str], key: str) -> str | None:
@@ -85,13 +88,7 @@ def test_the_compiled_catalogue_matches_the_source():
 
 @pytest.mark.parametrize(
     "template",
-    sorted(
-        p.name
-        for p in CUSTOMER_TEMPLATES.glob("*.html")
-        # Team pages (English only) live next to the customer's.
-        if p.name not in {"home.html", "project_home.html", "members.html"}
-        and "import" not in p.name
-    ),
+    sorted(p.name for p in CUSTOMER_TEMPLATES.glob("*.html")),
 )
 def test_customer_templates_have_no_untranslated_text(template):
     source = (CUSTOMER_TEMPLATES / template).read_text(encoding="utf-8")
@@ -100,6 +97,6 @@ def test_customer_templates_have_no_untranslated_text(template):
     without_tags = re.sub(r"{%.*?%}|{{.*?}}|{#.*?#}", " ", without_tags, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", without_tags)
 
-    words = re.findall(r"[A-Za-z]{3,}", text)
+    words = [w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in NAMES]
 
     assert words == [], f"text outside {{% translate %}} in {template}"
