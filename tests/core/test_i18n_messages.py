@@ -85,3 +85,22 @@ def test_the_digest_email_renders_in_korean():
     assert "보드: https://voc.example/p/banking/board/" in text
     assert "<h2>Banking 주간 리뷰</h2>" in html and "리뷰 시작하기" in html
     assert "items" not in text + html
+
+
+def test_a_form_error_and_its_choice_labels_are_in_korean(project):
+    from dashboards.forms import OverviewForm
+
+    data = {"period": "custom", "since": "2026-02-01", "until": "2026-01-01"}
+
+    with translation.override("ko"):
+        form = OverviewForm(data, project=project)
+        errors = form.errors["until"]
+        period = str(form["period"])
+    with translation.override("en"):
+        english = OverviewForm(data, project=project)
+        english_errors, english_period = english.errors["until"], str(english["period"])
+
+    assert errors == ["시작일보다 뒤여야 합니다."]
+    assert "최근 7일" in period and "직접 지정" in period
+    assert english_errors == ["Must be after the start date."]
+    assert "last 7 days" in english_period
