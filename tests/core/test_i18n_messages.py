@@ -104,3 +104,16 @@ def test_a_form_error_and_its_choice_labels_are_in_korean(project):
     assert "최근 7일" in period and "직접 지정" in period
     assert english_errors == ["Must be after the start date."]
     assert "last 7 days" in english_period
+
+
+def test_a_stored_problem_of_an_import_reads_korean_where_it_is_shown():
+    from feedback import csvparse
+
+    with translation.override("ko"):
+        too_long = csvparse.message_translated(csvparse.TEXT_TOO_LONG)
+        no_header = csvparse.message_translated(csvparse.NO_HEADER)
+        unknown = csvparse.message_translated("Something else.")
+
+    assert too_long == "5,000자보다 깁니다."
+    assert no_header == "파일에 머리글 행이 없습니다."
+    assert unknown == "Something else."
