@@ -117,3 +117,19 @@ def test_a_stored_problem_of_an_import_reads_korean_where_it_is_shown():
     assert too_long == "5,000자보다 깁니다."
     assert no_header == "파일에 머리글 행이 없습니다."
     assert unknown == "Something else."
+
+
+def test_model_choice_labels_render_in_korean_and_stay_english_otherwise():
+    from triage.forms import StateForm
+    from triage.models import ImprovementPoint
+
+    with translation.override("ko"):
+        select = str(StateForm()["state"])
+        role = str(Membership.Role.REVIEWER.label)
+        kind = str(ImprovementPoint.Kind.TRAINING_DATA.label)
+    with translation.override("en"):
+        english = str(StateForm()["state"])
+
+    assert ">수정 안 함</option>" in select and ">재발</option>" in select
+    assert (role, kind) == ("검토자", "학습 데이터")
+    assert ">Triaging</option>" in english and ">Regressed</option>" in english
