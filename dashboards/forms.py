@@ -37,10 +37,15 @@ def _day_start(value) -> datetime:
 
 
 class OverviewForm(forms.Form):
-    period = forms.ChoiceField(choices=PERIODS, required=False, initial=str(DEFAULT_PERIOD_DAYS))
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    period = forms.ChoiceField(
+        choices=PERIODS, required=False, initial=str(DEFAULT_PERIOD_DAYS), label=_("Period")
+    )
+    since = forms.DateField(
+        required=False, label=_("Since"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     until = forms.DateField(
         required=False,
+        label=_("Until"),
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Inclusive."),
     )
@@ -50,6 +55,7 @@ class OverviewForm(forms.Form):
     bucket = forms.ChoiceField(
         choices=[("", _("auto")), ("day", _("per day")), ("week", _("per week"))],
         required=False,
+        label=_("Bucket"),
         help_text=format_lazy(
             _("Auto: per day up to {days} days, per week beyond."), days=AUTO_DAILY_MAX_DAYS
         ),

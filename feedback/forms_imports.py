@@ -38,6 +38,7 @@ class ImportMappingForm(forms.Form):
     timezone = forms.CharField(
         max_length=64,
         initial="UTC",
+        label=_("Timezone"),
         help_text=_("For dates written without an offset."),
         widget=forms.TextInput(attrs={"list": "timezones"}),
     )

@@ -20,6 +20,7 @@ UNKNOWN_LABEL = gettext_noop("Line {line}: {label} is not one of the labels abov
 class ProjectForm(forms.ModelForm):
     labels = forms.CharField(
         required=False,
+        label=_("Labels"),
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("The labels the model answers with, one per line. Empty: any label."),
     )

@@ -7,7 +7,9 @@ from .models import ErrorCategory, ImprovementPoint
 
 class RenameForm(forms.Form):
     # Its own id: the bulk actions' "New category title" is on the same page.
-    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"id": "id_rename_title"}))
+    title = forms.CharField(
+        max_length=200, label=_("Title"), widget=forms.TextInput(attrs={"id": "id_rename_title"})
+    )
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -34,9 +36,11 @@ class ItemsActionForm(forms.Form):
         ("not_error", _("Not a model error")),
     ]
 
-    action = forms.ChoiceField(choices=ACTIONS)
-    items = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True)
-    target = CategoryChoiceField(queryset=ErrorCategory.objects.none(), required=False)
+    action = forms.ChoiceField(choices=ACTIONS, label=_("Action"))
+    items = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True, label=_("Items"))
+    target = CategoryChoiceField(
+        queryset=ErrorCategory.objects.none(), required=False, label=_("Target")
+    )
     title = forms.CharField(
         max_length=200,
         required=False,
@@ -68,6 +72,7 @@ class BoardFilterForm(forms.Form):
     label = forms.CharField(
         required=False,
         max_length=200,
+        label=_("Label"),
         widget=forms.TextInput(attrs={"list": "board-labels"}),
         help_text=_("A label's name or id, as predicted or corrected."),
     )
@@ -89,6 +94,7 @@ class BoardFilterForm(forms.Form):
     )
     show = forms.ChoiceField(
         required=False,
+        label=_("Show"),
         choices=[("", _("All")), ("new", _("New only")), ("growing", _("Growing"))],
     )
     sort = forms.ChoiceField(
@@ -125,14 +131,18 @@ class BoardFilterForm(forms.Form):
 
 
 class StateForm(forms.Form):
-    state = forms.ChoiceField(choices=ErrorCategory.State.choices)
+    state = forms.ChoiceField(choices=ErrorCategory.State.choices, label=_("State"))
 
 
 class AssignForm(forms.Form):
     owner_team = forms.ChoiceField(
-        required=False, choices=[("", _("No owner team")), *ErrorCategory.Team.choices]
+        required=False,
+        label=_("Owner team"),
+        choices=[("", _("No owner team")), *ErrorCategory.Team.choices],
     )
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("Nobody"))
+    assignee = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=_("Nobody"), label=_("Assignee")
+    )
 
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -170,6 +180,7 @@ class ImprovementForm(forms.ModelForm):
                 project=project, merged_into__isnull=True, is_unsorted=False
             ).order_by("-size"),
             required=False,
+            label=_("Categories"),
             widget=forms.SelectMultiple(attrs={"size": 6}),
             help_text=_("None: a project-wide point."),
         )
@@ -191,10 +202,13 @@ class ImprovementForm(forms.ModelForm):
 
 class ReviewForm(forms.Form):
     attendees = forms.ModelMultipleChoiceField(
-        queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label=_("Attendees")
     )
     decisions = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 6}), help_text=_("Markdown.")
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label=_("Decisions"),
+        help_text=_("Markdown."),
     )
 
     def __init__(self, *args, members, **kwargs):

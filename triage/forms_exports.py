@@ -39,7 +39,10 @@ class ReferenceUploadForm(forms.Form):
         ),
     )
     text_column = forms.CharField(
-        max_length=200, initial="text", help_text=_("The column that holds the input texts.")
+        max_length=200,
+        initial="text",
+        label=_("Text column"),
+        help_text=_("The column that holds the input texts."),
     )
 
 
@@ -49,7 +52,10 @@ class ExportForm(forms.Form):
     keyword arguments; the service checks everything again against the project."""
 
     format = forms.ChoiceField(
-        choices=DatasetExport.Format.choices, initial="jsonl", widget=forms.RadioSelect
+        choices=DatasetExport.Format.choices,
+        initial="jsonl",
+        label=_("Format"),
+        widget=forms.RadioSelect,
     )
     resolution = forms.ChoiceField(
         choices=DatasetExport.Resolution.choices,
@@ -59,12 +65,19 @@ class ExportForm(forms.Form):
             "Conflicts the policy cannot resolve are left out and counted in the manifest."
         ),
     )
-    categories = _CategoryChoice(queryset=ErrorCategory.objects.none(), required=False)
-    improvement_points = _PointChoice(queryset=ImprovementPoint.objects.none(), required=False)
-    model_versions = forms.MultipleChoiceField(choices=[], required=False)
+    categories = _CategoryChoice(
+        queryset=ErrorCategory.objects.none(), required=False, label=_("Categories")
+    )
+    improvement_points = _PointChoice(
+        queryset=ImprovementPoint.objects.none(), required=False, label=_("Improvement points")
+    )
+    model_versions = forms.MultipleChoiceField(
+        choices=[], required=False, label=_("Model versions")
+    )
     labels = forms.MultipleChoiceField(
         choices=[],
         required=False,
+        label=_("Labels"),
         help_text=_("Rows whose predicted or corrected label is one of these."),
     )
     since = forms.DateTimeField(
@@ -101,7 +114,9 @@ class ExportForm(forms.Form):
             "Corrections the model confidently disagrees with and that similar inputs do not back."
         ),
     )
-    seed = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1, initial=0)
+    seed = forms.IntegerField(
+        required=False, min_value=0, max_value=2**31 - 1, initial=0, label=_("Seed")
+    )
     reference = _ReferenceChoice(
         queryset=ReferenceDataset.objects.none(),
         required=False,

@@ -17,7 +17,9 @@ class InboxFilterForm(forms.Form):
         label=_("Search text"),
         widget=forms.SearchInput(attrs={"placeholder": _("words the customer wrote")}),
     )
-    kind = forms.ChoiceField(required=False, choices=[("", _("any kind")), *Feedback.Kind.choices])
+    kind = forms.ChoiceField(
+        required=False, choices=[("", _("any kind")), *Feedback.Kind.choices], label=_("Kind")
+    )
     model_version = forms.TypedChoiceField(
         required=False, coerce=int, empty_value=None, label=_("Model version")
     )
