@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .publish import publish
 
@@ -39,10 +40,10 @@ INTERNAL_ERROR = "The job stopped on an unexpected error; the details are in the
 
 
 class JobStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class BackgroundJob(models.Model):

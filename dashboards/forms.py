@@ -6,6 +6,9 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.core.validators import EmailValidator
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from feedback.models import Project
 
@@ -15,18 +18,18 @@ from .quality.overview import OverviewQuery
 from .quality.queries import data_end
 
 PERIODS = [
-    ("7", "last 7 days"),
-    ("28", "last 28 days"),
-    ("90", "last 90 days"),
-    ("365", "last year"),
-    ("custom", "custom"),
+    ("7", _("last 7 days")),
+    ("28", _("last 28 days")),
+    ("90", _("last 90 days")),
+    ("365", _("last year")),
+    ("custom", _("custom")),
 ]
 DEFAULT_PERIOD_DAYS = 28
 MAX_PERIOD_DAYS = 400
 AUTO_DAILY_MAX_DAYS = 92
 MAX_ALERT_EMAILS = 20
-BAD_RANGE = "Must be after the start date."
-TOO_LONG = f"A period is at most {MAX_PERIOD_DAYS} days."
+BAD_RANGE = gettext_noop("Must be after the start date.")
+TOO_LONG = gettext_noop("A period is at most {days} days.")
 
 
 def _day_start(value) -> datetime:
@@ -34,31 +37,42 @@ def _day_start(value) -> datetime:
 
 
 class OverviewForm(forms.Form):
-    period = forms.ChoiceField(choices=PERIODS, required=False, initial=str(DEFAULT_PERIOD_DAYS))
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    period = forms.ChoiceField(
+        choices=PERIODS, required=False, initial=str(DEFAULT_PERIOD_DAYS), label=_("Period")
+    )
+    since = forms.DateField(
+        required=False, label=_("Since"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     until = forms.DateField(
         required=False,
+        label=_("Until"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Inclusive.",
+        help_text=_("Inclusive."),
     )
     versions = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, label="Model versions"
+        required=False, widget=forms.CheckboxSelectMultiple, label=_("Model versions")
     )
     bucket = forms.ChoiceField(
-        choices=[("", "auto"), ("day", "per day"), ("week", "per week")],
+        choices=[("", _("auto")), ("day", _("per day")), ("week", _("per week"))],
         required=False,
-        help_text=f"Auto: per day up to {AUTO_DAILY_MAX_DAYS} days, per week beyond.",
+        label=_("Bucket"),
+        help_text=format_lazy(
+            _("Auto: per day up to {days} days, per week beyond."), days=AUTO_DAILY_MAX_DAYS
+        ),
     )
     reference = forms.ChoiceField(
-        choices=[("previous", "previous version's first weeks"), ("window", "a chosen window")],
+        choices=[
+            ("previous", _("previous version's first weeks")),
+            ("window", _("a chosen window")),
+        ],
         required=False,
-        label="Drift reference",
+        label=_("Drift reference"),
     )
     reference_since = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Reference from"
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Reference from")
     )
     reference_until = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Reference to"
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Reference to")
     )
 
     def __init__(self, data=None, *args, project: Project, **kwargs):
@@ -77,17 +91,19 @@ class OverviewForm(forms.Form):
         if data.get("period") == "custom":
             since, until = data.get("since"), data.get("until")
             if not since:
-                self.add_error("since", "Choose a start date for a custom period.")
+                self.add_error("since", gettext("Choose a start date for a custom period."))
             if since and until and until < since:
-                self.add_error("until", BAD_RANGE)
+                self.add_error("until", gettext(BAD_RANGE))
             if since and until and (until - since).days >= MAX_PERIOD_DAYS:
-                self.add_error("until", TOO_LONG)
+                self.add_error("until", gettext(TOO_LONG).format(days=MAX_PERIOD_DAYS))
         if data.get("reference") == "window":
             since, until = data.get("reference_since"), data.get("reference_until")
             if not since or not until:
-                self.add_error("reference_since", "Choose both dates of the reference window.")
+                self.add_error(
+                    "reference_since", gettext("Choose both dates of the reference window.")
+                )
             elif until < since:
-                self.add_error("reference_until", BAD_RANGE)
+                self.add_error("reference_until", gettext(BAD_RANGE))
         return data
 
     def query(self) -> OverviewQuery:
@@ -123,24 +139,24 @@ class SettingsForm(forms.ModelForm):
         model = DashboardSettings
         fields = ["sla_latency_p95_ms", "target_correction_rate"]
         labels = {
-            "sla_latency_p95_ms": "Latency SLA, p95 (ms)",
-            "target_correction_rate": "Target correction rate",
+            "sla_latency_p95_ms": _("Latency SLA, p95 (ms)"),
+            "target_correction_rate": _("Target correction rate"),
         }
 
 
 class AlertRuleForm(forms.ModelForm):
     webhook_url = forms.URLField(
-        required=False, max_length=500, assume_scheme="https", label="Webhook URL"
+        required=False, max_length=500, assume_scheme="https", label=_("Webhook URL")
     )
 
     class Meta:
         model = AlertRule
         fields = AlertRule.EDITABLE_FIELDS
         labels = {
-            "window_hours": "Window (hours)",
-            "min_volume": "Minimum predictions in the window",
-            "email_to": "Email to",
-            "webhook_url": "Webhook URL",
+            "window_hours": _("Window (hours)"),
+            "min_volume": _("Minimum predictions in the window"),
+            "email_to": _("Email to"),
+            "webhook_url": _("Webhook URL"),
         }
         widgets = {"email_to": forms.TextInput(attrs={"placeholder": "oncall@example.com"})}
 
@@ -148,20 +164,22 @@ class AlertRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # The empty choice says what to do, not "---------".
         metric = self.fields["metric"]
-        metric.choices = [("", "Choose a metric"), *(c for c in metric.choices if c[0])]
+        metric.choices = [("", _("Choose a metric")), *(c for c in metric.choices if c[0])]
 
     def clean_email_to(self):
         value = self.cleaned_data.get("email_to") or ""
         addresses = [a.strip() for a in value.replace(";", ",").split(",") if a.strip()]
         if len(addresses) > MAX_ALERT_EMAILS:
-            raise forms.ValidationError(f"At most {MAX_ALERT_EMAILS} addresses.")
+            raise forms.ValidationError(
+                gettext("At most %(count)s addresses.") % {"count": MAX_ALERT_EMAILS}
+            )
         validator = EmailValidator()
         for address in addresses:
             try:
                 validator(address)
             except forms.ValidationError as error:
                 raise forms.ValidationError(
-                    f"“{address[:100]}” is not an email address."
+                    gettext("“%(address)s” is not an email address.") % {"address": address[:100]}
                 ) from error
         return ", ".join(addresses)
 
@@ -176,7 +194,7 @@ class AlertRuleForm(forms.ModelForm):
         metric = self.data.get("metric")
         rates = ("correction_rate", "complaint_rate", "top_label_share")
         if threshold is not None and metric in rates and threshold > 1:
-            raise forms.ValidationError("A rate or share is between 0 and 1.")
+            raise forms.ValidationError(gettext("A rate or share is between 0 and 1."))
         return threshold
 
 
@@ -185,7 +203,7 @@ class AllowListForm(forms.Form):
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "10.0.0.0/8\nalerts.internal"}),
-        label="Webhook allow list",
+        label=_("Webhook allow list"),
         help_text=DashboardSettings._meta.get_field("webhook_allow_list").help_text,
     )
 

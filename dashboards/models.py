@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from feedback.models import ModelVersion, Project
 
@@ -223,11 +224,11 @@ class AlertRule(models.Model):
     complete hours of rollups (all model versions together) by a beat task."""
 
     class Metric(models.TextChoices):
-        CORRECTION_RATE = "correction_rate", "correction rate"
-        COMPLAINT_RATE = "complaint_rate", "complaint rate"
-        TOP_LABEL_SHARE = "top_label_share", "top predicted label's share"
-        PSI = "psi", "PSI of predicted labels (vs the 7 days before)"
-        LATENCY_P95 = "latency_p95", "latency p95 (ms)"
+        CORRECTION_RATE = "correction_rate", _("correction rate")
+        COMPLAINT_RATE = "complaint_rate", _("complaint rate")
+        TOP_LABEL_SHARE = "top_label_share", _("top predicted label's share")
+        PSI = "psi", _("PSI of predicted labels (vs the 7 days before)")
+        LATENCY_P95 = "latency_p95", _("latency p95 (ms)")
 
     class Comparator(models.TextChoices):
         GT = "gt", ">"
@@ -313,8 +314,8 @@ class AlertEvent(models.Model):
     while it is open."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "open"
-        RESOLVED = "resolved", "resolved"
+        OPEN = "open", _("open")
+        RESOLVED = "resolved", _("resolved")
 
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="events")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")

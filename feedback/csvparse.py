@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext, gettext_noop
+
 ENCODINGS = {"utf-8": "utf-8-sig", "cp949": "cp949"}  # cp949: Korean Excel's "ANSI" export
 DELIMITERS = {",": ",", ";": ";", "\t": "\t", "|": "|"}
 MAX_LINE_CHARS = 1_000_000
@@ -30,27 +32,57 @@ MAX_ID = 200
 FIELDS = ("text", "created_at", "request_id", "customer_ref", "external_id")
 REQUIRED_FIELDS = ("text", "created_at")
 
-# Messages (constants: tests and the report rely on them).
-NO_HEADER = "The file has no header row."
-MISSING_COLUMN = "No column named '{column}' in the header."
-UNREADABLE = "This line cannot be read as CSV ({detail})."
-LINE_TOO_LONG = f"The line is longer than {MAX_LINE_CHARS:,} characters."
-BAD_ENCODING = "Not valid {encoding} text."
-NUL_CHARACTER = "Contains a NUL character."
-TOO_FEW_FIELDS = "Missing: the row has {got} fields, the header {want}."
-TOO_MANY_FIELDS = (
+# Messages (constants: tests and the report rely on them). Kept in English in the report and
+# the job's sample, which a worker writes; marked for translation (gettext_noop) and translated
+# where they are shown (`message_translated`).
+NO_HEADER = gettext_noop("The file has no header row.")
+MISSING_COLUMN = gettext_noop("No column named '{column}' in the header.")
+UNREADABLE = gettext_noop("This line cannot be read as CSV ({detail}).")
+_LINE_TOO_LONG = gettext_noop("The line is longer than {limit} characters.")
+LINE_TOO_LONG = _LINE_TOO_LONG.format(limit=f"{MAX_LINE_CHARS:,}")
+BAD_ENCODING = gettext_noop("Not valid {encoding} text.")
+NUL_CHARACTER = gettext_noop("Contains a NUL character.")
+TOO_FEW_FIELDS = gettext_noop("Missing: the row has {got} fields, the header {want}.")
+TOO_MANY_FIELDS = gettext_noop(
     "The row has {got} fields, the header {want}: probably a comma or quote inside an "
     "unquoted value."
 )
-EMPTY_TEXT = "Empty: a complaint needs text."
-TEXT_TOO_LONG = f"Longer than {MAX_TEXT:,} characters."
-ID_TOO_LONG = f"Longer than {MAX_ID} characters."
-EMPTY_DATE = "Empty: the date and time of the ticket is required."
-BAD_DATE = (
+EMPTY_TEXT = gettext_noop("Empty: a complaint needs text.")
+_VALUE_TOO_LONG = gettext_noop("Longer than {limit} characters.")
+TEXT_TOO_LONG = _VALUE_TOO_LONG.format(limit=f"{MAX_TEXT:,}")
+ID_TOO_LONG = _VALUE_TOO_LONG.format(limit=MAX_ID)
+EMPTY_DATE = gettext_noop("Empty: the date and time of the ticket is required.")
+BAD_DATE = gettext_noop(
     "Not a date and time we can read: use e.g. 2025-01-31 14:05, 2025-01-31T14:05:00+09:00 "
     "or 2025. 1. 31. 오후 2:05."
 )
-DATE_OUT_OF_RANGE = "The date is before 1971 or in the future."
+DATE_OUT_OF_RANGE = gettext_noop("The date is before 1971 or in the future.")
+# The messages with values, as patterns that give the values back from a stored message.
+_TEMPLATES = (MISSING_COLUMN, UNREADABLE, _LINE_TOO_LONG, BAD_ENCODING, TOO_FEW_FIELDS,
+              TOO_MANY_FIELDS, _VALUE_TOO_LONG)  # fmt: skip
+
+
+def _pattern(template: str) -> re.Pattern:
+    """A template's regular expression: each {name} becomes the group `name`."""
+    escaped = re.escape(template)  # "{column}" becomes "\\{column\\}"
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.*?)", escaped) + "$")
+
+
+_PATTERNS = [(template, _pattern(template)) for template in _TEMPLATES]
+
+
+def message_translated(message: str) -> str:
+    """A problem's message (stored in English) in the active language; as stored when the
+    catalogue does not know it."""
+    translated = gettext(message)
+    if translated != message:
+        return translated
+    for template, pattern in _PATTERNS:
+        found = pattern.match(message)
+        if found:
+            return gettext(template).format(**found.groupdict())
+    return message
+
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _SEPARATED_DATE = re.compile(r"^(\d{4})[./](\d{1,2})[./](\d{1,2})\.?(?:[ T]+(.*))?$")

@@ -1,29 +1,35 @@
-"""Forms of the CSV import pages (team pages, English)."""
+"""Forms of the CSV import pages (team pages, en and ko)."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from . import csvparse
 
 ENCODING_CHOICES = [
-    ("utf-8", 'UTF-8 (most tools; Excel\'s "CSV UTF-8")'),
-    ("cp949", 'CP949 / EUC-KR (Korean Excel\'s plain "CSV")'),
+    ("utf-8", _('UTF-8 (most tools; Excel\'s "CSV UTF-8")')),
+    ("cp949", _('CP949 / EUC-KR (Korean Excel\'s plain "CSV")')),
 ]
-DELIMITER_CHOICES = [(",", "comma ,"), (";", "semicolon ;"), ("\t", "tab"), ("|", "pipe |")]
+DELIMITER_CHOICES = [
+    (",", _("comma ,")),
+    (";", _("semicolon ;")),
+    ("\t", _("tab")),
+    ("|", _("pipe |")),
+]
 COMMON_TIMEZONES = ["UTC", "Asia/Seoul", "Asia/Tokyo", "Europe/London", "Europe/Berlin",
                     "America/New_York", "America/Los_Angeles"]  # fmt: skip
 FIELD_LABELS = {
-    "text": "Complaint text",
-    "created_at": "Date and time",
-    "request_id": "Request id of the prediction (optional)",
-    "customer_ref": "Customer reference (optional)",
-    "external_id": "Ticket id (optional, recommended)",
+    "text": _("Complaint text"),
+    "created_at": _("Date and time"),
+    "request_id": _("Request id of the prediction (optional)"),
+    "customer_ref": _("Customer reference (optional)"),
+    "external_id": _("Ticket id (optional, recommended)"),
 }
 
 
 class ImportUploadForm(forms.Form):
-    file = forms.FileField(label="CSV file")
-    encoding = forms.ChoiceField(choices=ENCODING_CHOICES, initial="utf-8")
-    delimiter = forms.ChoiceField(choices=DELIMITER_CHOICES, initial=",", label="Separator")
+    file = forms.FileField(label=_("CSV file"))
+    encoding = forms.ChoiceField(choices=ENCODING_CHOICES, initial="utf-8", label=_("Encoding"))
+    delimiter = forms.ChoiceField(choices=DELIMITER_CHOICES, initial=",", label=_("Separator"))
 
 
 class ImportMappingForm(forms.Form):
@@ -32,7 +38,8 @@ class ImportMappingForm(forms.Form):
     timezone = forms.CharField(
         max_length=64,
         initial="UTC",
-        help_text="For dates written without an offset.",
+        label=_("Timezone"),
+        help_text=_("For dates written without an offset."),
         widget=forms.TextInput(attrs={"list": "timezones"}),
     )
 

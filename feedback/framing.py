@@ -8,6 +8,7 @@ filtered again when used, because it ends up in a response header: an entry such
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_noop
 
 # https://shop.example.com, https://*.example.com, http://localhost:3000 ('self' too).
 _ORIGIN_RE = re.compile(
@@ -15,7 +16,9 @@ _ORIGIN_RE = re.compile(
     r"(?::\d{1,5})?$"
 )
 SELF = "'self'"
-BAD_ORIGIN = "'{value}' is not an origin such as https://shop.example.com or https://*.example.com."
+BAD_ORIGIN = gettext_noop(
+    "'{value}' is not an origin such as https://shop.example.com or https://*.example.com."
+)
 
 
 def _valid(entry: str) -> bool:
@@ -25,7 +28,7 @@ def _valid(entry: str) -> bool:
 def validate_frame_ancestors(value: str) -> None:
     bad = [entry for entry in value.split() if not _valid(entry)]
     if bad:
-        raise ValidationError(BAD_ORIGIN.format(value=bad[0][:100]), code="invalid")
+        raise ValidationError(gettext(BAD_ORIGIN).format(value=bad[0][:100]), code="invalid")
 
 
 def frame_ancestors(value: str) -> list[str]:

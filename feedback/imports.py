@@ -152,7 +152,7 @@ def import_job_upload(
     upload.seek(0)
     header = csvparse.read_header(_Unclosable(upload), options)
     if not header:
-        raise ImportInvalid({"file": [csvparse.NO_HEADER]})
+        raise ImportInvalid({"file": [gettext(csvparse.NO_HEADER)]})
     if any("\ufffd" in name for name in header):
         raise ImportInvalid(
             {"encoding": [gettext(HEADER_NOT_DECODED).format(encoding=encoding.upper())]}

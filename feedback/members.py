@@ -11,19 +11,22 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext, gettext_noop
 
 from core.audit import audit
 from core.public_urls import public_url
 
 from .models import Membership, Project
 
-LAST_ADMIN = "A project keeps at least one admin: make someone else admin first."
-ALREADY_MEMBER = "{user} is already a member of this project."
-NO_SUCH_USER = "No account with the e-mail address {email}; give a username to create one."
-AMBIGUOUS_EMAIL = "Several accounts use {email}; give the username instead."
-NEED_USER = "Give a username or an e-mail address."
-BAD_ROLE = "Choose a role: viewer, reviewer or admin."
-BAD_TEAM = "Choose a team: model or data (or none)."
+LAST_ADMIN = gettext_noop("A project keeps at least one admin: make someone else admin first.")
+ALREADY_MEMBER = gettext_noop("{user} is already a member of this project.")
+NO_SUCH_USER = gettext_noop(
+    "No account with the e-mail address {email}; give a username to create one."
+)
+AMBIGUOUS_EMAIL = gettext_noop("Several accounts use {email}; give the username instead.")
+NEED_USER = gettext_noop("Give a username or an e-mail address.")
+BAD_ROLE = gettext_noop("Choose a role: viewer, reviewer or admin.")
+BAD_TEAM = gettext_noop("Choose a team: model or data (or none).")
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,9 @@ class MemberAdded:
 
 def _check_choices(role: str, team: str) -> None:
     if role not in Membership.Role.values:
-        raise ValidationError({"role": BAD_ROLE})
+        raise ValidationError({"role": gettext(BAD_ROLE)})
     if team and team not in Membership.Team.values:
-        raise ValidationError({"team": BAD_TEAM})
+        raise ValidationError({"team": gettext(BAD_TEAM)})
 
 
 def set_password_url(user, request=None) -> str:
@@ -68,12 +71,12 @@ def _find_or_create_user(*, username: str, email: str):
         user.save()
         return user, True
     if not email:
-        raise ValidationError({"username": NEED_USER})
+        raise ValidationError({"username": gettext(NEED_USER)})
     found = list(User.objects.filter(email__iexact=email)[:2])
     if not found:
-        raise ValidationError({"email": NO_SUCH_USER.format(email=email)})
+        raise ValidationError({"email": gettext(NO_SUCH_USER).format(email=email)})
     if len(found) > 1:
-        raise ValidationError({"email": AMBIGUOUS_EMAIL.format(email=email)})
+        raise ValidationError({"email": gettext(AMBIGUOUS_EMAIL).format(email=email)})
     return found[0], False
 
 
@@ -88,7 +91,9 @@ def member_add(
     with transaction.atomic():
         user, created = _find_or_create_user(username=username, email=email)
         if Membership.objects.filter(project=project, user=user).exists():
-            raise ValidationError({"username": ALREADY_MEMBER.format(user=user.get_username())})
+            raise ValidationError(
+                {"username": gettext(ALREADY_MEMBER).format(user=user.get_username())}
+            )
         membership = Membership.objects.create(project=project, user=user, role=role, team=team)
         audit(
             project=project, actor=actor, action="member_add", target=membership,
@@ -122,7 +127,7 @@ def member_change(*, membership: Membership, actor, role: str, team: str) -> Mem
             return membership
         demoting = membership.role == Membership.Role.ADMIN and role != Membership.Role.ADMIN
         if demoting and not _other_admins(membership):
-            raise ValidationError({"role": LAST_ADMIN})
+            raise ValidationError({"role": gettext(LAST_ADMIN)})
         before = {"role": membership.role, "team": membership.team}
         membership.role, membership.team = role, team
         membership.save(update_fields=["role", "team"])
@@ -139,7 +144,7 @@ def member_remove(*, membership: Membership, actor) -> None:
         _lock_admins(membership.project_id)
         membership = Membership.objects.select_for_update().get(id=membership.id)
         if membership.role == Membership.Role.ADMIN and not _other_admins(membership):
-            raise ValidationError({"role": LAST_ADMIN})
+            raise ValidationError({"role": gettext(LAST_ADMIN)})
         audit(
             project=membership.project, actor=actor, action="member_remove", target=membership,
             user=membership.user.get_username(), role=membership.role, team=membership.team,

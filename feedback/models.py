@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from core.jobs import BackgroundJob
 
@@ -136,14 +137,14 @@ class Prediction(models.Model):
 
 class Feedback(models.Model):
     class Kind(models.TextChoices):
-        COMPLAINT = "complaint"
-        CORRECTION = "correction"
-        RATING = "rating"
+        COMPLAINT = "complaint", _("Complaint")
+        CORRECTION = "correction", _("Correction")
+        RATING = "rating", _("Rating")
 
     class TriageState(models.TextChoices):
-        NEW = "new", "new"
-        CATEGORIZED = "categorized", "in a category"
-        NOT_AN_ERROR = "not_an_error", "not a model error"
+        NEW = "new", _("new")
+        CATEGORIZED = "categorized", _("in a category")
+        NOT_AN_ERROR = "not_an_error", _("not a model error")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
     # No database constraint: PostgreSQL would check every prediction the retention sweep
@@ -282,13 +283,13 @@ class Membership(models.Model):
     """A user's role in a project. Every team page and API call checks it."""
 
     class Role(models.TextChoices):
-        VIEWER = "viewer"
-        REVIEWER = "reviewer"
-        ADMIN = "admin"
+        VIEWER = "viewer", _("Viewer")
+        REVIEWER = "reviewer", _("Reviewer")
+        ADMIN = "admin", _("Admin")
 
     class Team(models.TextChoices):
-        MODEL = "model", "model team"
-        DATA = "data", "data team"
+        MODEL = "model", _("model team")
+        DATA = "data", _("data team")
 
     RANK = {Role.VIEWER: 0, Role.REVIEWER: 1, Role.ADMIN: 2}
 
@@ -358,11 +359,11 @@ class ImportJob(BackgroundJob):
     """
 
     class Status(models.TextChoices):
-        DRAFT = "draft"
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+        DRAFT = "draft", _("Draft")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     TASK_NAME = "feedback.import_run"
     GAVE_UP = "Stopped after {attempts} attempts: the worker died while importing this file."

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import keys, links
 from .models import ApiKey, Project
@@ -40,12 +41,18 @@ def api_key_scopes_clean(scopes) -> list[str]:
     here."""
     known = ", ".join(ApiKey.Scope.values)
     if isinstance(scopes, str | bytes | Mapping) or not isinstance(scopes, Iterable):
-        raise ValidationError(f'Scopes are a list, e.g. ["ingest"]; choose among {known}.')
+        raise ValidationError(
+            gettext('Scopes are a list, e.g. ["ingest"]; choose among %(known)s.')
+            % {"known": known}
+        )
     scopes = list(scopes)
     unknown = sorted({str(s) for s in scopes} - set(ApiKey.Scope.values))
     if unknown or not scopes:
-        found = f"Unknown scopes: {', '.join(unknown)}. " if unknown else ""
-        raise ValidationError(f"{found}Scopes must be among {known}.", code="invalid_scope")
+        among = gettext("Scopes must be among %(known)s.") % {"known": known}
+        if unknown:
+            names = ", ".join(unknown)
+            among = gettext("Unknown scopes: %(names)s.") % {"names": names} + " " + among
+        raise ValidationError(among, code="invalid_scope")
     return sorted(set(scopes))
 
 

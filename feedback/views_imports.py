@@ -9,7 +9,7 @@ from core import files
 from core.access import project_view
 from core.uploads import TOO_BIG, bounded_uploads
 
-from . import imports
+from . import csvparse, imports
 from .forms_imports import COMMON_TIMEZONES, ImportMappingForm, ImportUploadForm
 from .models import ImportJob
 from .selectors import import_job_get, import_jobs_recent
@@ -92,6 +92,11 @@ def import_detail(request, job_id: int):
         if request.headers.get("HX-Request")
         else "feedback/import_detail.html"
     )
+    # Stored in English by the worker; shown in the reader's language (not saved).
+    job.problems_sample = [
+        {**problem, "message": csvparse.message_translated(problem["message"])}
+        for problem in job.problems_sample
+    ]
     return render(request, template, {"section": "imports", "job": job})
 
 

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from core.actors import user_or_none
 from core.audit import audit
@@ -54,8 +55,8 @@ from .models import Erasure
 
 logger = logging.getLogger(__name__)
 
-REQUIRED = "This field is required."
-TOO_LONG = "At most 200 characters."
+REQUIRED = gettext_noop("This field is required.")
+TOO_LONG = gettext_noop("At most 200 characters.")
 MAX_REF = 200  # as ingest's customer_ref
 
 
@@ -81,9 +82,9 @@ def erasure_request(
     trimmed, since ingest does not trim either). Published after commit; audited as
     `erasure_requested` with the keyed hash only. Raises ErasureInvalid naming the field."""
     if not isinstance(customer_ref, str) or not customer_ref:
-        raise ErasureInvalid({"customer_ref": [REQUIRED]})
+        raise ErasureInvalid({"customer_ref": [gettext(REQUIRED)]})
     if len(customer_ref) > MAX_REF:
-        raise ErasureInvalid({"customer_ref": [TOO_LONG]})
+        raise ErasureInvalid({"customer_ref": [gettext(TOO_LONG)]})
     hashed = customer_hash(project=project, customer_ref=customer_ref)
     user = user_or_none(actor)
     with transaction.atomic():

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.jobs import BackgroundJob
 
@@ -20,9 +21,9 @@ class Erasure(BackgroundJob):
     GAVE_UP = "Stopped after {attempts} attempts: the worker died while erasing."
 
     class Source(models.TextChoices):
-        API = "api"
-        PAGE = "page"
-        COMMAND = "command"
+        API = "api", _("Api")
+        PAGE = "page", _("Page")
+        COMMAND = "command", _("Command")
 
     project = models.ForeignKey(
         "feedback.Project", on_delete=models.CASCADE, related_name="erasures"

@@ -4,6 +4,8 @@ correction rate, review and regression thresholds). Spans the apps, hence here, 
 
 from django import forms
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit
 from dashboards.forms import SettingsForm as DashboardForm  # the quality page's own
@@ -11,32 +13,37 @@ from dashboards.models import DashboardSettings
 from feedback.models import Project
 from triage.models import ReviewSettings
 
-NAME_LINE = "Line {line}: write label = Name."
-UNKNOWN_LABEL = "Line {line}: {label} is not one of the labels above."
+NAME_LINE = gettext_noop("Line {line}: write label = Name.")
+UNKNOWN_LABEL = gettext_noop("Line {line}: {label} is not one of the labels above.")
 
 
 class ProjectForm(forms.ModelForm):
     labels = forms.CharField(
         required=False,
+        label=_("Labels"),
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="The labels the model answers with, one per line. Empty: any label.",
+        help_text=_("The labels the model answers with, one per line. Empty: any label."),
     )
     label_names = forms.CharField(
         required=False,
         strip=False,  # line numbers in errors count from the first line as typed
         widget=forms.Textarea(attrs={"rows": 6}),
-        label="Names shown to customers",
-        help_text="One per line: label = Name (card_arrival = Card delivery). A label without "
-        "a name is shown with its underscores as spaces.",
+        label=_("Names shown to customers"),
+        help_text=_(
+            "One per line: label = Name (card_arrival = Card delivery). A label without "
+            "a name is shown with its underscores as spaces."
+        ),
     )
 
     label_names_ko = forms.CharField(
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        label="Names shown to customers reading Korean",
-        help_text="One per line: label = 이름 (card_arrival = 카드 배송). A label without one is "
-        "shown with its name above.",
+        label=_("Names shown to customers reading Korean"),
+        help_text=_(
+            "One per line: label = 이름 (card_arrival = 카드 배송). A label without one is "
+            "shown with its name above."
+        ),
     )
 
     class Meta:
@@ -46,11 +53,11 @@ class ProjectForm(forms.ModelForm):
             "feedback_link_days", "pii_redaction", "prediction_retention_days",
         ]  # fmt: skip
         labels = {
-            "show_input_to_customer": "Show the model's input on the feedback page",
-            "frame_ancestors": "Sites allowed to embed the feedback page",
-            "feedback_link_days": "Feedback links stay valid (days)",
-            "pii_redaction": "Redact emails, phone and card numbers",
-            "prediction_retention_days": "Keep predictions without feedback (days)",
+            "show_input_to_customer": _("Show the model's input on the feedback page"),
+            "frame_ancestors": _("Sites allowed to embed the feedback page"),
+            "feedback_link_days": _("Feedback links stay valid (days)"),
+            "pii_redaction": _("Redact emails, phone and card numbers"),
+            "prediction_retention_days": _("Keep predictions without feedback (days)"),
         }
 
     def __init__(self, *args, instance: Project, **kwargs):
@@ -78,9 +85,9 @@ class ProjectForm(forms.ModelForm):
                 label, equals, name = line.partition("=")
                 label, name = label.strip(), name.strip()
                 if not equals or not label or not name:
-                    problems.append(NAME_LINE.format(line=number))
+                    problems.append(gettext(NAME_LINE).format(line=number))
                 elif labels and label not in labels:
-                    problems.append(UNKNOWN_LABEL.format(line=number, label=label))
+                    problems.append(gettext(UNKNOWN_LABEL).format(line=number, label=label))
                 else:
                     names[label] = name
             if problems:

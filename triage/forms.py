@@ -1,11 +1,15 @@
 from django import forms
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from .models import ErrorCategory, ImprovementPoint
 
 
 class RenameForm(forms.Form):
     # Its own id: the bulk actions' "New category title" is on the same page.
-    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"id": "id_rename_title"}))
+    title = forms.CharField(
+        max_length=200, label=_("Title"), widget=forms.TextInput(attrs={"id": "id_rename_title"})
+    )
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -14,7 +18,7 @@ class CategoryChoiceField(forms.ModelChoiceField):
 
 
 class MergeForm(forms.Form):
-    target = CategoryChoiceField(queryset=ErrorCategory.objects.none(), label="Merge into")
+    target = CategoryChoiceField(queryset=ErrorCategory.objects.none(), label=_("Merge into"))
 
     def __init__(self, *args, category: ErrorCategory, **kwargs):
         super().__init__(*args, **kwargs)
@@ -27,18 +31,20 @@ class ItemsActionForm(forms.Form):
     """One form for the bulk actions on selected items of a category."""
 
     ACTIONS = [
-        ("move", "Move to"),
-        ("split", "Split into a new category"),
-        ("not_error", "Not a model error"),
+        ("move", _("Move to")),
+        ("split", _("Split into a new category")),
+        ("not_error", _("Not a model error")),
     ]
 
-    action = forms.ChoiceField(choices=ACTIONS)
-    items = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True)
-    target = CategoryChoiceField(queryset=ErrorCategory.objects.none(), required=False)
+    action = forms.ChoiceField(choices=ACTIONS, label=_("Action"))
+    items = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True, label=_("Items"))
+    target = CategoryChoiceField(
+        queryset=ErrorCategory.objects.none(), required=False, label=_("Target")
+    )
     title = forms.CharField(
         max_length=200,
         required=False,
-        label="New category title",
+        label=_("New category title"),
         widget=forms.TextInput(attrs={"id": "id_split_title"}),
     )
 
@@ -52,7 +58,7 @@ class ItemsActionForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("action") == "move" and not data.get("target"):
-            self.add_error("target", "Choose the category to move the items to.")
+            self.add_error("target", _("Choose the category to move the items to."))
         return data
 
 
@@ -60,43 +66,45 @@ class BoardFilterForm(forms.Form):
     version = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        empty_label="All versions",
-        label="Model version",
+        empty_label=_("All versions"),
+        label=_("Model version"),
     )
     label = forms.CharField(
         required=False,
         max_length=200,
+        label=_("Label"),
         widget=forms.TextInput(attrs={"list": "board-labels"}),
-        help_text="A label's name or id, as predicted or corrected.",
+        help_text=_("A label's name or id, as predicted or corrected."),
     )
     team = forms.ChoiceField(
         required=False,
-        label="Owner team",
+        label=_("Owner team"),
         choices=[
-            ("", "Any owner"),
-            ("model", "Model team"),
-            ("data", "Data team"),
-            ("none", "No owner"),
+            ("", _("Any owner")),
+            ("model", _("Model team")),
+            ("data", _("Data team")),
+            ("none", _("No owner")),
         ],
     )
     min_size = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=10**9,
-        label="Min. size",
+        label=_("Min. size"),
     )
     show = forms.ChoiceField(
         required=False,
-        choices=[("", "All"), ("new", "New only"), ("growing", "Growing")],
+        label=_("Show"),
+        choices=[("", _("All")), ("new", _("New only")), ("growing", _("Growing"))],
     )
     sort = forms.ChoiceField(
         required=False,
-        label="Sort by",
+        label=_("Sort by"),
         choices=[
-            ("impact", "Impact (traffic × correction rate)"),
-            ("growth", "Size × growth"),
-            ("size", "Size"),
-            ("recent", "Newest"),
+            ("impact", _("Impact (traffic × correction rate)")),
+            ("growth", _("Size × growth")),
+            ("size", _("Size")),
+            ("recent", _("Newest")),
         ],
     )
 
@@ -123,14 +131,18 @@ class BoardFilterForm(forms.Form):
 
 
 class StateForm(forms.Form):
-    state = forms.ChoiceField(choices=ErrorCategory.State.choices)
+    state = forms.ChoiceField(choices=ErrorCategory.State.choices, label=_("State"))
 
 
 class AssignForm(forms.Form):
     owner_team = forms.ChoiceField(
-        required=False, choices=[("", "No owner team")] + list(ErrorCategory.Team.choices)
+        required=False,
+        label=_("Owner team"),
+        choices=[("", _("No owner team")), *ErrorCategory.Team.choices],
     )
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Nobody")
+    assignee = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=_("Nobody"), label=_("Assignee")
+    )
 
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -159,7 +171,7 @@ class ImprovementForm(forms.ModelForm):
             "decision_date": forms.DateInput(attrs={"type": "date"}),
             "due_date": forms.DateInput(attrs={"type": "date"}),
         }
-        help_texts = {"description": "Markdown."}
+        help_texts = {"description": _("Markdown.")}
 
     def __init__(self, *args, project, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -168,31 +180,35 @@ class ImprovementForm(forms.ModelForm):
                 project=project, merged_into__isnull=True, is_unsorted=False
             ).order_by("-size"),
             required=False,
+            label=_("Categories"),
             widget=forms.SelectMultiple(attrs={"size": 6}),
-            help_text="None: a project-wide point.",
+            help_text=_("None: a project-wide point."),
         )
         versions = project.model_versions.order_by("-released_at")
         self.fields["target_version"].queryset = versions
         self.fields["done_in_version"].queryset = versions
-        self.fields["done_in_version"].label = "Done in version"
+        self.fields["done_in_version"].label = _("Done in version")
         self.fields["assignee"].queryset = members
         # Say what an empty choice means instead of Django's "---------".
-        self.fields["kind"].choices = [("", "Choose a kind"), *ImprovementPoint.Kind.choices]
+        self.fields["kind"].choices = [("", _("Choose a kind")), *ImprovementPoint.Kind.choices]
         self.fields["owner_team"].choices = [
-            ("", "No owner team"),
-            *((team, name.capitalize()) for team, name in ErrorCategory.Team.choices),
+            ("", _("No owner team")),
+            *((team, capfirst(name)) for team, name in ErrorCategory.Team.choices),
         ]
-        self.fields["assignee"].empty_label = "Nobody yet"
-        self.fields["target_version"].empty_label = "No target version"
-        self.fields["done_in_version"].empty_label = "Not done yet"
+        self.fields["assignee"].empty_label = _("Nobody yet")
+        self.fields["target_version"].empty_label = _("No target version")
+        self.fields["done_in_version"].empty_label = _("Not done yet")
 
 
 class ReviewForm(forms.Form):
     attendees = forms.ModelMultipleChoiceField(
-        queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label=_("Attendees")
     )
     decisions = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 6}), help_text="Markdown."
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label=_("Decisions"),
+        help_text=_("Markdown."),
     )
 
     def __init__(self, *args, members, **kwargs):

@@ -1,10 +1,12 @@
 """The export form of the team pages: the API's filters and options as form fields."""
 
 from django import forms
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from .models import DatasetExport, ErrorCategory, ImprovementPoint, ReferenceDataset
 
-BAD_SHARE = "The validation share must be between 0 and 1 (exclusive), e.g. 0.2."
+BAD_SHARE = gettext_noop("The validation share must be between 0 and 1 (exclusive), e.g. 0.2.")
 
 
 class _CategoryChoice(forms.ModelMultipleChoiceField):
@@ -20,18 +22,27 @@ class _PointChoice(forms.ModelMultipleChoiceField):
 class _ReferenceChoice(forms.ModelChoiceField):
     def label_from_instance(self, dataset):
         if not dataset.is_ready:  # the export is refused, saying so, until it is read
-            return f"{dataset.name} (being read, not ready yet)"
-        return f"{dataset.name} ({dataset.key_count:,} inputs, {dataset.created_at:%Y-%m-%d})"
+            return gettext("%(name)s (being read, not ready yet)") % {"name": dataset.name}
+        return gettext("%(name)s (%(count)s inputs, %(date)s)") % {
+            "name": dataset.name,
+            "count": f"{dataset.key_count:,}",
+            "date": f"{dataset.created_at:%Y-%m-%d}",
+        }
 
 
 class ReferenceUploadForm(forms.Form):
     file = forms.FileField(
-        label="Training set file",
-        help_text="CSV (with a header row), JSON Lines or Parquet; only its text column is read, "
-        "in the background.",
+        label=_("Training set file"),
+        help_text=_(
+            "CSV (with a header row), JSON Lines or Parquet; only its text column is read, "
+            "in the background."
+        ),
     )
     text_column = forms.CharField(
-        max_length=200, initial="text", help_text="The column that holds the input texts."
+        max_length=200,
+        initial="text",
+        label=_("Text column"),
+        help_text=_("The column that holds the input texts."),
     )
 
 
@@ -41,68 +52,89 @@ class ExportForm(forms.Form):
     keyword arguments; the service checks everything again against the project."""
 
     format = forms.ChoiceField(
-        choices=DatasetExport.Format.choices, initial="jsonl", widget=forms.RadioSelect
+        choices=DatasetExport.Format.choices,
+        initial="jsonl",
+        label=_("Format"),
+        widget=forms.RadioSelect,
     )
     resolution = forms.ChoiceField(
         choices=DatasetExport.Resolution.choices,
         initial="latest",
-        label="When customers disagree",
-        help_text="Conflicts the policy cannot resolve are left out and counted in the manifest.",
+        label=_("When customers disagree"),
+        help_text=_(
+            "Conflicts the policy cannot resolve are left out and counted in the manifest."
+        ),
     )
-    categories = _CategoryChoice(queryset=ErrorCategory.objects.none(), required=False)
-    improvement_points = _PointChoice(queryset=ImprovementPoint.objects.none(), required=False)
-    model_versions = forms.MultipleChoiceField(choices=[], required=False)
+    categories = _CategoryChoice(
+        queryset=ErrorCategory.objects.none(), required=False, label=_("Categories")
+    )
+    improvement_points = _PointChoice(
+        queryset=ImprovementPoint.objects.none(), required=False, label=_("Improvement points")
+    )
+    model_versions = forms.MultipleChoiceField(
+        choices=[], required=False, label=_("Model versions")
+    )
     labels = forms.MultipleChoiceField(
         choices=[],
         required=False,
-        help_text="Rows whose predicted or corrected label is one of these.",
+        label=_("Labels"),
+        help_text=_("Rows whose predicted or corrected label is one of these."),
     )
     since = forms.DateTimeField(
         required=False,
-        label="Served from (UTC)",
+        label=_("Served from (UTC)"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     until = forms.DateTimeField(
         required=False,
-        label="Served before (UTC)",
+        label=_("Served before (UTC)"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     reviewed_only = forms.BooleanField(
         required=False,
-        label="Reviewed only",
-        help_text="Only predictions whose feedback is in a category someone has triaged.",
+        label=_("Reviewed only"),
+        help_text=_("Only predictions whose feedback is in a category someone has triaged."),
     )
     validation = forms.FloatField(
         required=False,
-        label="Validation share",
-        help_text="Optional seeded train/validation split, e.g. 0.2; near-duplicates stay "
-        "on one side.",
+        label=_("Validation share"),
+        help_text=_(
+            "Optional seeded train/validation split, e.g. 0.2; near-duplicates stay on one side."
+        ),
     )
     flagged = forms.ChoiceField(
         choices=[
-            ("mark", "Mark them (a flagged column)"),
-            ("exclude", "Leave them out"),
-            ("ignore", "Do not check"),
+            ("mark", _("Mark them (a flagged column)")),
+            ("exclude", _("Leave them out")),
+            ("ignore", _("Do not check")),
         ],
         initial="mark",
-        label="Likely-wrong corrections",
-        help_text="Corrections the model confidently disagrees with and that similar inputs "
-        "do not back.",
+        label=_("Likely-wrong corrections"),
+        help_text=_(
+            "Corrections the model confidently disagrees with and that similar inputs do not back."
+        ),
     )
-    seed = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1, initial=0)
+    seed = forms.IntegerField(
+        required=False, min_value=0, max_value=2**31 - 1, initial=0, label=_("Seed")
+    )
     reference = _ReferenceChoice(
         queryset=ReferenceDataset.objects.none(),
         required=False,
-        empty_label="None",
-        label="Reference dataset",
-        help_text="Your current training set (uploaded below): rows whose input it already "
-        "holds, near-duplicates included, are not new samples.",
+        empty_label=_("None"),
+        label=_("Reference dataset"),
+        help_text=_(
+            "Your current training set (uploaded below): rows whose input it already "
+            "holds, near-duplicates included, are not new samples."
+        ),
     )
     reference_handling = forms.ChoiceField(
-        choices=[("mark", "Mark them (an in_reference column)"), ("exclude", "Leave them out")],
+        choices=[
+            ("mark", _("Mark them (an in_reference column)")),
+            ("exclude", _("Leave them out")),
+        ],
         initial="mark",
         required=False,
-        label="Rows in the reference dataset",
+        label=_("Rows in the reference dataset"),
     )
 
     def __init__(self, *args, project, **kwargs):
@@ -128,7 +160,7 @@ class ExportForm(forms.Form):
     def clean_validation(self):
         share = self.cleaned_data.get("validation")
         if share is not None and not 0 < share < 1:
-            raise forms.ValidationError(BAD_SHARE)
+            raise forms.ValidationError(gettext(BAD_SHARE))
         return share
 
     def to_request(self) -> dict:

@@ -1,6 +1,7 @@
 """The inbox's filter form: GET parameters in, `InboxFilters` out."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from feedback.models import Feedback, Project
 
@@ -13,46 +14,57 @@ class InboxFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Search text",
-        widget=forms.SearchInput(attrs={"placeholder": "words the customer wrote"}),
+        label=_("Search text"),
+        widget=forms.SearchInput(attrs={"placeholder": _("words the customer wrote")}),
     )
-    kind = forms.ChoiceField(required=False, choices=[("", "any kind"), *Feedback.Kind.choices])
+    kind = forms.ChoiceField(
+        required=False, choices=[("", _("any kind")), *Feedback.Kind.choices], label=_("Kind")
+    )
     model_version = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, label="Model version"
+        required=False, coerce=int, empty_value=None, label=_("Model version")
     )
     predicted_label = forms.CharField(
         required=False,
         max_length=200,
-        label="Predicted",
+        label=_("Predicted"),
         widget=forms.TextInput(attrs={"list": "inbox-labels"}),
     )
     corrected_label = forms.CharField(
         required=False,
         max_length=200,
-        label="Corrected to",
+        label=_("Corrected to"),
         widget=forms.TextInput(attrs={"list": "inbox-labels"}),
     )
     source = forms.CharField(
-        required=False, max_length=30, widget=forms.TextInput(attrs={"list": "inbox-sources"})
+        required=False,
+        max_length=30,
+        label=_("Source"),
+        widget=forms.TextInput(attrs={"list": "inbox-sources"}),
     )
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        required=False, label=_("Since"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label=_("Until"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     triage_state = forms.ChoiceField(
-        required=False, choices=[("", "any state"), *Feedback.TriageState.choices], label="State"
+        required=False,
+        choices=[("", _("any state")), *Feedback.TriageState.choices],
+        label=_("State"),
     )
-    include_superseded = forms.BooleanField(required=False, label="Include changed answers")
+    include_superseded = forms.BooleanField(required=False, label=_("Include changed answers"))
 
     def __init__(self, *args, project: Project, **kwargs):
         super().__init__(*args, **kwargs)
         versions = model_version_choices(project=project)
-        self.fields["model_version"].choices = [("", "any version"), *versions]
+        self.fields["model_version"].choices = [("", _("any version")), *versions]
         self.labels = list(project.labels)
 
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            self.add_error("until", "Must be on or after the start date.")
+            self.add_error("until", _("Must be on or after the start date."))
         return data
 
     def filters(self) -> InboxFilters:

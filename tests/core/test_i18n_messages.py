@@ -85,3 +85,51 @@ def test_the_digest_email_renders_in_korean():
     assert "보드: https://voc.example/p/banking/board/" in text
     assert "<h2>Banking 주간 리뷰</h2>" in html and "리뷰 시작하기" in html
     assert "items" not in text + html
+
+
+def test_a_form_error_and_its_choice_labels_are_in_korean(project):
+    from dashboards.forms import OverviewForm
+
+    data = {"period": "custom", "since": "2026-02-01", "until": "2026-01-01"}
+
+    with translation.override("ko"):
+        form = OverviewForm(data, project=project)
+        errors = form.errors["until"]
+        period = str(form["period"])
+    with translation.override("en"):
+        english = OverviewForm(data, project=project)
+        english_errors, english_period = english.errors["until"], str(english["period"])
+
+    assert errors == ["시작일보다 뒤여야 합니다."]
+    assert "최근 7일" in period and "직접 지정" in period
+    assert english_errors == ["Must be after the start date."]
+    assert "last 7 days" in english_period
+
+
+def test_a_stored_problem_of_an_import_reads_korean_where_it_is_shown():
+    from feedback import csvparse
+
+    with translation.override("ko"):
+        too_long = csvparse.message_translated(csvparse.TEXT_TOO_LONG)
+        no_header = csvparse.message_translated(csvparse.NO_HEADER)
+        unknown = csvparse.message_translated("Something else.")
+
+    assert too_long == "5,000자보다 깁니다."
+    assert no_header == "파일에 머리글 행이 없습니다."
+    assert unknown == "Something else."
+
+
+def test_model_choice_labels_render_in_korean_and_stay_english_otherwise():
+    from triage.forms import StateForm
+    from triage.models import ImprovementPoint
+
+    with translation.override("ko"):
+        select = str(StateForm()["state"])
+        role = str(Membership.Role.REVIEWER.label)
+        kind = str(ImprovementPoint.Kind.TRAINING_DATA.label)
+    with translation.override("en"):
+        english = str(StateForm()["state"])
+
+    assert ">수정 안 함</option>" in select and ">재발</option>" in select
+    assert (role, kind) == ("검토자", "학습 데이터")
+    assert ">Triaging</option>" in english and ">Regressed</option>" in english

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.jobs import BackgroundJob
 from feedback.models import Feedback, ModelVersion, Project
@@ -13,9 +14,9 @@ class ClusteringSettings(models.Model):
     """Per-project clustering preferences (defaults apply when a project has none)."""
 
     class Representation(models.TextChoices):
-        AUTO = "auto", "embeddings when installed, else LSA"
-        LSA = "lsa", "LSA (TF-IDF + SVD)"
-        EMBEDDINGS = "embeddings", "sentence embeddings"
+        AUTO = "auto", _("embeddings when installed, else LSA")
+        LSA = "lsa", _("LSA (TF-IDF + SVD)")
+        EMBEDDINGS = "embeddings", _("sentence embeddings")
 
     project = models.OneToOneField(
         Project, on_delete=models.CASCADE, related_name="clustering_settings"
@@ -85,16 +86,16 @@ class ClusteringRun(BackgroundJob):
 
 class ErrorCategory(models.Model):
     class State(models.TextChoices):
-        NEW = "new"
-        TRIAGING = "triaging"
-        PLANNED = "planned"
-        FIXED = "fixed"
-        WONT_FIX = "wont_fix", "won't fix"
-        REGRESSED = "regressed"
+        NEW = "new", _("New")
+        TRIAGING = "triaging", _("Triaging")
+        PLANNED = "planned", _("Planned")
+        FIXED = "fixed", _("Fixed")
+        WONT_FIX = "wont_fix", _("won't fix")
+        REGRESSED = "regressed", _("Regressed")
 
     class Team(models.TextChoices):
-        MODEL = "model", "model team"
-        DATA = "data", "data team"
+        MODEL = "model", _("model team")
+        DATA = "data", _("data team")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="categories")
     title = models.CharField(max_length=200)
@@ -206,8 +207,8 @@ class CategorySnapshot(models.Model):
 
 class CategoryLineage(models.Model):
     class Kind(models.TextChoices):
-        SPLIT = "split"  # part of parent became child
-        MERGE = "merge"  # parent went into child
+        SPLIT = "split", _("Split")  # part of parent became child
+        MERGE = "merge", _("Merge")  # parent went into child
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     parent = models.ForeignKey(ErrorCategory, on_delete=models.CASCADE, related_name="+")

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.jobs import BackgroundJob
 from feedback.models import ApiKey, Project
@@ -23,14 +24,14 @@ class DatasetExport(BackgroundJob):
     GAVE_UP = "Stopped after {attempts} attempts: the worker died while building this export."
 
     class Format(models.TextChoices):
-        CSV = "csv", "CSV"
-        JSONL = "jsonl", "JSON Lines"
-        PARQUET = "parquet", "Parquet"
+        CSV = "csv", _("CSV")
+        JSONL = "jsonl", _("JSON Lines")
+        PARQUET = "parquet", _("Parquet")
 
     class Resolution(models.TextChoices):
-        LATEST = "latest", "latest correction"
-        MAJORITY = "majority", "majority of corrections"
-        UNANIMOUS = "unanimous", "unanimous corrections only"
+        LATEST = "latest", _("latest correction")
+        MAJORITY = "majority", _("majority of corrections")
+        UNANIMOUS = "unanimous", _("unanimous corrections only")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
     number = models.PositiveIntegerField()

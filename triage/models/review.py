@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from feedback.models import ModelVersion, Project
 
@@ -14,18 +15,18 @@ class ImprovementPoint(models.Model):
     """A decision to fix something: from one or more error categories, or project-wide."""
 
     class Kind(models.TextChoices):
-        MODEL = "model", "Model"
-        TRAINING_DATA = "training_data", "Training data"
-        EVAL_DATA = "eval_data", "Evaluation data"
-        LABELING_GUIDELINE = "labeling_guideline", "Labeling guideline"
-        PRODUCT = "product", "Product"
+        MODEL = "model", _("Model")
+        TRAINING_DATA = "training_data", _("Training data")
+        EVAL_DATA = "eval_data", _("Evaluation data")
+        LABELING_GUIDELINE = "labeling_guideline", _("Labeling guideline")
+        PRODUCT = "product", _("Product")
 
     class State(models.TextChoices):
-        PROPOSED = "proposed"
-        ACCEPTED = "accepted"
-        IN_PROGRESS = "in_progress", "In progress"
-        DONE = "done"
-        REJECTED = "rejected"
+        PROPOSED = "proposed", _("Proposed")
+        ACCEPTED = "accepted", _("Accepted")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        REJECTED = "rejected", _("Rejected")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="improvements")
     title = models.CharField(max_length=200)

@@ -2,23 +2,24 @@
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from core.audit import audit
 from feedback.models import Membership
 
 from ..models import ErrorCategory
 
-NOT_A_MEMBER = "The assignee must be a member of this project."
-UNSORTED_NO_STATE = "The unsorted bucket has no triage state."
+NOT_A_MEMBER = gettext_noop("The assignee must be a member of this project.")
+UNSORTED_NO_STATE = gettext_noop("The unsorted bucket has no triage state.")
 
 
 def category_set_state(*, category: ErrorCategory, state: str, actor) -> ErrorCategory:
     """Move a category to a state (board column). Marking it fixed by hand records when;
     leaving `fixed`/`regressed` clears the verification marks."""
     if state not in ErrorCategory.State.values:
-        raise ValidationError(f"Unknown state {state!r}.")
+        raise ValidationError(gettext("Unknown state %(state)s.") % {"state": repr(state)})
     if category.is_unsorted:
-        raise ValidationError(UNSORTED_NO_STATE)
+        raise ValidationError(gettext(UNSORTED_NO_STATE))
     old = category.state
     if old == state:
         return category
@@ -49,7 +50,7 @@ def category_assign(
     changes = {}
     if owner_team is not None:
         if owner_team not in ("", *ErrorCategory.Team.values):
-            raise ValidationError(f"Unknown team {owner_team!r}.")
+            raise ValidationError(gettext("Unknown team %(team)s.") % {"team": repr(owner_team)})
         changes["owner_team"] = (category.owner_team, owner_team)
         category.owner_team = owner_team
     if assignee is not None or clear_assignee:
@@ -57,7 +58,7 @@ def category_assign(
             assignee.is_superuser
             or Membership.objects.filter(project=category.project, user=assignee).exists()
         ):
-            raise ValidationError(NOT_A_MEMBER)
+            raise ValidationError(gettext(NOT_A_MEMBER))
         changes["assignee"] = (
             category.assignee.get_username() if category.assignee else None,
             assignee.get_username() if assignee else None,

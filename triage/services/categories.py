@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from core.actors import user_or_none
 from core.audit import audit
@@ -14,12 +15,12 @@ from feedback.models import Feedback, Project
 
 from ..models import CategoryLineage, ErrorCategory, ItemAssignment
 
-SAME_CATEGORY = "A category cannot be merged into itself."
-OTHER_PROJECT = "Both categories must belong to the same project."
-ALREADY_MERGED = "This category was already merged into another one."
-UNSORTED_FIXED = "The unsorted bucket cannot be merged, split or renamed."
-NO_ITEMS = "Choose at least one item of this category."
-EMPTY_TITLE = "A title cannot be empty."
+SAME_CATEGORY = gettext_noop("A category cannot be merged into itself.")
+OTHER_PROJECT = gettext_noop("Both categories must belong to the same project.")
+ALREADY_MERGED = gettext_noop("This category was already merged into another one.")
+UNSORTED_FIXED = gettext_noop("The unsorted bucket cannot be merged, split or renamed.")
+NO_ITEMS = gettext_noop("Choose at least one item of this category.")
+EMPTY_TITLE = gettext_noop("A title cannot be empty.")
 
 
 def categories_recount(*, project: Project) -> None:
@@ -41,18 +42,18 @@ def categories_recount(*, project: Project) -> None:
 
 def _check_movable(category: ErrorCategory) -> None:
     if category.is_unsorted:
-        raise ValidationError(UNSORTED_FIXED)
+        raise ValidationError(gettext(UNSORTED_FIXED))
     if category.merged_into_id:
-        raise ValidationError(ALREADY_MERGED)
+        raise ValidationError(gettext(ALREADY_MERGED))
 
 
 def category_rename(*, category: ErrorCategory, title: str, actor) -> ErrorCategory:
     """Give a category a human title; later runs keep it (they only update auto_title)."""
     title = title.strip()
     if not title:
-        raise ValidationError(EMPTY_TITLE)
+        raise ValidationError(gettext(EMPTY_TITLE))
     if category.is_unsorted:
-        raise ValidationError(UNSORTED_FIXED)
+        raise ValidationError(gettext(UNSORTED_FIXED))
     old = category.title
     category.title, category.title_locked, category.updated_at = title[:200], True, timezone.now()
     category.save(update_fields=["title", "title_locked", "updated_at"])
@@ -67,9 +68,9 @@ def category_merge(*, source: ErrorCategory, target: ErrorCategory, actor) -> Er
     """Move all of source's items into target and retire source. Later runs keep them one
     category (target absorbs clusters made of its items)."""
     if source.pk == target.pk:
-        raise ValidationError(SAME_CATEGORY)
+        raise ValidationError(gettext(SAME_CATEGORY))
     if source.project_id != target.project_id:
-        raise ValidationError(OTHER_PROJECT)
+        raise ValidationError(gettext(OTHER_PROJECT))
     _check_movable(source)
     _check_movable(target)
     moved = ItemAssignment.objects.filter(category=source).update(category=target)
@@ -104,7 +105,7 @@ def category_split(
     _check_movable(category)
     ids = _items_of(category, feedback_ids)
     if not ids:
-        raise ValidationError(NO_ITEMS)
+        raise ValidationError(gettext(NO_ITEMS))
     child = ErrorCategory.objects.create(
         project=category.project,
         title=(title.strip() or f"Split from {category.title}")[:200],
@@ -138,7 +139,7 @@ def items_move(
 ) -> int:
     """Pin items of the project into target; returns how many moved."""
     if target.project_id != project.pk:
-        raise ValidationError(OTHER_PROJECT)
+        raise ValidationError(gettext(OTHER_PROJECT))
     _check_movable(target)
     ids = list(
         ItemAssignment.objects.filter(

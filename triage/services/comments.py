@@ -5,6 +5,7 @@ from functools import partial
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from core.audit import audit
 from core.publish import publish
@@ -13,9 +14,10 @@ from feedback.models import Membership
 from ..markdown import mentions
 from ..models import Comment, ErrorCategory, ImprovementPoint
 
-EMPTY = "A comment cannot be empty."
+EMPTY = gettext_noop("A comment cannot be empty.")
 MAX_LENGTH = 10_000
-TOO_LONG = f"A comment holds at most {MAX_LENGTH} characters."
+_TOO_LONG = gettext_noop("A comment holds at most {limit} characters.")
+TOO_LONG = _TOO_LONG.format(limit=MAX_LENGTH)  # as shown in English
 
 
 def comment_add(*, target: ErrorCategory | ImprovementPoint, author, body: str) -> Comment:
@@ -23,9 +25,9 @@ def comment_add(*, target: ErrorCategory | ImprovementPoint, author, body: str) 
     worker). Returns the comment."""
     body = body.strip()
     if not body:
-        raise ValidationError(EMPTY)
+        raise ValidationError(gettext(EMPTY))
     if len(body) > MAX_LENGTH:
-        raise ValidationError(TOO_LONG)
+        raise ValidationError(gettext(_TOO_LONG).format(limit=MAX_LENGTH))
     field = "category" if isinstance(target, ErrorCategory) else "improvement"
     comment = Comment.objects.create(
         project=target.project, author=author, body=body, **{field: target}

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from core.actors import user_or_none
 from core.audit import audit
@@ -12,8 +13,10 @@ from feedback.models import ModelVersion, Project
 
 from ..models import ErrorCategory, ImprovementPoint
 
-DONE_NEEDS_VERSION = "Marking a model or data fix done needs the version that shipped it."
-OTHER_PROJECT = "Categories and versions must belong to this project."
+DONE_NEEDS_VERSION = gettext_noop(
+    "Marking a model or data fix done needs the version that shipped it."
+)
+OTHER_PROJECT = gettext_noop("Categories and versions must belong to this project.")
 
 # Who usually owns the work of each kind of improvement.
 TEAM_OF_KIND = {
@@ -39,7 +42,7 @@ def _check_project(project: Project, categories, versions) -> None:
     if any(c.project_id != project.id for c in categories) or any(
         v is not None and v.project_id != project.id for v in versions
     ):
-        raise ValidationError(OTHER_PROJECT)
+        raise ValidationError(gettext(OTHER_PROJECT))
 
 
 @transaction.atomic
@@ -85,7 +88,7 @@ def improvement_update(
         and point.kind in SHIPS_IN_A_VERSION
         and point.done_in_version is None
     ):
-        raise ValidationError({"done_in_version": DONE_NEEDS_VERSION})
+        raise ValidationError({"done_in_version": gettext(DONE_NEEDS_VERSION)})
     point.updated_at = timezone.now()
     point.full_clean(exclude=["categories"])
     point.save()

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from core.actors import user_or_none
 from core.audit import audit
@@ -14,7 +15,7 @@ from ..models import ReviewSession
 from ..selectors import review_agenda, review_agenda_more
 
 DEFAULT_PERIOD = timedelta(days=7)
-ALREADY_CLOSED = "This review is closed."
+ALREADY_CLOSED = gettext_noop("This review is closed.")
 
 
 def review_start(*, project: Project, actor) -> tuple[ReviewSession, bool]:
@@ -38,7 +39,7 @@ def review_record(
 ) -> ReviewSession:
     """Save who attended and what was decided (Markdown)."""
     if session.closed_at:
-        raise ValidationError(ALREADY_CLOSED)
+        raise ValidationError(gettext(ALREADY_CLOSED))
     if decisions is not None:
         session.decisions = decisions.strip()
         session.save(update_fields=["decisions"])
@@ -51,7 +52,7 @@ def review_record(
 def review_close(*, session: ReviewSession, actor) -> ReviewSession:
     """Freeze the agenda as it stood and close the review."""
     if session.closed_at:
-        raise ValidationError(ALREADY_CLOSED)
+        raise ValidationError(gettext(ALREADY_CLOSED))
     agenda = review_agenda(project=session.project, since=session.period_start)
     session.agenda = {
         **{
