@@ -100,6 +100,7 @@ class Voice:
     noise: list[str]
     label_names: dict[str, str]
     prefix: str
+    notes: str = "TF-IDF + logistic regression on {share:.0%} of the training queries."
 
 
 def korean_label_names() -> dict[str, str]:
@@ -110,7 +111,12 @@ def voice(language: str) -> Voice:
     if language == "ko":
         complaints = json.loads((KOREAN_DATA_DIR / "complaints_ko.json").read_text("utf-8"))
         return Voice(
-            "ko", complaints["templates"], complaints["noise"], korean_label_names(), "b77ko"
+            "ko",
+            complaints["templates"],
+            complaints["noise"],
+            korean_label_names(),
+            "b77ko",
+            notes="학습 질문의 {share:.0%}로 학습한 TF-IDF + 로지스틱 회귀 모델.",
         )
     if language != "en":
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
@@ -206,7 +212,7 @@ def build_replay(
                     "n": len(offline),
                     "train_rows": len(part),
                 },
-                "notes": f"TF-IDF + logistic regression on {share:.0%} of the training queries.",
+                "notes": speaker.notes.format(share=share),
             }
         )
         models[name] = model

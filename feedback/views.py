@@ -30,7 +30,7 @@ def home(request):
 @project_view()
 def project_home(request):
     project = request.project
-    context = {"versions": project.model_versions.order_by("-released_at")}
+    context = {"section": "overview", "versions": project.model_versions.order_by("-released_at")}
     return render(request, "feedback/project_home.html", context)
 
 

@@ -27,13 +27,20 @@ ROLE_NAMES = {
 
 class MemberAddForm(forms.Form):
     username = forms.CharField(
-        required=False, max_length=150, help_text=gettext_lazy("New or existing.")
+        required=False,
+        max_length=150,
+        label=gettext_lazy("Username"),
+        help_text=gettext_lazy("New or existing."),
     )
     email = forms.EmailField(
-        required=False, help_text=gettext_lazy("Finds an existing account by e-mail.")
+        required=False,
+        label=gettext_lazy("Email"),
+        help_text=gettext_lazy("Finds an existing account by e-mail."),
     )
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
-    team = forms.ChoiceField(choices=TEAM_CHOICES, required=False)
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices, initial=Membership.Role.VIEWER, label=gettext_lazy("Role")
+    )
+    team = forms.ChoiceField(choices=TEAM_CHOICES, required=False, label=gettext_lazy("Team"))
 
     def clean(self):
         data = super().clean()
@@ -43,8 +50,8 @@ class MemberAddForm(forms.Form):
 
 
 class MemberChangeForm(forms.Form):
-    role = forms.ChoiceField(choices=Membership.Role.choices)
-    team = forms.ChoiceField(choices=TEAM_CHOICES, required=False)
+    role = forms.ChoiceField(choices=Membership.Role.choices, label=gettext_lazy("Role"))
+    team = forms.ChoiceField(choices=TEAM_CHOICES, required=False, label=gettext_lazy("Team"))
 
 
 def _membership_or_404(request, membership_id: int) -> Membership:

@@ -53,11 +53,26 @@ class ProjectForm(forms.ModelForm):
             "feedback_link_days", "pii_redaction", "prediction_retention_days",
         ]  # fmt: skip
         labels = {
+            "name": _("Name"),
             "show_input_to_customer": _("Show the model's input on the feedback page"),
             "frame_ancestors": _("Sites allowed to embed the feedback page"),
             "feedback_link_days": _("Feedback links stay valid (days)"),
             "pii_redaction": _("Redact emails, phone and card numbers"),
             "prediction_retention_days": _("Keep predictions without feedback (days)"),
+        }
+        # The models' help texts are English; the page's are translated here.
+        help_texts = {
+            "show_input_to_customer": _("Show the model's input on the customer's feedback page."),
+            "frame_ancestors": _(
+                "Origins allowed to embed the feedback page, space-separated "
+                "(e.g. https://shop.example.com). Empty: no framing."
+            ),
+            "feedback_link_days": _("How long a feedback link sent to a customer stays valid."),
+            "pii_redaction": _("Redact emails, phone and card numbers from customer text."),
+            "prediction_retention_days": _(
+                "Predictions without feedback are deleted this many days after they were "
+                "served (counts on the quality pages stay). Empty: keep them all."
+            ),
         }
 
     def __init__(self, *args, instance: Project, **kwargs):
@@ -106,6 +121,23 @@ class ReviewForm(forms.ModelForm):
     class Meta:
         model = ReviewSettings
         fields = ["big_category_size", "regression_share", "regression_min_predictions", "digest"]
+        labels = {
+            "big_category_size": _("Big category size"),
+            "regression_share": _("Regression share"),
+            "regression_min_predictions": _("Regression min predictions"),
+            "digest": _("Digest"),
+        }
+        help_texts = {
+            "big_category_size": _("Categories at least this big need an owner (review agenda)."),
+            "regression_share": _(
+                "A fixed category regresses when its rate comes back to this share of its "
+                "rate before the fix (0.5 = the fix removed less than half of the errors)."
+            ),
+            "regression_min_predictions": _(
+                "Predictions of the category's labels needed before judging."
+            ),
+            "digest": _("Send the weekly digest email."),
+        }
 
 
 def settings_forms(project: Project, data=None) -> dict[str, forms.ModelForm]:

@@ -172,6 +172,17 @@ class ImprovementForm(forms.ModelForm):
             "due_date": forms.DateInput(attrs={"type": "date"}),
         }
         help_texts = {"description": _("Markdown.")}
+        labels = {
+            "title": _("Title"),
+            "kind": _("Kind"),
+            "description": _("Description"),
+            "owner_team": _("Owner team"),
+            "assignee": _("Assignee"),
+            "state": _("State"),
+            "target_version": _("Target version"),
+            "decision_date": _("Decision date"),
+            "due_date": _("Due date"),
+        }
 
     def __init__(self, *args, project, members, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,4 +1,5 @@
-"""Every customer-facing string is translated, and the committed .mo matches the .po."""
+"""Every string of the pages is translated (the customer's and the team's), and the committed .mo
+matches the .po."""
 
 import ast
 import os
@@ -13,10 +14,14 @@ from django.conf import settings
 from django.utils import translation
 
 PO = Path(settings.BASE_DIR) / "locale" / "ko" / "LC_MESSAGES" / "django.po"
-CUSTOMER_TEMPLATES = Path(settings.BASE_DIR) / "templates" / "feedback"
-# Names that read the same in Korean: the product, "API" (an import sent by an API key) and
-# the "sha256" of an imported file.
-NAMES = {"VoC", "Triage", "API", "sha"}
+TEMPLATES = Path(settings.BASE_DIR) / "templates"
+# Names that read the same in Korean: the product, "API" (an import sent by an API key), the
+# "sha256" of a file, "CSV" (a download), "UTC" (a time zone) and "LSA" (a method).
+NAMES = {"VoC", "Triage", "API", "sha", "CSV", "UTC", "LSA"}
+# Attributes a person reads or hears (a screen reader reads labels and titles).
+READ_ATTRIBUTES = r'\b(?:aria-label|title|placeholder|alt|data-[a-z-]*text)="([^"]*)"'
+# Pages still being translated; strict, so the mark must go when they are done.
+PENDING = {"dashboards/alerts.html", "dashboards/overview.html"}
 
 
 def _string(lines: list[str], key: str) -> str | None:
@@ -86,16 +91,23 @@ def test_the_compiled_catalogue_matches_the_source():
             assert got == entry["msgstr"], f"run compilemessages: {entry['msgid']!r}"
 
 
-@pytest.mark.parametrize(
-    "template",
-    sorted(p.name for p in CUSTOMER_TEMPLATES.glob("*.html")),
-)
-def test_customer_templates_have_no_untranslated_text(template):
-    source = (CUSTOMER_TEMPLATES / template).read_text(encoding="utf-8")
+def _templates():
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        name = path.relative_to(TEMPLATES).as_posix()
+        marks = (
+            [pytest.mark.xfail(strict=True, reason="not translated yet")] if name in PENDING else []
+        )
+        yield pytest.param(name, marks=marks, id=name)
+
+
+@pytest.mark.parametrize("template", list(_templates()))
+def test_templates_have_no_untranslated_text(template):
+    source = (TEMPLATES / template).read_text(encoding="utf-8")
     translated_blocks = r"{% (comment|blocktranslate)\b.*?{% end\1 %}"
     without_tags = re.sub(translated_blocks, " ", source, flags=re.S)
     without_tags = re.sub(r"{%.*?%}|{{.*?}}|{#.*?#}", " ", without_tags, flags=re.S)
-    text = re.sub(r"<[^>]+>", " ", without_tags)
+    attributes = " ".join(re.findall(READ_ATTRIBUTES, without_tags))
+    text = re.sub(r"<[^>]+>", " ", without_tags) + " " + attributes
 
     words = [w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in NAMES]
 

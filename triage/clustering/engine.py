@@ -76,6 +76,7 @@ class ClusteringOutcome:
     labels: list[str]  # the label space of the item vectors
     previous_space: list[int] = field(default_factory=list)  # order of the prior block
     vectors: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0)))
+    language: str = "en"  # "ko" when most of the run's items are Korean
 
 
 def cluster_feedback(
@@ -157,6 +158,7 @@ def cluster_feedback(
         labels=labels,
         previous_space=previous_space,
         vectors=vectors,
+        language="ko" if sum(has_hangul(item.text) for item in items) * 2 > len(items) else "en",
     )
 
 

@@ -34,14 +34,20 @@ logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 5000
 UNSORTED_TITLE = "Fits nowhere (unsorted)"
+# The bucket's title is written in the language of the items, like the automatic titles.
+UNSORTED_TITLES = {"en": UNSORTED_TITLE, "ko": "어디에도 맞지 않음 (미분류)"}
 
 
-def _unsorted_bucket(project: Project) -> ErrorCategory:
+def _unsorted_bucket(project: Project, language: str) -> ErrorCategory:
+    title = UNSORTED_TITLES.get(language, UNSORTED_TITLE)
     bucket, _ = ErrorCategory.objects.get_or_create(
         project=project,
         is_unsorted=True,
-        defaults={"title": UNSORTED_TITLE, "auto_title": UNSORTED_TITLE, "title_locked": True},
+        defaults={"title": title, "auto_title": title, "title_locked": True},
     )
+    if bucket.title != title and bucket.title in UNSORTED_TITLES.values():  # not renamed
+        bucket.title = bucket.auto_title = title
+        bucket.save(update_fields=["title", "auto_title"])
     return bucket
 
 
@@ -80,7 +86,7 @@ def clustering_results_write(run: ClusteringRun, outcome: ClusteringOutcome, con
                 created_run=run,
                 state=ErrorCategory.State.NEW,
             )
-        bucket = _unsorted_bucket(project)
+        bucket = _unsorted_bucket(project, outcome.language)
 
         # Final place of every item: people's pins first, then this run's clusters.
         final: dict[int, int] = {}
