@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_imports
+from . import api, api_imports, api_labels
 
 # request_id may contain "/" (path converter), so the longer route comes first.
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     ),
     path("projects/<slug:slug>/predictions/<path:request_id>", api.PredictionDetailApi.as_view()),
     path("projects/<slug:slug>/feedback", api.FeedbackBatchApi.as_view()),
+    path("projects/<slug:slug>/labels", api_labels.LabelNamesApi.as_view()),
 ]
 urlpatterns += [
     path("projects/<slug:slug>/imports", api_imports.ImportListApi.as_view()),
