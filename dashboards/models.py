@@ -46,6 +46,9 @@ class RollupCounts(models.Model):
     latency_sum_ms = models.FloatField(default=0)
     # Most predictions served in one second of the span.
     peak_per_second = models.PositiveIntegerField(default=0)
+    # Per metadata key (and pair of keys), per value: [predictions, corrections, complaints,
+    # ratings up, ratings down] (services/rollup_segments.py says how values are bounded).
+    segment_counts = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -205,6 +208,9 @@ class DashboardSettings(models.Model):
         help_text="Internal webhook receivers to allow: one IP, network (10.0.0.0/8) or host "
         "name per line. Cloud metadata addresses are always refused.",
     )
+    # Metadata keys the segment counts leave out (ids, free text): their values say nothing
+    # about a population and would only crowd out the keys that do.
+    segment_ignore_keys = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

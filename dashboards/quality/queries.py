@@ -13,11 +13,16 @@ from ..models import MetricRollup, MetricRollupDay
 from ..rollup_fields import ROLLUP_FIELDS
 from ..selectors import rollup_rows
 
-# Every figure but the latency count and sum: the page's latencies come from the sketch.
+# Every figure but the latency count and sum (the page's latencies come from the sketch) and
+# the segment counts (the segments section reads them on its own).
 ROW_FIELDS = [
     "model_version_id",
     "hour",
-    *(name for name in ROLLUP_FIELDS if name not in ("latency_count", "latency_sum_ms")),
+    *(
+        name
+        for name in ROLLUP_FIELDS
+        if name not in ("latency_count", "latency_sum_ms", "segment_counts")
+    ),
 ]
 # What the per-version totals need beyond the per-bucket rows. A long period per day reads
 # them from a second, coarser read (weekly rows for its whole weeks): corrected pairs and

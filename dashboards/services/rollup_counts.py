@@ -11,13 +11,19 @@ from django.db.models.functions import Cast, Floor, Greatest, Least, Ln, TruncSe
 from feedback.models import Feedback, Prediction
 
 from .. import metrics
-from ..models import MetricRollup
+from ..models import DashboardSettings, MetricRollup
 from ..rollup_fields import (
     HISTOGRAM_FIELDS,
     ROLLUP_FIELDS,
     SERVED_FIELDS,
     SUMMED_FIELDS,
     rollup_zero,
+)
+from .rollup_segments import (
+    segments_bound,
+    segments_count,
+    segments_fold,
+    segments_recount_feedback,
 )
 
 HOUR = timedelta(hours=1)
@@ -76,13 +82,27 @@ def rollup_hour_compute(*, project_id: int, hour: datetime, swept: bool = False)
             rows[version_id] = _empty_row(project_id, version_id, hour)
         return rows[version_id]
 
+    ignored = list(
+        DashboardSettings.objects.filter(project_id=project_id)
+        .values_list("segment_ignore_keys", flat=True)
+        .first()
+        or []
+    )
     if swept:
+        kept_segments = {}
         for kept in MetricRollup.objects.filter(project_id=project_id, hour=hour).values(
-            "model_version_id", *SERVED_FIELDS
+            "model_version_id", "segment_counts", *SERVED_FIELDS
         ):
-            row(kept.pop("model_version_id")).update(kept)
+            version_id = kept.pop("model_version_id")
+            kept_segments[version_id] = kept.pop("segment_counts")
+            row(version_id).update(kept)
+        segments_recount_feedback(
+            project_id=project_id, start=start, end=end, ignored=ignored, kept=kept_segments,
+            row=row,
+        )  # fmt: skip
     else:
         _count_served(project_id, start, end, row)
+        segments_count(project_id=project_id, start=start, end=end, ignored=ignored, row=row)
     _count_feedback(project_id, start, end, row)
     return list(rows.values())
 
@@ -205,7 +225,10 @@ def rollup_day_fold(hour_rows: list[dict]) -> list[dict]:
                 day[name][i] += n
         for bucket, n in (row["latency_sketch"] or {}).items():
             day["latency_sketch"][bucket] = day["latency_sketch"].get(bucket, 0) + n
+        segments_fold(day["segment_counts"], row.get("segment_counts"))
         day["peak_per_second"] = max(day["peak_per_second"], row["peak_per_second"] or 0)
         # Day rows carry their active hours; an hourly row is one hour, active if it served.
         day["active_hours"] += row.get("active_hours", 1 if row["predictions"] else 0)
+    for day in days.values():
+        segments_bound(day["segment_counts"])
     return list(days.values())
