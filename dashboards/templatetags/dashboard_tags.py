@@ -34,15 +34,6 @@ def figure_rows(table: dict) -> str:
 
 
 @register.filter
-def pct(value) -> str:
-    """0.1234 -> "12.3 %"."""
-    try:
-        return f"{100 * float(value):.1f} %"
-    except (TypeError, ValueError):
-        return ""
-
-
-@register.filter
 def heat(share) -> str:
     """A matrix cell's shade, its share of the largest cell (0 to 1), as one of the classes
     heat-0 … heat-9 of app.css: 0 only for an empty cell, 9 for the largest."""
