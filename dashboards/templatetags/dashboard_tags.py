@@ -6,6 +6,7 @@ import math
 
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -23,9 +24,8 @@ def figure_rows(table: dict) -> str:
     rows = table.get("display") or []
     if not rows:
         span = len(table.get("columns") or []) or 1
-        return mark_safe(
-            f'<tr><td colspan="{span}" class="muted">No data in this period.</td></tr>'
-        )
+        empty = gettext("No data in this period.")
+        return mark_safe(f'<tr><td colspan="{span}" class="muted">{html.escape(empty)}</td></tr>')
     out = []
     for row, flagged in rows:
         cells = "".join(f"<td>{_cell(cell)}</td>" for cell in row)

@@ -1,0 +1,106 @@
+"""The overview's sections as the page shows them, in the reader's language: the translated
+title and lead, each table's column headings and the words in its cells.
+
+The tables themselves (`tables.py`) keep their stable English column names and words: the CSV
+download writes them as they are, for the scripts that read it. Only what a person reads on the
+page is translated here."""
+
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from core.templatetags.ui import percent
+
+# The on-page heading of each table column (the CSV keeps the column's name).
+HEADINGS = {
+    "bucket_start": _("Bucket start"),
+    "model_version": _("Version"),
+    "predictions": _("Predictions"),
+    "corrections": _("Corrections"),
+    "correction_rate": _("Correction rate"),
+    "ci_low": _("95% interval, low"),
+    "ci_high": _("95% interval, high"),
+    "complaints": _("Complaints"),
+    "complaint_rate": _("Complaint rate"),
+    "online_accuracy_proxy": _("Online accuracy (proxy)"),
+    "online_accuracy_among_feedback": _("Online accuracy among feedback"),
+    "offline_accuracy": _("Offline accuracy"),
+    "gap": _("Gap"),
+    "predictions_with_feedback": _("Predictions with feedback"),
+    "predicted": _("Predicted"),
+    "corrected": _("Corrected to"),
+    "share_of_label_corrections": _("Share of the label's corrections"),
+    "predicted_label": _("Predicted label"),
+    "precision_proxy": _("Precision (proxy)"),
+    "top_label": _("Top label"),
+    "top_share": _("Top label's share"),
+    "reference_share": _("Share in the reference"),
+    "collapse": _("Collapse"),
+    "psi_labels": _("PSI of labels"),
+    "labels_band": _("Labels"),
+    "psi_confidence": _("PSI of confidence"),
+    "confidence_band": pgettext_lazy("drift band", "Confidence"),
+    "reference": _("Reference"),
+    "confidence_from": _("Confidence from"),
+    "confidence_to": _("Confidence to"),
+    "expected_if_calibrated": _("Expected if calibrated"),
+    "threshold": _("Threshold"),
+    "share_answered": _("Share answered automatically"),
+    "predictions_answered": _("Answered automatically"),
+    "correction_rate_answered": _("Their correction rate"),
+    "share_to_human": _("Share left to a human"),
+    "corrections_caught_by_human": _("Corrections caught by a human"),
+    "hours_with_traffic": _("Hours with traffic"),
+    "average_per_second": _("Average per second"),
+    "peak_per_second": _("Peak per second"),
+    "latency_p50_ms": _("Latency p50 (ms)"),
+    "latency_p95_ms": _("Latency p95 (ms)"),
+    "sla_p95_ms": _("SLA p95 (ms)"),
+    "within_sla": _("Within SLA"),
+}
+
+# The words a table writes in these columns, as the page shows them.
+WORD_COLUMNS = {"collapse", "within_sla", "labels_band", "confidence_band"}
+WORDS = {
+    "yes": _("yes"),
+    "no": _("no"),
+    "stable": pgettext_lazy("drift band", "stable"),
+    "moderate": pgettext_lazy("drift band", "moderate"),
+    "significant": pgettext_lazy("drift band", "significant"),
+}
+
+TABLE_KEYS = ("table", "precision_table", "threshold_table")
+
+
+def _share(value: float) -> str:
+    """A share in a sentence: whole percents when it is one (5%), else one decimal (2.5%)."""
+    whole = round(value * 100, 6).is_integer()
+    return percent(value, 0 if whole else 1)
+
+
+def _display_rows(table: dict) -> list:
+    """(row, flagged) pairs, the words of WORD_COLUMNS translated."""
+    words_at = [i for i, column in enumerate(table["columns"]) if column in WORD_COLUMNS]
+    flags = table.get("flags") or [False] * len(table["rows"])
+    rows = []
+    for row, flagged in zip(table["rows"], flags, strict=True):
+        if words_at:
+            row = list(row)
+            for i in words_at:
+                if row[i] in WORDS:
+                    row[i] = WORDS[row[i]]
+        rows.append((row, flagged))
+    return rows
+
+
+def section_display(section: dict) -> None:
+    """Adds to a section (in place) what the page needs: its title and lead in the reader's
+    language, and per table its `headings` and `display` rows."""
+    section["title"] = gettext(section["title"])
+    args = dict(section.get("lead_args") or {})
+    args.update({name: _share(v) for name, v in (section.get("lead_shares") or {}).items()})
+    section["lead"] = gettext(section["lead"]) % args if args else gettext(section["lead"])
+    for key in TABLE_KEYS:
+        if key in section:
+            table = section[key]
+            table["headings"] = [HEADINGS.get(column, column) for column in table["columns"]]
+            table["display"] = _display_rows(table)
