@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, pgettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_POST
 
 from core.access import project_view
@@ -129,12 +129,12 @@ def _rule_or_404(request, rule_id):
 # A notification attempt as the events table says it: which transition, which channel, how
 # it went (the detail, an error text from outside, is shown as it is).
 TRANSITIONS = {
-    "opened": pgettext_lazy("alert transition", "opened"),
-    "resolved": pgettext_lazy("alert transition", "resolved"),
+    "opened": gettext_lazy("opened"),
+    "resolved": gettext_lazy("resolved"),
 }
 CHANNELS = {
-    "email": pgettext_lazy("alert channel", "email"),
-    "webhook": pgettext_lazy("alert channel", "webhook"),
+    "email": gettext_lazy("email"),
+    "webhook": gettext_lazy("webhook"),
 }
 OUTCOMES = {
     "sent": gettext_noop("%(transition)s %(channel)s: sent"),

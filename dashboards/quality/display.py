@@ -5,7 +5,7 @@ The tables themselves (`tables.py`) keep their stable English column names and w
 download writes them as they are, for the scripts that read it. Only what a person reads on the
 page is translated here."""
 
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.templatetags.ui import percent
@@ -17,8 +17,8 @@ HEADINGS = {
     "predictions": _("Predictions"),
     "corrections": _("Corrections"),
     "correction_rate": _("Correction rate"),
-    "ci_low": _("95% interval, low"),
-    "ci_high": _("95% interval, high"),
+    "ci_low": _("95% CI, low"),
+    "ci_high": _("95% CI, high"),
     "complaints": _("Complaints"),
     "complaint_rate": _("Complaint rate"),
     "online_accuracy_proxy": _("Online accuracy (proxy)"),
@@ -36,9 +36,9 @@ HEADINGS = {
     "reference_share": _("Share in the reference"),
     "collapse": _("Collapse"),
     "psi_labels": _("PSI of labels"),
-    "labels_band": _("Labels"),
+    "labels_band": _("Label drift"),
     "psi_confidence": _("PSI of confidence"),
-    "confidence_band": pgettext_lazy("drift band", "Confidence"),
+    "confidence_band": _("Confidence drift"),
     "reference": _("Reference"),
     "confidence_from": _("Confidence from"),
     "confidence_to": _("Confidence to"),
@@ -63,9 +63,9 @@ WORD_COLUMNS = {"collapse", "within_sla", "labels_band", "confidence_band"}
 WORDS = {
     "yes": _("yes"),
     "no": _("no"),
-    "stable": pgettext_lazy("drift band", "stable"),
-    "moderate": pgettext_lazy("drift band", "moderate"),
-    "significant": pgettext_lazy("drift band", "significant"),
+    "stable": _("stable"),
+    "moderate": _("moderate"),
+    "significant": _("significant"),
 }
 
 TABLE_KEYS = ("table", "precision_table", "threshold_table")
