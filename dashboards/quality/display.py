@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.templatetags.ui import percent
 
+from .figures import OTHER
+
 # The on-page heading of each table column (the CSV keeps the column's name).
 HEADINGS = {
     "bucket_start": _("Bucket start"),
@@ -70,6 +72,37 @@ WORDS = {
 
 TABLE_KEYS = ("table", "precision_table", "threshold_table")
 
+# The words of each kind of chart (legends, axis titles), handed to static/js/dashboards.js in
+# the chart's JSON as `text`; `{version}`, `{value}` and `{sla}` are filled in there.
+CHART_TEXT = {
+    "rates": {
+        "interval": _("{version} 95% CI"),
+        "low": _("{version} 95% CI, low"),
+        "correction": _("{version} correction rate"),
+        "complaint": _("{version} complaint rate"),
+    },
+    "offline": {
+        "offline": _("offline accuracy (at release)"),
+        "online": _("online proxy, all predictions"),
+        "feedback": _("online proxy, among feedback"),
+    },
+    "pairs": {"corrections": _("corrections")},
+    "psi": {
+        "labels": _("{version} labels"),
+        "confidence": _("{version} confidence"),
+        "moderate": _("moderate ({value})"),
+        "significant": _("significant ({value})"),
+    },
+    "reliability": {
+        "correction": _("{version} correction rate"),
+        "calibrated": _("calibrated (1 − confidence)"),
+        "x": _("confidence"),
+    },
+    "latency": {"p50": _("p50 (ms)"), "p95": _("p95 (ms)"), "sla": _("SLA p95 ({sla} ms)")},
+}
+# The group of the labels outside the top ones (figures.OTHER), as the page writes it.
+OTHER_TEXT = _("(other)")
+
 
 def _share(value: float) -> str:
     """A share in a sentence: whole percents when it is one (5%), else one decimal (2.5%)."""
@@ -99,6 +132,19 @@ def section_display(section: dict) -> None:
     args = dict(section.get("lead_args") or {})
     args.update({name: _share(v) for name, v in (section.get("lead_shares") or {}).items()})
     section["lead"] = gettext(section["lead"]) % args if args else gettext(section["lead"])
+    chart = section.get("chart") or {}
+    chart["text"] = {
+        name: str(text) for name, text in CHART_TEXT.get(chart.get("kind"), {}).items()
+    }
+    for dataset in chart.get("datasets") or []:  # the shares chart
+        if dataset.get("label") == OTHER:
+            dataset["label"] = str(OTHER_TEXT)
+    if "matrix" in section:  # the confusion matrix's axis
+        matrix = section["matrix"]
+        matrix["axis"] = [str(OTHER_TEXT) if a == OTHER else a for a in matrix["axis"]]
+        for row in matrix["rows"]:
+            if row["label"] == OTHER:
+                row["label"] = str(OTHER_TEXT)
     for key in TABLE_KEYS:
         if key in section:
             table = section[key]

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime
 
@@ -71,6 +72,9 @@ def test_the_quality_page_speaks_korean(client, traffic_project):
     assert english_in_headings(page) == []
     for english in ("Online quality", "At a glance", "Service figures", "Numbers", "flagged<"):
         assert english not in page, english
+    # The charts' legends and axis titles travel in their JSON, translated.
+    rates = re.search(r'<script id="chart-rates" type="application/json">(.*?)</script>', page)
+    assert json.loads(rates.group(1))["text"]["correction"] == "{version} 정정률"
     # Percentages as both languages write them: the sign right after the number.
     assert re.search(r"\d %", page) is None and re.search(r"\d%", page)
 
