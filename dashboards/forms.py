@@ -142,6 +142,14 @@ class SettingsForm(forms.ModelForm):
             "sla_latency_p95_ms": _("Latency SLA, p95 (ms)"),
             "target_correction_rate": _("Target correction rate"),
         }
+        help_texts = {
+            "sla_latency_p95_ms": _(
+                "Latency p95 the service promises, in milliseconds (empty: no SLA)."
+            ),
+            "target_correction_rate": _(
+                "Correction rate acceptable for automatic answers (0 to 1)."
+            ),
+        }
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -153,11 +161,17 @@ class AlertRuleForm(forms.ModelForm):
         model = AlertRule
         fields = AlertRule.EDITABLE_FIELDS
         labels = {
+            "name": _("Name"),
+            "metric": _("Metric"),
+            "comparator": _("Comparison"),
+            "threshold": _("Threshold"),
             "window_hours": _("Window (hours)"),
             "min_volume": _("Minimum predictions in the window"),
             "email_to": _("Email to"),
             "webhook_url": _("Webhook URL"),
+            "enabled": _("Enabled"),
         }
+        help_texts = {"email_to": _("Addresses to notify, separated by commas.")}
         widgets = {"email_to": forms.TextInput(attrs={"placeholder": "oncall@example.com"})}
 
     def __init__(self, *args, **kwargs):
@@ -204,7 +218,10 @@ class AllowListForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "10.0.0.0/8\nalerts.internal"}),
         label=_("Webhook allow list"),
-        help_text=DashboardSettings._meta.get_field("webhook_allow_list").help_text,
+        help_text=_(
+            "Internal webhook receivers to allow: one IP, network (10.0.0.0/8) or host name per "
+            "line. Cloud metadata addresses are always refused."
+        ),
     )
 
     def clean_webhook_allow_list(self):

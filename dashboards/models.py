@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from feedback.models import ModelVersion, Project
@@ -285,10 +286,16 @@ class AlertRule(models.Model):
         return self.name
 
     def describe(self) -> str:
-        return (
-            f"{self.get_metric_display()} {self.get_comparator_display()} {self.threshold:g} "
-            f"over {self.window_hours} h (min. {self.min_volume} predictions)"
-        )
+        """The rule's condition as one sentence, in the active language."""
+        return gettext(
+            "%(metric)s %(comparator)s %(threshold)s over %(hours)s h (min. %(volume)s predictions)"
+        ) % {
+            "metric": self.get_metric_display(),
+            "comparator": self.get_comparator_display(),
+            "threshold": f"{self.threshold:g}",
+            "hours": self.window_hours,
+            "volume": self.min_volume,
+        }
 
     def breached(self, value: float) -> bool:
         return {

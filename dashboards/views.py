@@ -6,7 +6,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_POST
 
 from core.access import project_view
@@ -14,6 +17,7 @@ from core.csv_safe import neutralise_cell
 from feedback.models import Membership
 
 from .forms import AlertRuleForm, AllowListForm, OverviewForm, SettingsForm
+from .quality.display import section_display
 from .quality.overview import overview_build
 from .quality.tables import section_table
 from .selectors import (
@@ -44,16 +48,7 @@ def overview(request):
     for item in data["sections"]:
         item["chart_id"] = f"chart-{item['id']}"
         item["open_table"] = item["id"] in OPEN_TABLES
-        for key in ("table", "precision_table", "threshold_table"):
-            if key in item:
-                table = item[key]
-                table["display"] = list(
-                    zip(
-                        table["rows"],
-                        table.get("flags") or [False] * len(table["rows"]),
-                        strict=True,
-                    )
-                )
+        section_display(item)
     params = request.GET.copy()
     params.pop("csv", None)
     is_admin = request.membership.has_role(Membership.Role.ADMIN)
@@ -77,10 +72,17 @@ def _csv_response(project, data, section_id, query) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     writer = csv.writer(response, lineterminator="\r\n")
     writer.writerow(table["columns"])
-    for row in table["rows"]:
-        # Labels and versions come from outside: never let a spreadsheet run them.
-        writer.writerow([neutralise_cell(cell) for cell in row])
+    # A download is read by scripts: the same English words whatever the reader's language
+    # (a drift reference is a lazy message).
+    with translation.override("en"):
+        for row in table["rows"]:
+            # Labels and versions come from outside: never let a spreadsheet run them.
+            writer.writerow([neutralise_cell(_plain(cell)) for cell in row])
     return response
+
+
+def _plain(cell):
+    return str(cell) if isinstance(cell, Promise) else cell
 
 
 @require_POST
@@ -124,14 +126,44 @@ def _rule_or_404(request, rule_id):
     return rule
 
 
+# A notification attempt as the events table says it: which transition, which channel, how
+# it went (the detail, an error text from outside, is shown as it is).
+TRANSITIONS = {
+    "opened": gettext_lazy("opened"),
+    "resolved": gettext_lazy("resolved"),
+}
+CHANNELS = {
+    "email": gettext_lazy("email"),
+    "webhook": gettext_lazy("webhook"),
+}
+OUTCOMES = {
+    "sent": gettext_noop("%(transition)s %(channel)s: sent"),
+    "refused": gettext_noop("%(transition)s %(channel)s: refused"),
+    "failed": gettext_noop("%(transition)s %(channel)s: failed"),
+}
+
+
+def _delivery_summary(delivery: dict) -> str:
+    outcome = "sent" if delivery.get("ok") else "refused" if delivery.get("refused") else "failed"
+    transition, channel = delivery.get("transition", ""), delivery.get("channel", "")
+    return _(OUTCOMES[outcome]) % {
+        "transition": TRANSITIONS.get(transition, transition),
+        "channel": CHANNELS.get(channel, channel),
+    }
+
+
 def _alerts_page(request, *, rule_form=None, editing=None, allow_form=None, status=200):
     project = request.project
     is_admin = request.membership.has_role(Membership.Role.ADMIN)
     settings = dashboard_settings(project=project)
+    events = alert_events_for(project=project, limit=EVENTS_SHOWN)
+    for event in events:
+        for delivery in event.deliveries:
+            delivery["summary"] = _delivery_summary(delivery)
     context = {
         "section": "quality",
         "rules": alert_rules_for(project=project),
-        "events": alert_events_for(project=project, limit=EVENTS_SHOWN),
+        "events": events,
         "open_count": alert_events_open_count(project=project),
         "is_admin": is_admin,
         "editing": editing,

@@ -1,6 +1,7 @@
 """Small presentation filters shared by every app's templates."""
 
 from django import template
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -16,3 +17,16 @@ def ident(value) -> str:
     for separator in ("_", ".", "/", "-"):
         text = text.replace(separator, separator + "<wbr>")
     return mark_safe(f'<span class="ident">{text}</span>')
+
+
+@register.filter
+def percent(value, digits: int = 1) -> str:
+    """A share as a percentage in the locale's number format, the sign right after the number
+    as English and Korean both write it: 0.0462 -> "4.6%", with `digits` decimals (`:0` for
+    whole percents). No value (None, not a number) -> "—"."""
+    try:
+        number = float(value) * 100
+        places = int(digits)
+    except (TypeError, ValueError):
+        return "—"
+    return f"{number_format(round(number, places), decimal_pos=places)}%"

@@ -7,6 +7,7 @@ figures.py   each section's numbers and flags; no Django
 sections.py  the sections: titles, leads, a chart and a table each
 charts.py    the chart JSON of each section
 tables.py    the table of each section, and `section_table` for the CSV download
+display.py   the sections as the page shows them, in the reader's language
 
-Only overview.py and queries.py touch Django; the rest is plain Python and numpy.
+Only overview.py, queries.py and display.py touch Django; the rest is plain Python and numpy.
 """

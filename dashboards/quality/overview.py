@@ -10,6 +10,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from feedback.models import ModelVersion, Project
 
 from ..selectors import dashboard_settings, metrics_series, versions_for
@@ -95,14 +98,16 @@ def overview_build(*, project: Project, query: OverviewQuery) -> dict:
 
 def _references(project: Project, query: OverviewQuery, versions: list[ModelVersion]) -> dict:
     """(reference Totals, how to describe it) per version id: the chosen window for all, or
-    the previous version's (the first version's own) first REFERENCE_DAYS of traffic."""
+    the previous version's (the first version's own) first REFERENCE_DAYS of traffic. The
+    description is a lazy message: the page shows it in the reader's language, the CSV in
+    English."""
     if query.reference == "window" and query.reference_since and query.reference_until:
         total = Totals()
         for row in queries.reference_rows(
             project=project, since=query.reference_since, until=query.reference_until
         ):
             total.add(row)
-        return {v.id: (total, "the chosen window") for v in versions}
+        return {v.id: (total, _("the chosen window")) for v in versions}
     ordered = query.all_versions(project)
     first_days = queries.first_traffic_days(project)
     source_of = {}
@@ -122,6 +127,11 @@ def _references(project: Project, query: OverviewQuery, versions: list[ModelVers
         ):
             totals[row["model_version_id"]].add(row)
     return {
-        version_id: (totals[source.id], f"{source.version}'s first {REFERENCE_DAYS} days")
+        version_id: (
+            totals[source.id],
+            format_lazy(
+                _("{version}'s first {days} days"), version=source.version, days=REFERENCE_DAYS
+            ),
+        )
         for version_id, source in source_of.items()
     }

@@ -1,6 +1,10 @@
-"""The sections of the overview page: each an `id` (its anchor and CSV name), an English
-`title` and a `lead` that says how to read it, a `chart` and a `table` of the same figures
-(`charts.py`, `tables.py`), and what the page shows beside them."""
+"""The sections of the overview page: each an `id` (its anchor and CSV name), a `title` and a
+`lead` that says how to read it, a `chart` and a `table` of the same figures (`charts.py`,
+`tables.py`), and what the page shows beside them.
+
+The title and the lead are English messages of the catalogue, marked here and translated by the
+page (`display.py`): the lead is one sentence with named placeholders, filled from
+`lead_args` (numbers as they are) and `lead_shares` (shares, written as percentages)."""
 
 from . import charts, tables
 from .figures import COLLAPSE_MIN_SHARE, COLLAPSE_RATIO, CONFUSION_TOP_LABELS, GAP_HIGHLIGHT
@@ -9,11 +13,19 @@ from .figures import COLLAPSE_MIN_SHARE, COLLAPSE_RATIO, CONFUSION_TOP_LABELS, G
 PRECISION_SHOWN = 30
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message for the catalogue (makemessages finds it by this name) without Django:
+    these modules run without it; the page translates the message."""
+    return message
+
+
 def rates_section(series: list[dict]) -> dict:
     return {
         "id": "rates",
-        "title": "Correction and complaint rates",
-        "lead": "Corrections per prediction, per model version, with 95 % Wilson intervals.",
+        "title": gettext_noop("Correction and complaint rates"),
+        "lead": gettext_noop(
+            "Corrections per prediction, per model version, with 95% Wilson intervals."
+        ),
         "chart": charts.rates_chart(series),
         "table": tables.rates_table(series),
     }
@@ -22,10 +34,13 @@ def rates_section(series: list[dict]) -> dict:
 def offline_online_section(versions: list[dict]) -> dict:
     return {
         "id": "offline-online",
-        "title": "Offline vs online",
-        "lead": "Accuracy measured at release next to the online proxies (1 − correction "
-        "rate, over all predictions and over those that received feedback). The gap is offline "
-        f"minus online among feedback; {GAP_HIGHLIGHT:.0%} or more is highlighted.",
+        "title": gettext_noop("Offline vs online"),
+        "lead": gettext_noop(
+            "Accuracy measured at release next to the online proxies (1 − correction rate, "
+            "over all predictions and over those that received feedback). The gap is offline "
+            "minus online among feedback; %(gap)s or more is highlighted."
+        ),
+        "lead_shares": {"gap": GAP_HIGHLIGHT},
         "chart": charts.offline_online_chart(versions),
         "table": tables.offline_online_table(versions),
     }
@@ -35,9 +50,12 @@ def confusion_section(confusion: dict) -> dict:
     precision = tables.precision_table(confusion)
     return {
         "id": "confusion",
-        "title": "Confusion from corrections",
-        "lead": "What the model predicted (rows) against what customers corrected it to "
-        f"(columns): the {CONFUSION_TOP_LABELS} labels most involved, the rest grouped.",
+        "title": gettext_noop("Confusion from corrections"),
+        "lead": gettext_noop(
+            "What the model predicted (rows) against what customers corrected it to "
+            "(columns): the %(labels)s labels most involved, the rest grouped."
+        ),
+        "lead_args": {"labels": CONFUSION_TOP_LABELS},
         "chart": charts.confusion_chart(confusion),
         "matrix": charts.confusion_heat_map(confusion),
         "pairs": confusion["pairs"],
@@ -51,10 +69,14 @@ def collapse_section(collapse: dict) -> dict:
     table = tables.collapse_table(collapse)
     return {
         "id": "collapse",
-        "title": "Prediction collapse",
-        "lead": "Share of each predicted label over time. A bucket is flagged when one label "
-        f"takes {COLLAPSE_MIN_SHARE:.0%} or more of the answers and at least "
-        f"{COLLAPSE_RATIO:g}× its share in the reference (the majority-class trap).",
+        "title": gettext_noop("Prediction collapse"),
+        "lead": gettext_noop(
+            "Share of each predicted label over time. A bucket is flagged when one label "
+            "takes %(share)s or more of the answers and at least %(ratio)s× its share in the "
+            "reference (the majority-class trap)."
+        ),
+        "lead_args": {"ratio": f"{COLLAPSE_RATIO:g}"},
+        "lead_shares": {"share": COLLAPSE_MIN_SHARE},
         "chart": charts.collapse_chart(collapse),
         "table": table,
         "flagged": sum(table["flags"]),
@@ -64,9 +86,11 @@ def collapse_section(collapse: dict) -> dict:
 def drift_section(drift: list[dict]) -> dict:
     return {
         "id": "drift",
-        "title": "Drift",
-        "lead": "Population stability index of the predicted labels and of the confidence "
-        "against the reference; under 0.1 stable, 0.1–0.25 moderate, over 0.25 significant.",
+        "title": gettext_noop("Drift"),
+        "lead": gettext_noop(
+            "Population stability index of the predicted labels and of the confidence "
+            "against the reference; under 0.1 stable, 0.1–0.25 moderate, over 0.25 significant."
+        ),
         "chart": charts.drift_chart(drift),
         "table": tables.drift_table(drift),
     }
@@ -75,10 +99,13 @@ def drift_section(drift: list[dict]) -> dict:
 def reliability_section(reliability: list[dict], target_correction_rate: float) -> dict:
     return {
         "id": "reliability",
-        "title": "Confidence vs corrections",
-        "lead": "Correction rate per confidence bin, from real feedback (a calibrated model is "
-        "corrected at about 1 − confidence), and what each threshold would leave to a human. "
-        f"Target correction rate above the threshold: {target_correction_rate:.0%}.",
+        "title": gettext_noop("Confidence vs corrections"),
+        "lead": gettext_noop(
+            "Correction rate per confidence bin, from real feedback (a calibrated model is "
+            "corrected at about 1 − confidence), and what each threshold would leave to a "
+            "human. Target correction rate above the threshold: %(target)s."
+        ),
+        "lead_shares": {"target": target_correction_rate},
         "chart": charts.reliability_chart(reliability),
         "table": tables.reliability_table(reliability),
         "thresholds": [v["thresholds"] for v in reliability],
@@ -89,9 +116,11 @@ def reliability_section(reliability: list[dict], target_correction_rate: float) 
 def service_section(service: list[dict], sla_p95_ms: float | None) -> dict:
     return {
         "id": "service",
-        "title": "Service figures",
-        "lead": "Predictions per second (average over the hours with traffic, and the busiest "
-        "second) and latency quantiles against the project's SLA.",
+        "title": gettext_noop("Service figures"),
+        "lead": gettext_noop(
+            "Predictions per second (average over the hours with traffic, and the busiest "
+            "second) and latency quantiles against the project's SLA."
+        ),
         "chart": charts.service_chart(service, sla_p95_ms),
         "table": tables.service_table(service),
     }

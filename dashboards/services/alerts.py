@@ -169,10 +169,13 @@ def _pending(event: AlertEvent, rule: AlertRule) -> list[tuple[str, str]]:
 
 def event_payload(event: AlertEvent, transition: str) -> dict:
     rule = event.rule
+    # A webhook's receiver is a program: its description is always in English.
+    with translation.override("en"):
+        description = rule.describe()
     return {
         "event": transition,
         "project": rule.project.slug,
-        "rule": {"id": rule.id, "name": rule.name, "description": rule.describe()},
+        "rule": {"id": rule.id, "name": rule.name, "description": description},
         "status": event.status,
         "value": event.value if transition == "opened" else event.last_value,
         "threshold": rule.threshold,

@@ -21,13 +21,14 @@ from .rollups import rollup_pass, rollup_rebuild
 # stays under 24 % elsewhere; 26 % sits between the two. Other seeds or `--repeat` values move
 # both figures by a few points (over a day of traffic this small, noise is ±4.5 points).
 DEMO_RULE = {
-    "name": "Correction-rate spike",
     "metric": AlertRule.Metric.CORRECTION_RATE,
     "comparator": AlertRule.Comparator.GT,
     "threshold": 0.26,
     "window_hours": 24,
     "min_volume": 40,
 }
+# The rule's name in the demo's language (`load_demo --language`).
+DEMO_RULE_NAMES = {"en": "Correction-rate spike", "ko": "정정률 급증"}
 # A pass already running elsewhere (a worker's beat) makes ours a no-op: wait for it.
 ROLLUP_WAIT_SECONDS = 600
 
@@ -46,15 +47,16 @@ def rollups_complete(*, project: Project) -> None:
             time.sleep(1)
 
 
-def demo_alerts_setup(*, project: Project) -> dict:
+def demo_alerts_setup(*, project: Project, language: str = "en") -> dict:
     """Create the demo's alert rule (once) and evaluate it over the project's history, so the
     alerts page shows the incident as an event that opened and resolved. Idempotent: an
     existing rule is left as it is (beat evaluates it from now on)."""
-    rules = AlertRule.objects.filter(project=project, name=DEMO_RULE["name"])
+    name = DEMO_RULE_NAMES[language]
+    rules = AlertRule.objects.filter(project=project, name=name)
     if rules.exists():
         return {"rule": rules.first(), "created": False, "transitions": []}
     rollups_complete(project=project)
-    rule = AlertRule.objects.create(project=project, **DEMO_RULE)
+    rule = AlertRule.objects.create(project=project, name=name, **DEMO_RULE)
     hours = MetricRollup.objects.filter(project=project).order_by("hour")
     first, last = (
         hours.values_list("hour", flat=True).first(),

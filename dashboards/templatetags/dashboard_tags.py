@@ -6,6 +6,7 @@ import math
 
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -23,23 +24,13 @@ def figure_rows(table: dict) -> str:
     rows = table.get("display") or []
     if not rows:
         span = len(table.get("columns") or []) or 1
-        return mark_safe(
-            f'<tr><td colspan="{span}" class="muted">No data in this period.</td></tr>'
-        )
+        empty = gettext("No data in this period.")
+        return mark_safe(f'<tr><td colspan="{span}" class="muted">{html.escape(empty)}</td></tr>')
     out = []
     for row, flagged in rows:
         cells = "".join(f"<td>{_cell(cell)}</td>" for cell in row)
         out.append(f'<tr class="flagged">{cells}</tr>' if flagged else f"<tr>{cells}</tr>")
     return mark_safe("\n".join(out))
-
-
-@register.filter
-def pct(value) -> str:
-    """0.1234 -> "12.3 %"."""
-    try:
-        return f"{100 * float(value):.1f} %"
-    except (TypeError, ValueError):
-        return ""
 
 
 @register.filter

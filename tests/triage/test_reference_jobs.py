@@ -151,7 +151,7 @@ def test_a_running_reference_is_polled_with_its_progress_and_stops_when_ready(cl
     job.reference_read(reference_id=dataset.id)
     ready = client.get(url, HTTP_HX_REQUEST="true").content.decode()
 
-    share = f"{dataset.size_bytes // 2 / dataset.size_bytes:.1%}".replace("%", " %")
+    share = f"{dataset.size_bytes // 2 / dataset.size_bytes:.1%}"
     assert f'hx-get="{url}"' in running and "<progress" in running and share in running
     assert "hx-get" not in ready and "ready" in ready and ">3<" in ready
     assert client.get(url).status_code == 302, "outside HTMX: the Exports page"

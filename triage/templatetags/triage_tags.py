@@ -1,16 +1,8 @@
 from django import template
+from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_noop
 
 register = template.Library()
-
-
-@register.filter
-def percent(value, digits: int = 1) -> str:
-    """0.0462 -> "4.6 %"."""
-    try:
-        return f"{float(value) * 100:.{int(digits)}f} %"
-    except (TypeError, ValueError):
-        return "—"
 
 
 @register.simple_tag
@@ -44,10 +36,12 @@ def markdown(text):
 
 @register.filter
 def signed_percent(value):
+    """A growth as whole percents with its sign, written like `percent`: 0.5 -> "+50%"."""
     try:
-        return f"{float(value) * 100:+.0f} %"
+        number = round(float(value) * 100)
     except (TypeError, ValueError):
         return ""
+    return f"{'+' if number >= 0 else '-'}{number_format(abs(number))}%"
 
 
 @register.filter
