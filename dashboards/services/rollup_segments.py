@@ -122,7 +122,10 @@ def segments_count(
     *, project_id: int, start: datetime, end: datetime, ignored: list[str], row
 ) -> None:
     """The hour's segment counts into `row(version_id)["segment_counts"]`."""
-    found = _query(project_id, start, end, False, ignored, [])
+    if connection.vendor == "postgresql":
+        found, pairs = _grouped(project_id, start, end, ignored)
+    else:
+        found, pairs = _query(project_id, start, end, False, ignored, []), None
     traffic: dict[str, int] = {}
     values: dict[str, set] = {}
     for _, key, value, n, *_rest in found:
@@ -134,9 +137,126 @@ def segments_count(
             _add(row(version)["segment_counts"], key, value, figures)
     few = [k for k in kept if len(values[k]) <= PAIR_MAX_VALUES and OTHER not in values[k]]
     pair_keys = sorted(sorted(few, key=lambda k: (-traffic[k], k))[:PAIR_KEYS])
-    if len(pair_keys) >= 2:
-        for version, key, value, *figures in _query(project_id, start, end, True, [], pair_keys):
+    if len(pair_keys) < 2:
+        return
+    if pairs is None:
+        pairs = _query(project_id, start, end, True, [], pair_keys)
+    for version, key, value, *figures in pairs:
+        if all(part in pair_keys for part in key.split(SEPARATOR)):
             _add(row(version)["segment_counts"], key, value, figures)
+
+
+# PostgreSQL counts every key and pair in one scan (GROUPING SETS) over keys found in a sample.
+SAMPLE_ROWS = 20_000
+# A key whose sampled values are nearly all distinct is an id, not a segment.
+ID_LIKE_SHARE = 0.5
+ID_LIKE_MIN_SAMPLE = 1_000
+
+
+def _sample_keys(cursor, project_id, start, end, ignored) -> tuple[list[str], list[str]]:
+    """The keys to count (busiest first) and the pair candidates, from the hour's first
+    SAMPLE_ROWS predictions: a key seen only later in the hour is not counted."""
+    cursor.execute(
+        f"""
+        SELECT e.key, count(*), count(DISTINCT e.value) FROM (
+            SELECT metadata FROM {Prediction._meta.db_table}
+            WHERE project_id = %s AND served_at >= %s AND served_at < %s
+                AND jsonb_typeof(metadata) = 'object'
+            ORDER BY id LIMIT {SAMPLE_ROWS}
+        ) s CROSS JOIN LATERAL jsonb_each(s.metadata) e
+        WHERE jsonb_typeof(e.value) IN ('string', 'number', 'boolean')
+        GROUP BY e.key
+        """,
+        [project_id, start, end],
+    )
+    found = []
+    for key, n, distinct in cursor.fetchall():
+        if key in ignored or (n >= ID_LIKE_MIN_SAMPLE and distinct > ID_LIKE_SHARE * n):
+            continue
+        found.append((key, n, distinct))
+    found.sort(key=lambda k: (-k[1], k[0]))
+    keys = [key for key, _, _ in found[:MAX_KEYS]]
+    few = [key for key, _, distinct in found[:MAX_KEYS] if distinct <= PAIR_MAX_VALUES]
+    return keys, sorted(few[:PAIR_KEYS])
+
+
+def _grouped(project_id: int, start: datetime, end: datetime, ignored: list[str]):
+    """One-way rows (version, key, value, figures...) with values past MAX_VALUES as OTHER,
+    and the rows of the pairs of keys with few values, from one grouped scan."""
+    with connection.cursor() as cursor:
+        start, end = (connection.ops.adapt_datetimefield_value(t) for t in (start, end))
+        keys, pair_keys = _sample_keys(cursor, project_id, start, end, ignored)
+        if not keys:
+            return [], []
+        columns = ", ".join(
+            f"CASE WHEN jsonb_typeof(p.metadata -> %s) IN ('string', 'number', 'boolean') "
+            f"THEN replace(left(p.metadata ->> %s, {VALUE_CHARS}), %s, ' ') END AS v{i}"
+            for i in range(len(keys))
+        )
+        where = {key: i for i, key in enumerate(keys)}
+        pairs = [(a, b) for i, a in enumerate(pair_keys) for b in pair_keys[i + 1 :]]
+        sets = [f"(version, v{i})" for i in range(len(keys))]
+        sets += [f"(version, v{where[a]}, v{where[b]})" for a, b in pairs]
+        names = ", ".join(f"v{i}" for i in range(len(keys)))
+        sql = f"""
+            WITH p AS (
+                SELECT id, model_version_id, metadata FROM {Prediction._meta.db_table}
+                WHERE project_id = %s AND served_at >= %s AND served_at < %s
+                    AND jsonb_typeof(metadata) = 'object'
+            ), f AS (
+                SELECT f.prediction_id, bool_or(f.kind = 'correction') AS corrected,
+                    count(*) FILTER (WHERE f.kind = 'complaint') AS complaints,
+                    count(*) FILTER (WHERE f.kind = 'rating' AND f.rating = 1) AS up,
+                    count(*) FILTER (WHERE f.kind = 'rating' AND f.rating = -1) AS down
+                FROM {Feedback._meta.db_table} f JOIN p ON p.id = f.prediction_id
+                WHERE f.project_id = %s AND f.superseded_at IS NULL
+                GROUP BY f.prediction_id
+            ), q AS (
+                SELECT p.model_version_id AS version, {columns},
+                    coalesce(f.corrected, false) AS corrected, coalesce(f.complaints, 0) AS cm,
+                    coalesce(f.up, 0) AS up, coalesce(f.down, 0) AS down
+                FROM p LEFT JOIN f ON f.prediction_id = p.id
+            )
+            SELECT version, {names}, GROUPING({names}), count(*),
+                count(*) FILTER (WHERE corrected), sum(cm), sum(up), sum(down)
+            FROM q GROUP BY GROUPING SETS ({", ".join(sets)})
+        """
+        params = [p for key in keys for p in (key, key, SEPARATOR)]
+        cursor.execute(sql, [project_id, start, end, project_id, *params])
+        rows = cursor.fetchall()
+    width = len(keys)
+    one_way, two_way = [], []
+    for version, *rest in rows:
+        values, grouping, figures = rest[:width], rest[width], rest[width + 1 :]
+        # GROUPING's bit (width - 1 - i) is 0 where v{i} is grouped in this row's set.
+        grouped = [i for i in range(width) if not grouping >> (width - 1 - i) & 1]
+        if any(values[i] is None for i in grouped):
+            continue  # predictions without this key (or a nested value)
+        if len(grouped) == 1:
+            one_way.append([version, keys[grouped[0]], values[grouped[0]], *figures])
+        else:
+            a, b = sorted(grouped, key=lambda i: keys[i])
+            key, value = f"{keys[a]}{SEPARATOR}{keys[b]}", f"{values[a]}{SEPARATOR}{values[b]}"
+            two_way.append([version, key, value, *figures])
+    return _bound_values(one_way), two_way
+
+
+def _bound_values(found: list) -> list:
+    """Values past each key's MAX_VALUES busiest (over every version) counted as OTHER."""
+    traffic: dict[tuple, int] = {}
+    for _, key, value, n, *_ in found:
+        traffic[key, value] = traffic.get((key, value), 0) + n
+    ranked: dict[str, list] = {}
+    for key, value in sorted(traffic, key=lambda kv: (kv[0], -traffic[kv], kv[1])):
+        ranked.setdefault(key, []).append(value)
+    named = {(key, value) for key, values in ranked.items() for value in values[:MAX_VALUES]}
+    out: dict[tuple, list] = {}
+    for version, key, value, *figures in found:
+        place = value if (key, value) in named else OTHER
+        counts = out.setdefault((version, key, place), [0] * len(FIGURES))
+        for i, n in enumerate(figures):
+            counts[i] += int(n or 0)
+    return [[version, key, value, *counts] for (version, key, value), counts in out.items()]
 
 
 def segments_recount_feedback(
