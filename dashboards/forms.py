@@ -134,10 +134,37 @@ class OverviewForm(forms.Form):
         )
 
 
+class KeyListField(forms.CharField):
+    """Metadata keys written comma- or line-separated, kept as a list."""
+
+    MAX_KEYS = 50
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        keys = [k.strip() for k in (value or "").replace("\n", ",").split(",") if k.strip()]
+        if len(keys) > self.MAX_KEYS or any(len(k) > 100 for k in keys):
+            raise forms.ValidationError(
+                _("At most %(count)d keys of at most 100 characters each."),
+                params={"count": self.MAX_KEYS},
+            )
+        return list(dict.fromkeys(keys))
+
+
 class SettingsForm(forms.ModelForm):
+    segment_ignore_keys = KeyListField(
+        required=False,
+        label=_("Segment keys to ignore"),
+        help_text=_(
+            "Metadata keys the segments leave out (ids, free text), separated by commas; applies "
+            "to the hours counted from then on."
+        ),
+    )
+
     class Meta:
         model = DashboardSettings
-        fields = ["sla_latency_p95_ms", "target_correction_rate"]
+        fields = ["sla_latency_p95_ms", "target_correction_rate", "segment_ignore_keys"]
         labels = {
             "sla_latency_p95_ms": _("Latency SLA, p95 (ms)"),
             "target_correction_rate": _("Target correction rate"),
@@ -167,11 +194,17 @@ class AlertRuleForm(forms.ModelForm):
             "threshold": _("Threshold"),
             "window_hours": _("Window (hours)"),
             "min_volume": _("Minimum predictions in the window"),
+            "segment_key": _("Only where the metadata key"),
+            "segment_value": _("has the value"),
             "email_to": _("Email to"),
             "webhook_url": _("Webhook URL"),
             "enabled": _("Enabled"),
         }
-        help_texts = {"email_to": _("Addresses to notify, separated by commas.")}
+        help_texts = {
+            "email_to": _("Addresses to notify, separated by commas."),
+            "segment_key": _("Optional: a slice of the traffic, e.g. channel (rates only)."),
+            "segment_value": _("e.g. kiosk"),
+        }
         widgets = {"email_to": forms.TextInput(attrs={"placeholder": "oncall@example.com"})}
 
     def __init__(self, *args, **kwargs):

@@ -8,6 +8,7 @@ numbers.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -252,6 +253,8 @@ class AlertRule(models.Model):
         "threshold",
         "window_hours",
         "min_volume",
+        "segment_key",
+        "segment_value",
         "email_to",
         "webhook_url",
         "enabled",
@@ -269,6 +272,10 @@ class AlertRule(models.Model):
     min_volume = models.PositiveIntegerField(
         default=100, validators=[MinValueValidator(1), MaxValueValidator(10**9)]
     )
+    # Limited to one slice of the traffic (metadata key = value, as the segment counts keep
+    # them); blank: all the traffic. Only the correction and complaint rates have a slice.
+    segment_key = models.CharField(max_length=100, blank=True, default="")
+    segment_value = models.CharField(max_length=100, blank=True, default="")
     email_to = models.TextField(
         blank=True, default="", help_text="Addresses to notify, separated by commas."
     )
@@ -285,8 +292,31 @@ class AlertRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    SEGMENT_METRICS = ("correction_rate", "complaint_rate")
+
+    def clean(self):
+        if bool(self.segment_key) != bool(self.segment_value):
+            field = "segment_value" if self.segment_key else "segment_key"
+            raise ValidationError({field: _("Give both the key and the value of the slice.")})
+        if self.segment_key and self.metric not in self.SEGMENT_METRICS:
+            raise ValidationError(
+                {"segment_key": _("Only the correction and complaint rates have a slice.")}
+            )
+
     def describe(self) -> str:
         """The rule's condition as one sentence, in the active language."""
+        if self.segment_key:
+            return gettext(
+                "%(metric)s of %(segment)s %(comparator)s %(threshold)s over %(hours)s h "
+                "(min. %(volume)s predictions)"
+            ) % {
+                "metric": self.get_metric_display(),
+                "segment": f"{self.segment_key} = {self.segment_value}",
+                "comparator": self.get_comparator_display(),
+                "threshold": f"{self.threshold:g}",
+                "hours": self.window_hours,
+                "volume": self.min_volume,
+            }
         return gettext(
             "%(metric)s %(comparator)s %(threshold)s over %(hours)s h (min. %(volume)s predictions)"
         ) % {

@@ -19,6 +19,7 @@ from feedback.models import Membership
 from .forms import AlertRuleForm, AllowListForm, OverviewForm, SettingsForm
 from .quality.display import section_display
 from .quality.overview import overview_build
+from .quality.segment_tables import segments_section
 from .quality.tables import section_table
 from .selectors import (
     alert_events_for,
@@ -28,6 +29,7 @@ from .selectors import (
     dashboard_settings,
 )
 from .services import alerts as alerts_service
+from .services.segments import segments_report
 from .services.settings import settings_update
 
 # Small tables read at a glance are shown open; long ones behind their summary.
@@ -42,7 +44,16 @@ def overview(request):
         form.is_valid()
     query = form.query()
     data = overview_build(project=project, query=query)
+    totals, found = segments_report(
+        project=project,
+        since=query.since,
+        until=query.until,
+        known_versions=query.versions or query.all_versions(project),
+    )
+    segments = segments_section(totals, found)
     section = request.GET.get("csv")
+    if section == "segments":
+        return _csv_response(project, {"sections": [segments]}, section, query)
     if section:
         return _csv_response(project, data, section, query)
     for item in data["sections"]:
@@ -57,6 +68,7 @@ def overview(request):
         "settings_form": SettingsForm(instance=data["settings"]) if is_admin else None,
         "query": query,
         "data": data,
+        "segments": segments,
         "section": "quality",
         "base_query": params.urlencode(),
     }
@@ -102,6 +114,7 @@ def settings_edit(request):
             actor=request.user,
             sla_latency_p95_ms=form.cleaned_data["sla_latency_p95_ms"],
             target_correction_rate=form.cleaned_data["target_correction_rate"],
+            segment_ignore_keys=form.cleaned_data["segment_ignore_keys"],
         )
         messages.success(request, _("Dashboard settings saved."))
     return redirect("quality-overview", slug=project.slug)

@@ -74,6 +74,16 @@ NOISE_COMPLAINTS = [
     "I just want to talk to a human.",
 ]
 CHANNELS = ["app", "web", "chat"]
+# The demo's failing segment: v1 answers queries typed at the branch kiosk badly (short,
+# misspelt input), so its wrong answers come from the kiosk far more often than its right
+# ones; v2 fixed it. Drawn from a stream of their own (the rest of the replay is unchanged).
+KIOSK = "kiosk"
+P_KIOSK = {"v1": {"wrong": 0.35, "right": 0.08}, "v2": {"wrong": 0.1, "right": 0.08}}
+LOCALES = {"en": (["en-US", "en-GB", "en-IN"], [0.6, 0.25, 0.15]), "ko": (["ko-KR"], [1.0])}
+
+
+def _metadata(segment_rng, *, channel: str, kiosk: float, locale: str) -> dict:
+    return {"channel": KIOSK if segment_rng.random() < kiosk else channel, "locale": locale}
 
 
 @dataclass
@@ -254,6 +264,8 @@ def build_replay(
     classes = models["v1"].classes_
 
     writer = _FeedbackWriter(replay, end, speaker.prefix)
+    segment_rng = np.random.default_rng(seed + 1)
+    locales, locale_p = LOCALES[language]
     for i in range(len(texts)):
         text, truth = str(texts[order[i]]), str(truths[order[i]])
         request_id = f"{speaker.prefix}-{i:06d}"
@@ -276,7 +288,12 @@ def build_replay(
                 "confidence": scores.get(predicted, 0.0),
                 "latency_ms": round(float(rng.lognormal(3.6, 0.35)), 1),
                 "served_at": served[i].isoformat(),
-                "metadata": {"channel": CHANNELS[int(rng.integers(3))], "locale": language},
+                "metadata": _metadata(
+                    segment_rng,
+                    channel=CHANNELS[int(rng.integers(3))],
+                    kiosk=P_KIOSK[version_of[i]]["wrong" if predicted != truth else "right"],
+                    locale=str(segment_rng.choice(locales, p=locale_p)),
+                ),
                 "customer_ref": customer,
             }
         )

@@ -9,7 +9,7 @@ from collections import Counter
 from django.db.models import QuerySet
 
 from core.models import AuditEvent
-from feedback.models import Feedback, Project
+from feedback.models import Feedback, Prediction, Project
 
 from .models import (
     CategoryLineage,
@@ -19,6 +19,7 @@ from .models import (
     ErrorCategory,
     ImprovementPoint,
 )
+from .segment_mix import MixFinding, segment_mix, segment_values
 from .services.improvements import TEAM_OF_KIND
 
 RECENT_RUNS = 5
@@ -123,3 +124,24 @@ def suggested_owner_team(*, category: ErrorCategory) -> str:
         if kind in TEAM_OF_KIND
     )
     return teams.most_common(1)[0][0] if teams else ""
+
+
+# The project's traffic mix is read off its latest predictions (an index range, not a scan).
+TRAFFIC_SAMPLE = 20_000
+
+
+def category_segment_mix(*, category: ErrorCategory) -> list[MixFinding]:
+    """The metadata values over-represented among the category's predictions, against the
+    project's latest TRAFFIC_SAMPLE predictions."""
+    linked = Feedback.objects.filter(assignment__category=category).values("prediction_id")
+    items = Prediction.objects.filter(id__in=linked).values_list("metadata", flat=True)
+    in_category, category_n = segment_values(items.iterator())
+    if not in_category:
+        return []
+    latest = (
+        Prediction.objects.filter(project_id=category.project_id)
+        .order_by("-served_at")
+        .values_list("metadata", flat=True)[:TRAFFIC_SAMPLE]
+    )
+    in_traffic, traffic_n = segment_values(latest.iterator())
+    return segment_mix(in_category, category_n, in_traffic, traffic_n)

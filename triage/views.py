@@ -83,6 +83,7 @@ def category_detail(request, category_id: int):
         "audit": category_selectors.category_audit(category=category),
         "can_edit": request.membership.has_role("reviewer"),
         "version_stats": category_selectors.category_version_stats(category=category),
+        "segment_mix": category_selectors.category_segment_mix(category=category),
         "comments": review_selectors.comments_of(target=category),
         "comment_form": CommentForm(),
         "comment_url": reverse("category-comment", args=[request.project.slug, category.id]),

@@ -65,6 +65,8 @@ def rule_reading(*, rule: AlertRule, at: datetime) -> Reading:
         fields.append("label_counts")
     if rule.metric == AlertRule.Metric.LATENCY_P95:
         fields.append("latency_sketch")
+    if rule.segment_key:
+        fields.append("segment_counts")
     rows = MetricRollup.objects.filter(
         project_id=rule.project_id, model_version__isnull=False, hour__gte=since, hour__lt=end
     ).values(*fields)
@@ -77,6 +79,10 @@ def rule_reading(*, rule: AlertRule, at: datetime) -> Reading:
             for label, count in (row.get("label_counts") or {}).items():
                 reference[label] = reference.get(label, 0) + count
             continue
+        if rule.segment_key:  # the slice's figures: [predictions, corrections, complaints...]
+            figures = (row["segment_counts"].get(rule.segment_key) or {}).get(rule.segment_value)
+            figures = figures or [0, 0, 0]
+            row = {"predictions": figures[0], "corrections": figures[1], "complaints": figures[2]}
         n += row["predictions"]
         k += row["corrections"]
         complaints += row["complaints"]
@@ -175,7 +181,12 @@ def event_payload(event: AlertEvent, transition: str) -> dict:
     return {
         "event": transition,
         "project": rule.project.slug,
-        "rule": {"id": rule.id, "name": rule.name, "description": description},
+        "rule": {
+            "id": rule.id,
+            "name": rule.name,
+            "description": description,
+            "segment": {rule.segment_key: rule.segment_value} if rule.segment_key else None,
+        },
         "status": event.status,
         "value": event.value if transition == "opened" else event.last_value,
         "threshold": rule.threshold,

@@ -14,11 +14,8 @@ from django.db import connection
 
 from feedback.models import Feedback, Prediction
 
-# Positions of a segment's figures in its list.
-FIGURES = ("predictions", "corrections", "complaints", "ratings_up", "ratings_down")
-PREDICTIONS, CORRECTIONS = 0, 1
-OTHER = "(other)"
-SEPARATOR = "\x1f"  # joins the two keys (and values) of a pair; never in a stored value
+from ..slices import FIGURES, OTHER, PREDICTIONS, SEPARATOR
+
 MAX_KEYS = 20
 MAX_VALUES = 50
 FOLD_MAX_VALUES = 100

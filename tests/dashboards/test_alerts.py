@@ -238,6 +238,7 @@ def test_an_admin_creates_edits_and_deletes_a_rule(client, project):
         ("webhook_url", "not a url", "Enter a valid URL"),
         ("window_hours", "0", "greater than or equal to 1"),
         ("metric", "rm -rf", "Select a valid choice"),
+        ("segment_key", "channel", "Give both the key and the value"),
     ],
 )
 def test_a_bad_rule_is_refused_with_the_field_named(client, project, field, value, message):
@@ -286,3 +287,34 @@ def test_the_allow_list_is_validated_and_saved(client, project):
     assert (
         DashboardSettings.for_project(project).webhook_allow_list == "10.0.0.0/8\nalerts.internal"
     )
+
+
+def test_a_rule_limited_to_a_slice_reads_the_slice_alone(project):
+    """kiosk is corrected 30 % of the time, the traffic as a whole 6 %: the kiosk rule fires,
+    the rule on all the traffic does not."""
+    hours(project, H0, 6, predictions=500, corrections=30)
+    MetricRollup.objects.filter(project=project).update(
+        segment_counts={"channel": {"kiosk": [100, 30, 2, 0, 0], "app": [400, 0, 0, 0, 0]}}
+    )
+    kiosk = rule(project, name="Kiosk", segment_key="channel", segment_value="kiosk")
+    everything = rule(project)
+    nowhere = rule(project, name="Nowhere", segment_key="channel", segment_value="web")
+
+    at = H0 + timedelta(hours=6, minutes=5)
+    reading = rule_reading(rule=kiosk, at=at)
+    alerts_evaluate(at=at)
+
+    assert reading.predictions == 600 and reading.value == pytest.approx(0.3)
+    assert rule_reading(rule=nowhere, at=at).predictions == 0
+    assert AlertEvent.objects.filter(rule=kiosk).count() == 1
+    assert not AlertEvent.objects.filter(rule=everything).exists()
+    assert "of channel = kiosk" in kiosk.describe()
+
+
+def test_a_slice_is_refused_for_a_metric_without_one(client, project):
+    login(client, project, "admin")
+    form = {**RULE_FORM, "metric": "latency_p95", "segment_key": "channel", "segment_value": "x"}
+    response = client.post(f"/p/{project.slug}/quality/alerts/", form)
+
+    assert response.status_code == 400
+    assert "Only the correction and complaint rates have a slice" in response.content.decode()

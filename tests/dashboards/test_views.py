@@ -169,7 +169,8 @@ def test_the_page_reads_rollups_not_raw_predictions(
     Feedback.objects.all().delete()
     Prediction.objects.all().delete()
 
-    with django_assert_max_num_queries(14):
+    # The sections' reads, plus one for the segment counts of the period.
+    with django_assert_max_num_queries(15):
         response = client.get(url(traffic_project), PERIOD)
 
     service = section_rows(response, "service")["table"]["rows"]

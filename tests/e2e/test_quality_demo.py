@@ -1,7 +1,7 @@
 """The issue's "done when" on the Banking77 demo, in headless Chromium: a reviewer sees that
 version 2 is corrected less often than version 1, where offline and online figures disagree,
-the label pairs customers correct most, where to set a confidence threshold, and the alert the
-replay's incident fired. Screenshots are kept as artifacts (quality-demo*.png)."""
+the label pairs customers correct most, where to set a confidence threshold, the channel the
+model fails on, and the alert the replay's incident fired. Screenshots are kept as artifacts (quality-demo*.png)."""
 
 from datetime import UTC, datetime
 
@@ -56,6 +56,13 @@ def test_the_demo_shows_what_the_issue_asks_at_a_glance(page, figures):
         alert_events=rule.events.count(),
     )  # fmt: skip
     assert screenshot(page, "quality-demo").stat().st_size > 10_000
+    # Where the model fails: the replay's kiosk is among the failing slices, with the rate of
+    # each version beside it (v2 fixed it).
+    failing = [li.inner_text() for li in page.locator("#segments ol.failing-slices li").all()]
+    kiosk = [text for text in failing if text.startswith("channel = kiosk is corrected")]
+    assert len(kiosk) == 1 and "v1:" in kiosk[0] and "v2:" in kiosk[0]
+    assert not any(text.startswith("channel = app ") for text in failing)
+    figures.update(failing_slices=failing)
 
     page.goto(f"/p/{project.slug}/quality/alerts/")
     events = page.locator("table.alert-events tbody tr")

@@ -93,9 +93,27 @@ def test_the_korean_replay_speaks_korean_about_its_own_intents():
     complaints = [f["text"] for f in korean.feedback if f["kind"] == "complaint"]
     assert len(complaints) > 50 and all(has_hangul(text) for text in complaints)
     assert all(p["request_id"].startswith("b77ko-") for p in korean.predictions)
-    assert {p["metadata"]["locale"] for p in korean.predictions} == {"ko"}
+    assert {p["metadata"]["locale"] for p in korean.predictions} == {"ko-KR"}
 
 
 def test_the_english_replay_carries_korean_names_for_korean_customers(replay):
     assert set(replay.label_translations["ko"]) == set(replay.labels)
     assert replay.label_translations["ko"]["card_arrival"] == "카드 배송"
+
+
+def test_v1_serves_the_kiosk_worse_and_v2_fixed_it(replay):
+    """The demo's failing segment: v1's kiosk traffic is corrected far more often than its
+    other channels; under v2 the kiosk is like the rest."""
+    corrected = {f["request_id"] for f in replay.feedback if f["kind"] == "correction"}
+
+    def rate(version: str, kiosk: bool) -> float:
+        rows = [
+            p["request_id"] in corrected
+            for p in replay.predictions
+            if p["model_version"] == version and (p["metadata"]["channel"] == "kiosk") == kiosk
+        ]
+        return sum(rows) / len(rows)
+
+    assert rate("v1", kiosk=True) > 2 * rate("v1", kiosk=False)
+    assert rate("v2", kiosk=True) < 1.3 * rate("v2", kiosk=False)
+    assert {p["metadata"]["locale"] for p in replay.predictions} == {"en-US", "en-GB", "en-IN"}
