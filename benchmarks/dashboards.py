@@ -3,10 +3,12 @@
     python benchmarks/dashboards.py --predictions 2000000 --feedback 200000
 
 Generates (with COPY) a project with 2,000,000 predictions over a year and two model versions
-(77 labels, confidences, latencies) and 200,000 feedback items about them, builds the rollups
+(77 labels, confidences, latencies, metadata of six keys with 3 to 500 values and a request
+id) and 200,000 feedback items about them, builds the rollups
 from scratch, then:
 
-1. renders the overview page /p/<slug>/quality/ and calls the metrics API through Django's
+1. renders the overview page /p/<slug>/quality/ (with its Segments section) and calls the
+   metrics and segments APIs through Django's
    full request stack in-process, N times each, for periods of 28 days, 90 days and a year,
    and reports median and p95 server time. Baseline in the same run: the raw-scan query the
    rollups replace (correction rate per day and version for the period, straight from the
@@ -23,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,17 +44,39 @@ FEEDBACK_COLUMNS = [
 ]  # fmt: skip
 
 
+# key -> number of values; Zipf-like traffic over the values.
+METADATA_KEYS = {
+    "channel": 3,
+    "locale": 5,
+    "tier": 4,
+    "app_version": 20,
+    "country": 60,
+    "store": 500,
+}
+
+
+def metadata_rows(rng, n: int):
+    columns = {
+        key: np.minimum(rng.zipf(1.6, n) - 1, size - 1) for key, size in METADATA_KEYS.items()
+    }
+    for i in range(n):
+        yield orjson.dumps(
+            {key: f"{key}-{int(columns[key][i])}" for key in METADATA_KEYS} | {"request": f"r{i}"}
+        ).decode()
+
+
 def _predictions(rng, n, start, span_seconds, versions, switch_at, prefix):
     offsets = np.sort(rng.uniform(0, span_seconds, n))
     labels = rng.zipf(1.3, n) % len(LABELS)
     confidence = np.round(rng.beta(5, 2, n), 3)
     latency = np.round(rng.lognormal(3.6, 0.35, n), 1)
+    metadata = metadata_rows(rng, n)
     for i in range(n):
         served = start + timedelta(seconds=float(offsets[i]))
         version = versions[0] if served < switch_at else versions[1]
         yield (
             version.project_id, version.id, f"{prefix}{i:08d}", "query", LABELS[labels[i]],
-            float(confidence[i]), float(latency[i]), served, "{}", "", served,
+            float(confidence[i]), float(latency[i]), served, next(metadata), "", served,
         )  # fmt: skip
 
 
@@ -284,6 +309,9 @@ def main() -> None:
         results[f"metrics API, {label}, per {bucket}"] = timed(
             get(f"/api/v1/projects/{project.slug}/metrics?bucket={bucket}&{window}", **auth),
             args.repeats,
+        )
+        results[f"segments API, {label}"] = timed(
+            get(f"/api/v1/projects/{project.slug}/segments?{window}", **auth), args.repeats
         )
         results[f"baseline: raw scan, {label}"] = timed(
             lambda since=since: raw_scan(project.id, since, end), max(3, args.repeats // 6)

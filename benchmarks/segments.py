@@ -22,19 +22,14 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import django_setup, fresh_database, machine, report  # noqa: E402
-from benchmarks.dashboards import FEEDBACK_COLUMNS, LABELS, PREDICTION_COLUMNS  # noqa: E402
+from benchmarks.dashboards import (  # noqa: E402
+    FEEDBACK_COLUMNS,
+    LABELS,
+    METADATA_KEYS,
+    PREDICTION_COLUMNS,
+    metadata_rows,
+)
 from benchmarks.pages import copy_rows  # noqa: E402
-
-# key -> number of values; Zipf-like traffic over the values.
-KEYS = {"channel": 3, "locale": 5, "tier": 4, "app_version": 20, "country": 60, "store": 500}
-
-
-def _metadata(rng, n: int):
-    columns = {key: np.minimum(rng.zipf(1.6, n) - 1, size - 1) for key, size in KEYS.items()}
-    for i in range(n):
-        yield orjson.dumps(
-            {key: f"{key}-{int(columns[key][i])}" for key in KEYS} | {"request": f"r{i}"}
-        ).decode()
 
 
 def load_hour(per_second: int, seed: int = 0) -> dict:
@@ -55,7 +50,7 @@ def load_hour(per_second: int, seed: int = 0) -> dict:
     n = per_second * 3600
     offsets = np.sort(rng.uniform(0, 3600, n))
     labels = rng.integers(0, len(LABELS), n)
-    metadata = _metadata(rng, n)
+    metadata = metadata_rows(rng, n)
 
     def predictions():
         for i in range(n):
@@ -121,7 +116,7 @@ def main() -> None:
     result = {
         "machine": machine(),
         "predictions": data["predictions"],
-        "keys": KEYS,
+        "keys": METADATA_KEYS,
         "load_seconds": loaded,
         "hour_recount_seconds_with_segments": [round(s, 2) for s in with_segments],
         "hour_recount_seconds_without": [round(s, 2) for s in without],

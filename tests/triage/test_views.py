@@ -41,7 +41,8 @@ def test_the_category_page_shows_items_confusions_and_trend(
     category = biggest().first()
     login(client, clustered, "reviewer")
 
-    with django_assert_max_num_queries(20):
+    # The page's reads, plus two for the segment mix (the items' metadata, the traffic's).
+    with django_assert_max_num_queries(22):
         response = client.get(f"/p/banking77/categories/{category.id}/")
 
     html = response.content.decode()
