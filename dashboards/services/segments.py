@@ -9,7 +9,7 @@ from feedback.models import ModelVersion, Project
 
 from ..selectors import rollup_rows, versions_for
 from ..slices import FIGURES, Slice, find_slices
-from .rollup_segments import SEPARATOR, segments_fold
+from .rollup_segments import SEPARATOR, segments_bound, segments_fold
 
 # Built-in keys, always counted: a metadata key of the same name is left out for them.
 VERSION_KEY = "model_version"
@@ -57,6 +57,7 @@ def segment_totals(
         version_ids=list(names),
         since=since,
         until=until,
+        weeks=True,  # whole weeks from weekly rows: a year is ~53 rows a version
     )
     segments: dict = {}
     by_version: dict = {}
@@ -85,6 +86,11 @@ def segment_totals(
         )
     if len(names) < 2:
         segments.pop(VERSION_KEY, None)  # one version: the whole traffic, not a slice
+    # Each day keeps its busiest values; over a period they add up to more: keep the period's
+    # busiest (the rest as (other)), so a key of many values costs the same every period.
+    segments_bound(segments)
+    for counts in by_version.values():
+        segments_bound(counts)
     return SegmentTotals(segments, predictions, corrections, by_version)
 
 
