@@ -29,22 +29,31 @@ DEMO_RULE = {
 }
 # The rule's name in the demo's language (`load_demo --language`).
 DEMO_RULE_NAMES = {"en": "Correction-rate spike", "ko": "정정률 급증"}
-# A pass already running elsewhere (a worker's beat) makes ours a no-op: wait for it.
+# A pass already running elsewhere (a worker's beat) makes ours a no-op: wait for it, but
+# not forever (a pass holds its claim at most 420 s).
 ROLLUP_WAIT_SECONDS = 600
 
 
 def rollups_complete(*, project: Project) -> None:
-    """Build the project's rollups now (the passes beat would run), however long it takes."""
+    """Build the project's rollups now (the passes beat would run), however long it takes:
+    our own passes go on while they make progress; waiting on another's is bounded."""
     rollup_rebuild(project=project)
-    deadline = time.monotonic() + ROLLUP_WAIT_SECONDS
+    # A pass marks the hours of each new id range twice (a transaction may commit late), so
+    # two passes that only mark come first: the history is then recounted once, not twice.
+    for _ in range(2):
+        rollup_pass(time_budget=0)
+    waiting_since = None
     while True:
         result = rollup_pass()
         if result.claimed and not result.remaining:
             return
-        if time.monotonic() > deadline:
+        if result.claimed and result.recomputed:
+            waiting_since = None
+            continue
+        waiting_since = waiting_since or time.monotonic()
+        if time.monotonic() - waiting_since > ROLLUP_WAIT_SECONDS:
             raise TimeoutError(f"{result.remaining} rollup hours still to compute")
-        if not result.claimed:
-            time.sleep(1)
+        time.sleep(1)
 
 
 def demo_alerts_setup(*, project: Project, language: str = "en") -> dict:

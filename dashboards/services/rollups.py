@@ -6,7 +6,8 @@ A pass has two steps:
    past the cursor's watermarks (primary-key range scans), feedback superseded since - and
    record them as `RollupDirtyHour` rows;
 2. **recompute**: for each dirty (project, hour), recount that hour from the raw tables with
-   grouped queries and replace its rollup rows, in one transaction per hour.
+   grouped queries and replace its rollup rows, then fold its day's (and week's) rows; the
+   dirty hours of one project's day share a transaction (bounded in time) and one fold.
 
 Recomputing, never incrementing, is what makes it idempotent: running an hour twice gives the
 same rows, and a pass that dies leaves dirty marks that the next pass picks up. Feedback is
@@ -19,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
 
 from django.db import transaction
 from django.db.models import Max, Q
@@ -43,6 +45,9 @@ logger = logging.getLogger(__name__)
 PASS_TIME_BUDGET_SECONDS = 200
 # The claim outlives the task's hard time limit (360 s), so a killed pass frees it by itself.
 CLAIM_SECONDS = 420
+# A transaction of a pass takes no further hour of its day after this long, so that busy
+# hours are recounted one a transaction and a backfill of quiet ones a day at a time.
+TRANSACTION_SECONDS = 5.0
 # Dirty marks are written in batches of this many rows.
 MARK_BATCH = 2000
 
@@ -89,9 +94,23 @@ def rollup_day_refresh(*, project_id: int, day: datetime, computed_at: datetime)
 
 def rollup_hour_refresh(*, project_id: int, hour: datetime) -> int:
     """Recompute one project's hour and replace its rollup rows, then its day's rows (one
-    transaction). Clears the hour's dirty mark unless it was marked again after the recount
-    started. Idempotent; returns the number of hourly rows written."""
+    transaction). Idempotent; returns the number of hourly rows written."""
+    _, rows = rollup_day_hours_refresh(project_id=project_id, hours=[hour])
+    return rows
+
+
+def rollup_day_hours_refresh(
+    *, project_id: int, hours: list[datetime], time_limit: float | None = None
+) -> tuple[int, int]:
+    """Recompute hours of one project's day in order and replace their rollup rows, then the
+    day's (and week's) rows once, in one transaction: a backfill of small hours commits and
+    folds the day once a day instead of once an hour. Takes no further hour after
+    `time_limit` seconds (the first is always done), so a transaction over busy hours stays
+    short. Clears each hour's dirty mark unless it was marked again after the transaction
+    started. Returns (hours recomputed, hourly rows written)."""
     started = timezone.now()
+    clock = time.monotonic()
+    done = written = 0
     with transaction.atomic():
         # Locked against retention's sweep, which raises this mark before it deletes: a
         # recount either sees the new mark or finishes before the deletion starts. (NO KEY
@@ -102,21 +121,25 @@ def rollup_hour_refresh(*, project_id: int, hour: datetime) -> int:
             .values_list("predictions_swept_before", flat=True)
             .first()
         )
-        # Retention may have deleted predictions of an hour before the mark.
-        rows = rollup_hour_compute(
-            project_id=project_id,
-            hour=hour,
-            swept=swept_before is not None and hour + timedelta(hours=1) <= swept_before,
-        )
-        MetricRollup.objects.filter(project_id=project_id, hour=hour).delete()
-        MetricRollup.objects.bulk_create(
-            [MetricRollup(**row, computed_at=started) for row in rows], batch_size=500
-        )
-        rollup_day_refresh(project_id=project_id, day=hour.replace(hour=0), computed_at=started)
+        for hour in hours:
+            if done and time_limit is not None and time.monotonic() - clock > time_limit:
+                break
+            # Retention may have deleted predictions of an hour before the mark.
+            rows = rollup_hour_compute(
+                project_id=project_id,
+                hour=hour,
+                swept=swept_before is not None and hour + timedelta(hours=1) <= swept_before,
+            )
+            MetricRollup.objects.filter(project_id=project_id, hour=hour).delete()
+            MetricRollup.objects.bulk_create(
+                [MetricRollup(**row, computed_at=started) for row in rows], batch_size=500
+            )
+            done, written = done + 1, written + len(rows)
+        rollup_day_refresh(project_id=project_id, day=hours[0].replace(hour=0), computed_at=started)
         RollupDirtyHour.objects.filter(
-            project_id=project_id, hour=hour, marked_at__lte=started
+            project_id=project_id, hour__in=hours[:done], marked_at__lte=started
         ).delete()
-    return len(rows)
+    return done, written
 
 
 def rollup_hours_mark(*, marks: set[tuple[int, datetime]]) -> int:
@@ -169,6 +192,15 @@ def _touched_hours(cursor: RollupCursor, now: datetime) -> tuple[set, dict]:
     return marks, {"prediction": top_prediction, "feedback": top_feedback}
 
 
+def _dirty_days():
+    """The dirty hours grouped by (project, day), oldest day first."""
+    dirty = sorted(
+        RollupDirtyHour.objects.values_list("project_id", "hour"),
+        key=lambda mark: (mark[1].date(), mark[0], mark[1]),
+    )
+    return groupby(dirty, key=lambda mark: (mark[0], mark[1].date()))
+
+
 def _claim(now: datetime) -> RollupCursor | None:
     cursor, _ = RollupCursor.objects.get_or_create(name="default")
     claimed = (
@@ -206,13 +238,16 @@ def rollup_pass(*, time_budget: float = PASS_TIME_BUDGET_SECONDS) -> PassResult:
                 passed_at=now,
             )
         deadline = time.monotonic() + time_budget
-        for project_id, hour in RollupDirtyHour.objects.order_by("hour", "project_id").values_list(
-            "project_id", "hour"
-        ):
+        for (project_id, _day), group in _dirty_days():
+            hours = [hour for _, hour in group]
+            while hours and time.monotonic() <= deadline:
+                done, _ = rollup_day_hours_refresh(
+                    project_id=project_id, hours=hours, time_limit=TRANSACTION_SECONDS
+                )
+                result.recomputed += done
+                hours = hours[done:]
             if time.monotonic() > deadline:
                 break
-            rollup_hour_refresh(project_id=project_id, hour=hour)
-            result.recomputed += 1
         result.remaining = RollupDirtyHour.objects.count()
     finally:
         RollupCursor.objects.filter(id=cursor.id).update(claimed_until=None)

@@ -14,7 +14,12 @@ from dashboards.models import (
     RollupCursor,
     RollupDirtyHour,
 )
-from dashboards.services.rollups import hour_floor, rollup_pass, rollup_rebuild
+from dashboards.services.rollups import (
+    hour_floor,
+    rollup_day_hours_refresh,
+    rollup_pass,
+    rollup_rebuild,
+)
 from feedback.models import Feedback, Prediction
 from tests.factories import FeedbackFactory, PredictionFactory, ProjectFactory
 
@@ -291,6 +296,30 @@ def test_hours_left_over_by_the_time_budget_are_done_by_the_next_pass(traffic_pr
     rollup_pass()
     assert not RollupDirtyHour.objects.exists()
     assert_rollups_match_raw(traffic_project)
+
+
+def test_hours_across_midnight_are_recounted_a_day_at_a_time(db):
+    project = ProjectFactory()
+    make_traffic(project, n=300, start=T0.replace(hour=21), hours=6)
+
+    result = rollup_pass()
+
+    assert result.recomputed == 6 and result.remaining == 0
+    assert_rollups_match_raw(project)  # hours, and both days folded from them
+    assert MetricRollupDay.objects.filter(project=project).values("day").distinct().count() == 2
+
+
+def test_a_time_limit_ends_a_days_transaction_after_its_first_hour(traffic_project):
+    rollup_pass(time_budget=0)  # marks the fixture's three hours
+    hours = sorted(RollupDirtyHour.objects.values_list("hour", flat=True))
+
+    done, written = rollup_day_hours_refresh(
+        project_id=traffic_project.id, hours=hours, time_limit=0
+    )
+
+    assert done == 1 and written > 0
+    assert sorted(RollupDirtyHour.objects.values_list("hour", flat=True)) == hours[1:]
+    assert set(MetricRollup.objects.values_list("hour", flat=True)) == {hours[0]}
 
 
 def test_projects_are_rolled_up_apart(traffic_project):
