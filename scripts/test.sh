@@ -50,7 +50,7 @@ env -u DATABASE_URL -u REDIS_URL python manage.py makemigrations --check --dry-r
 
 if [ -n "${DATABASE_URL:-}" ]; then
   echo "== suite on PostgreSQL ($DATABASE_URL) and Redis ($REDIS_URL)"
-  python -m pytest -m "not sqlite" "$@"
+  python -m pytest -m "not sqlite" --durations=20 "$@"
 fi
 echo "== SQLite-specific tests (the embedded default)"
 env -u DATABASE_URL -u REDIS_URL VOC_SQLITE_RUN=1 python -m pytest -m sqlite "$@"
