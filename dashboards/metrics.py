@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from scipy.stats import chi2, hypergeom
 
 # 95 % two-sided.
 Z_95 = 1.959963984540054
@@ -91,6 +92,106 @@ def psi_rows(expected: Sequence[float], actual: np.ndarray) -> list[float | None
     ]
 
 
+# Distribution shift of a bucket against its reference, for many bins and small counts (77
+# labels and tens of predictions a day: most labels expect under one answer a day).
+# - Is it noise? Two tests, Bonferroni-combined: Pearson's chi-square of homogeneity with the
+#   bins whose expected count in the smaller sample is under SHIFT_MIN_EXPECTED pooled into one
+#   (a diffuse change), and per bin Fisher's exact test of that bin against the rest, the
+#   smallest p-value times the bins tested (one label taking over, which pooling would hide).
+# - Is it large? The PSI of the bucket's shares shrunk toward the reference's by
+#   SHIFT_PRIOR_PREDICTIONS pseudo-predictions (a day of 40 predictions no longer scores 2 for
+#   the labels it happened not to see), in the usual bands.
+# A shift is called only when both say so (the caller adjusts the p-values across buckets).
+SHIFT_MIN_EXPECTED = 5.0
+SHIFT_FDR = 0.05
+SHIFT_PRIOR_PREDICTIONS = 30
+
+
+def _pooled_chi_square(reference: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Pearson's test of homogeneity of each row against the reference, rare bins pooled."""
+    n_ref, n_act = reference.sum(), actual.sum(axis=1)
+    total = n_act + n_ref
+    columns = actual + reference
+    kept = columns * (np.minimum(n_act, n_ref) / total)[:, None] >= SHIFT_MIN_EXPECTED
+    act = np.hstack([actual * kept, (actual * ~kept).sum(axis=1, keepdims=True)])
+    ref = np.hstack([reference * kept, (reference * ~kept).sum(axis=1, keepdims=True)])
+    both = act + ref
+    used = both > 0
+    e_act = np.where(used, both * (n_act / total)[:, None], 1.0)
+    e_ref = np.where(used, both * (n_ref / total)[:, None], 1.0)
+    statistic = (np.where(used, (act - e_act) ** 2 / e_act + (ref - e_ref) ** 2 / e_ref, 0.0)).sum(
+        axis=1
+    )
+    dof = used.sum(axis=1) - 1
+    return np.where(dof > 0, chi2.sf(statistic, np.maximum(dof, 1)), 1.0)
+
+
+def _bin_fisher(reference: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the smallest two-sided Fisher p-value of a bin against the rest, times the
+    bins tested (at most 1), and that bin's index."""
+    n_ref, n_act = reference.sum(), actual.sum(axis=1)
+    population = (n_act + n_ref)[:, None]
+    columns = actual + reference
+    draws = n_act[:, None]
+    more = hypergeom.sf(actual - 1, population, columns, draws)
+    fewer = hypergeom.cdf(actual, population, columns, draws)
+    p = np.where(columns > 0, np.minimum(1.0, 2 * np.minimum(more, fewer)), 1.0)
+    tested = np.maximum((columns > 0).sum(axis=1), 1)
+    best = p.argmin(axis=1)
+    return np.minimum(1.0, p[np.arange(len(p)), best] * tested), best
+
+
+def _psi_shrunk(reference: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """PSI of each row's shares shrunk toward the reference's (a bin neither side saw adds 0,
+    one the reference never saw counts half a prediction there)."""
+    n_ref, n_act = reference.sum(), actual.sum(axis=1)
+    e = np.maximum(reference, 0.5) / n_ref
+    weight = (n_act / (n_act + SHIFT_PRIOR_PREDICTIONS))[:, None]
+    a = actual / n_act[:, None] * weight + e * (1 - weight)
+    used = (reference > 0) | (actual > 0)
+    return np.where(used, (a - e) * np.log(a / e), 0.0).sum(axis=1)
+
+
+def shift_rows(reference: Sequence[float], actual: np.ndarray) -> list[dict | None]:
+    """For each row of `actual` (rows × the bins of `reference`, counts): whether it differs
+    from the reference beyond noise (`p_value`, and `bin`, the index of the bin that moved
+    most), and by how much (`psi`, of the shrunk shares). None for a row without data (all None when
+    the reference has none)."""
+    reference = np.asarray(reference, dtype=np.float64)
+    actual = np.asarray(actual, dtype=np.float64)
+    if actual.ndim != 2 or actual.shape[1] != len(reference):
+        raise ValueError("reference and actual need the same bins")
+    n_act = actual.sum(axis=1)
+    if not len(actual) or not reference.sum():
+        return [None] * len(actual)
+    rows = np.flatnonzero(n_act)
+    found: list[dict | None] = [None] * len(actual)
+    if not len(rows):
+        return found
+    mine = actual[rows]
+    chi_square = _pooled_chi_square(reference, mine)
+    fisher, moved = _bin_fisher(reference, mine)
+    p_values = np.minimum(1.0, 2 * np.minimum(chi_square, fisher))
+    psi_values = _psi_shrunk(reference, mine)
+    for j, i in enumerate(rows.tolist()):
+        found[i] = {
+            "p_value": float(p_values[j]),
+            "bin": int(moved[j]),
+            "psi": float(psi_values[j]),
+        }
+    return found
+
+
+def shift_band(psi_value: float | None, q_value: float | None) -> str:
+    """'stable', 'moderate' or 'significant' for a shift: 'stable' unless the test says it is
+    not noise (q <= SHIFT_FDR), then after the usual PSI bands; '' if unknown."""
+    if psi_value is None or q_value is None:
+        return ""
+    if q_value > SHIFT_FDR:
+        return "stable"
+    return psi_band(psi_value)
+
+
 def psi_of_mappings(expected: Mapping[str, float], actual: Mapping[str, float]) -> float | None:
     """PSI of two categorical distributions given as label -> count (union of labels)."""
     keys = sorted(set(expected) | set(actual))
@@ -156,6 +257,7 @@ def threshold_table(predictions: Sequence[int], corrections: Sequence[int]) -> l
                 "predictions_above": above_n,
                 "corrections_above": above_k,
                 "correction_rate_above": rate(above_k, above_n),
+                "ci_above": wilson_interval(above_k, above_n),
                 "share_below": rate(total - above_n, total),
                 "corrections_below": sum(corrections) - above_k,
             }

@@ -4,8 +4,6 @@ heat map. Unknown values stay None (null in the JSON), never 0."""
 
 from collections import defaultdict
 
-from .. import metrics
-
 
 def _day(start) -> str:
     return start.date().isoformat()
@@ -22,6 +20,7 @@ def rates_chart(series: list[dict]) -> dict:
                 "lo": ci[0],
                 "hi": ci[1],
                 "complaint": row["complaint_rate"],
+                "partial": row.get("partial", False),
             }
         )
     return {"kind": "rates", "series": datasets}
@@ -47,11 +46,13 @@ def confusion_chart(confusion: dict) -> dict:
 
 
 def confusion_heat_map(confusion: dict) -> dict:
-    """The matrix as rows of cells, each shaded by its share of the largest cell."""
-    axis, matrix = confusion["axis"], confusion["matrix"]
+    """The grid as rows of cells, each shaded by its share of the largest cell."""
+    columns, matrix = confusion["columns"], confusion["matrix"]
     max_cell = max((v for row in matrix.values() for v in row.values()), default=0)
     return {
-        "axis": axis,
+        "columns": columns,
+        "shown": confusion["shown"],
+        "total": confusion["total"],
         "rows": [
             {
                 "label": p,
@@ -59,10 +60,10 @@ def confusion_heat_map(confusion: dict) -> dict:
                     {"n": matrix[p][c], "alpha": round(matrix[p][c] / max_cell, 2)}
                     if max_cell
                     else {"n": 0, "alpha": 0}
-                    for c in axis
+                    for c in columns
                 ],
             }
-            for p in axis
+            for p in confusion["rows"]
         ],
     }
 
@@ -90,13 +91,16 @@ def drift_chart(drift: list[dict]) -> dict:
     series = defaultdict(list)
     for d in drift:
         series[d["version"]].append(
-            {"x": _day(d["start"]), "labels": d["psi_labels"], "confidence": d["psi_confidence"]}
+            {
+                "x": _day(d["start"]),
+                "labels": d["psi_labels"],
+                "confidence": d["psi_confidence"],
+                # A point is coloured only when its change is beyond noise (figures.drift).
+                "labels_band": d["labels_band"],
+                "confidence_band": d["confidence_band"],
+            }
         )
-    return {
-        "kind": "psi",
-        "series": series,
-        "bands": [metrics.PSI_MODERATE, metrics.PSI_SIGNIFICANT],
-    }
+    return {"kind": "psi", "series": series}
 
 
 def reliability_chart(reliability: list[dict]) -> dict:
@@ -110,11 +114,15 @@ def reliability_chart(reliability: list[dict]) -> dict:
     return {"kind": "reliability", "series": series}
 
 
-def service_chart(service: list[dict], sla_p95_ms: float | None) -> dict:
-    return {
-        "kind": "latency",
-        "labels": [s["version"] for s in service],
-        "p50": [s["p50"] for s in service],
-        "p95": [s["p95"] for s in service],
-        "sla": sla_p95_ms,
-    }
+def latency_chart(latency: list[dict], sla_p95_ms: float | None) -> dict:
+    series = defaultdict(list)
+    for point in latency:
+        series[point["version"]].append(
+            {
+                "x": _day(point["start"]),
+                "p50": point["p50"],
+                "p95": point["p95"],
+                "partial": point["partial"],
+            }
+        )
+    return {"kind": "latency", "series": series, "sla": sla_p95_ms}

@@ -38,6 +38,10 @@ HEADINGS = {
     "reference_share": _("Share in the reference"),
     "collapse": _("Collapse"),
     "psi_labels": _("PSI of labels"),
+    "q_labels": _("Labels: q-value"),
+    "label_moved_most": _("Label that moved most"),
+    "q_confidence": _("Confidence: q-value"),
+    "partial_bucket": _("Partial bucket"),
     "labels_band": _("Label drift"),
     "psi_confidence": _("PSI of confidence"),
     "confidence_band": _("Confidence drift"),
@@ -54,6 +58,7 @@ HEADINGS = {
     "hours_with_traffic": _("Hours with traffic"),
     "average_per_second": _("Average per second"),
     "peak_per_second": _("Peak per second"),
+    "latencies": _("Latencies measured"),
     "latency_p50_ms": _("Latency p50 (ms)"),
     "latency_p95_ms": _("Latency p95 (ms)"),
     "sla_p95_ms": _("SLA p95 (ms)"),
@@ -61,7 +66,7 @@ HEADINGS = {
 }
 
 # The words a table writes in these columns, as the page shows them.
-WORD_COLUMNS = {"collapse", "within_sla", "labels_band", "confidence_band"}
+WORD_COLUMNS = {"collapse", "within_sla", "labels_band", "confidence_band", "partial_bucket"}
 WORDS = {
     "yes": _("yes"),
     "no": _("no"),
@@ -70,12 +75,13 @@ WORDS = {
     "significant": _("significant"),
 }
 
-TABLE_KEYS = ("table", "precision_table", "threshold_table")
+TABLE_KEYS = ("table", "precision_table", "threshold_table", "latency_table")
 
 # The words of each kind of chart (legends, axis titles), handed to static/js/dashboards.js in
 # the chart's JSON as `text`; `{version}`, `{value}` and `{sla}` are filled in there.
 CHART_TEXT = {
     "rates": {
+        "partial": _("{version}, partial bucket"),
         "interval": _("{version} 95% CI"),
         "low": _("{version} 95% CI, low"),
         "correction": _("{version} correction rate"),
@@ -90,15 +96,19 @@ CHART_TEXT = {
     "psi": {
         "labels": _("{version} labels"),
         "confidence": _("{version} confidence"),
-        "moderate": _("moderate ({value})"),
-        "significant": _("significant ({value})"),
+        "moderate": _("moderate change"),
+        "significant": _("significant change"),
     },
     "reliability": {
         "correction": _("{version} correction rate"),
         "calibrated": _("calibrated (1 − confidence)"),
         "x": _("confidence"),
     },
-    "latency": {"p50": _("p50 (ms)"), "p95": _("p95 (ms)"), "sla": _("SLA p95 ({sla} ms)")},
+    "latency": {
+        "p50": _("{version} p50 (ms)"),
+        "p95": _("{version} p95 (ms)"),
+        "sla": _("SLA p95 ({sla} ms)"),
+    },
 }
 # The group of the labels outside the top ones (figures.OTHER), as the page writes it.
 OTHER_TEXT = _("(other)")
@@ -139,12 +149,9 @@ def section_display(section: dict) -> None:
     for dataset in chart.get("datasets") or []:  # the shares chart
         if dataset.get("label") == OTHER:
             dataset["label"] = str(OTHER_TEXT)
-    if "matrix" in section:  # the confusion matrix's axis
+    if "matrix" in section:  # the confusion grid's columns
         matrix = section["matrix"]
-        matrix["axis"] = [str(OTHER_TEXT) if a == OTHER else a for a in matrix["axis"]]
-        for row in matrix["rows"]:
-            if row["label"] == OTHER:
-                row["label"] = str(OTHER_TEXT)
+        matrix["columns"] = [str(OTHER_TEXT) if c == OTHER else c for c in matrix["columns"]]
     for key in TABLE_KEYS:
         if key in section:
             table = section[key]

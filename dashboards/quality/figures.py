@@ -7,7 +7,8 @@ from collections import defaultdict
 import numpy as np
 
 from .. import metrics
-from .folds import NO_REFERENCE, BucketShares, add_counts
+from ..slices import benjamini_hochberg
+from .folds import NO_REFERENCE, BucketShares, add_counts, bucket_partial, bucket_start
 
 # Labels shown in the confusion matrix; the rest are grouped as OTHER.
 CONFUSION_TOP_LABELS = 8
@@ -19,6 +20,9 @@ COLLAPSE_MIN_SHARE = 0.5
 COLLAPSE_RATIO = 2.0
 # Buckets with fewer predictions say little about shares: not flagged, not scored for drift.
 MIN_BUCKET_PREDICTIONS = 30
+# The threshold explorer suggests a threshold only with this many answers above it, and only
+# when the upper end of their correction rate's 95% interval is within the target.
+THRESHOLD_MIN_PREDICTIONS = 100
 # Offline vs online: a gap at least this large (in accuracy points) is highlighted.
 GAP_HIGHLIGHT = 0.05
 LABELS_IN_SHARE_CHART = 6
@@ -87,8 +91,9 @@ def offline_online(versions: list, per_version: dict) -> list[dict]:
 
 
 def confusion(per_version: dict, categories: dict) -> dict:
-    """The corrected pairs of all versions together: a matrix over the CONFUSION_TOP_LABELS
-    labels most involved (the rest grouped as OTHER), the TOP_PAIRS pairs with the error
+    """The corrected pairs of all versions together: a grid of the predicted labels corrected
+    most (rows) by what they were corrected to (columns; a row's other corrections as OTHER),
+    with how many corrections it holds of all (`shown`, `total`), the TOP_PAIRS pairs with the error
     category that names them (`categories`: (predicted, corrected) -> category), and per
     predicted label its predictions, corrections and precision proxy, most predicted first."""
     pairs: dict[str, dict[str, int]] = {}
@@ -97,20 +102,23 @@ def confusion(per_version: dict, categories: dict) -> dict:
         for predicted, corrected in totals.pairs.items():
             add_counts(pairs.setdefault(predicted, {}), corrected)
         add_counts(labels, totals.labels)
-    involvement: dict[str, int] = defaultdict(int)
-    flat = []
-    for predicted, corrected in pairs.items():
-        for label, n in corrected.items():
-            involvement[predicted] += n
-            involvement[label] += n
-            flat.append((n, predicted, label))
-    top = sorted(involvement, key=lambda k: (-involvement[k], k))[:CONFUSION_TOP_LABELS]
-    axis = top + ([OTHER] if len(involvement) > len(top) else [])
-    matrix = {p: dict.fromkeys(axis, 0) for p in axis}
+    flat = [
+        (n, predicted, label)
+        for predicted, corrected in pairs.items()
+        for label, n in corrected.items()
+    ]
+    rows, columns = _confusion_axes(flat)
+    corrected_to = {p: dict.fromkeys(columns, 0) for p in rows}
     for n, predicted, label in flat:
-        p = predicted if predicted in top else OTHER
-        c = label if label in top else OTHER
-        matrix[p][c] += n
+        if predicted in corrected_to:
+            column = label if label in columns else OTHER
+            corrected_to[predicted].setdefault(column, 0)
+            corrected_to[predicted][column] += n
+    if any(OTHER in cells for cells in corrected_to.values()):
+        columns.append(OTHER)
+        for cells in corrected_to.values():
+            cells.setdefault(OTHER, 0)
+    shown = sum(n for cells in corrected_to.values() for c, n in cells.items() if c != OTHER)
     corrections_of = {p: sum(c.values()) for p, c in pairs.items()}
     top_pairs = [
         {
@@ -126,7 +134,39 @@ def confusion(per_version: dict, categories: dict) -> dict:
     for label in sorted(labels, key=lambda k: (-labels[k], k)):
         n, k = labels[label], corrections_of.get(label, 0)
         precision.append((label, n, k, 1 - k / n if n else None))
-    return {"axis": axis, "matrix": matrix, "pairs": top_pairs, "precision": precision}
+    return {
+        "rows": rows,
+        "columns": columns,
+        "matrix": corrected_to,
+        "shown": shown,
+        "total": sum(n for n, _, _ in flat),
+        "pairs": top_pairs,
+        "precision": precision,
+    }
+
+
+def _confusion_axes(flat: list[tuple[int, str, str]]) -> tuple[list[str], list[str]]:
+    """The grid's rows (predicted labels) and columns (what they were corrected to): taken
+    from the pairs with the most corrections, up to CONFUSION_TOP_LABELS each, so that the
+    grid holds the corrections and not the zeros between unrelated labels. Rows by their
+    corrections, columns by theirs within the rows."""
+    rows: list[str] = []
+    columns: list[str] = []
+    for _, predicted, label in sorted(flat, key=lambda t: (-t[0], t[1], t[2])):
+        row_fits = predicted in rows or len(rows) < CONFUSION_TOP_LABELS
+        column_fits = label in columns or len(columns) < CONFUSION_TOP_LABELS
+        if row_fits and column_fits:
+            rows += [predicted] if predicted not in rows else []
+            columns += [label] if label not in columns else []
+    row_total: dict[str, int] = defaultdict(int)
+    column_total: dict[str, int] = defaultdict(int)
+    for n, predicted, label in flat:
+        if predicted in rows:
+            row_total[predicted] += n
+            column_total[label] += n
+    rows.sort(key=lambda p: (-row_total[p], p))
+    columns.sort(key=lambda c: (-column_total[c], c))
+    return rows, columns
 
 
 def collapse(versions: list, cells: BucketShares, references: dict, names: dict) -> dict:
@@ -153,7 +193,8 @@ def collapse(versions: list, cells: BucketShares, references: dict, names: dict)
             reference.labels.get(label, 0), reference_totals.get(version_id, 0)
         )
         flagged = (
-            cells.predictions[i] >= MIN_BUCKET_PREDICTIONS
+            not cells.partial[i]
+            and cells.predictions[i] >= MIN_BUCKET_PREDICTIONS
             and share >= COLLAPSE_MIN_SHARE
             and (ref_share is None or share >= COLLAPSE_RATIO * ref_share)
         )
@@ -165,6 +206,7 @@ def collapse(versions: list, cells: BucketShares, references: dict, names: dict)
                 "label": label,
                 "share": share,
                 "reference_share": ref_share,
+                "partial": cells.partial[i],
                 "flagged": flagged,
             }
         )
@@ -189,38 +231,64 @@ def collapse(versions: list, cells: BucketShares, references: dict, names: dict)
 
 
 def drift(versions: list, cells: BucketShares, references: dict, names: dict) -> list[dict]:
-    """The PSI of the predicted labels and of the confidence of every bucket with enough
-    predictions against its version's reference, with their bands, by bucket start."""
+    """Whether the predicted labels and the confidence of each whole bucket with enough
+    predictions moved from its version's reference beyond noise (`metrics.shift_rows`; the
+    p-values adjusted across every bucket and both distributions), by how much (PSI of
+    smoothed shares) and which label moved most, by bucket start."""
     wanted = {v.id for v in versions}
     scored = [
         i
         for i in cells.order()
-        if cells.keys[i][1] in wanted and cells.predictions[i] >= MIN_BUCKET_PREDICTIONS
+        if cells.keys[i][1] in wanted
+        and cells.predictions[i] >= MIN_BUCKET_PREDICTIONS
+        and not cells.partial[i]
     ]
-    # One version at a time: its cells against its reference, as two matrix operations.
-    psi_labels: dict[int, float | None] = {}
-    psi_conf: dict[int, float | None] = {}
+    # One version at a time: its cells against its reference, as matrix operations.
+    shift_labels: dict[int, dict | None] = {}
+    shift_conf: dict[int, dict | None] = {}
     for version_id in {cells.keys[i][1] for i in scored}:
         mine = [i for i in scored if cells.keys[i][1] == version_id]
         reference = references.get(version_id, NO_REFERENCE)[0]
-        label_values = metrics.psi_rows(cells.label_vector(reference.labels), cells.counts[mine])
-        conf_values = metrics.psi_rows(
-            np.asarray(reference.conf_n, dtype=np.int64), cells.conf[mine]
+        labels = metrics.shift_rows(cells.label_vector(reference.labels), cells.counts[mine])
+        conf = metrics.shift_rows(np.asarray(reference.conf_n), cells.conf[mine])
+        shift_labels.update(zip(mine, labels, strict=True))
+        shift_conf.update(zip(mine, conf, strict=True))
+    tested = [
+        (i, kind, found["p_value"])
+        for kind, found_of in (("labels", shift_labels), ("confidence", shift_conf))
+        for i, found in found_of.items()
+        if found is not None
+    ]
+    q_of = dict(
+        zip(
+            [(i, kind) for i, kind, _ in tested],
+            benjamini_hochberg([p for _, _, p in tested]),
+            strict=True,
         )
-        psi_labels.update(zip(mine, label_values, strict=True))
-        psi_conf.update(zip(mine, conf_values, strict=True))
+    )
     found = []
     for i in scored:
         start, version_id = cells.keys[i]
-        bands = metrics.psi_band(psi_labels[i]), metrics.psi_band(psi_conf[i])
+        labels, conf = shift_labels[i], shift_conf[i]
+        q_labels, q_conf = q_of.get((i, "labels")), q_of.get((i, "confidence"))
+        bands = (
+            metrics.shift_band(labels and labels["psi"], q_labels),
+            metrics.shift_band(conf and conf["psi"], q_conf),
+        )
+        moved = None
+        if labels is not None and bands[0] not in ("", "stable"):
+            moved = cells.labels[labels["bin"]]
         found.append(
             {
                 "start": start,
                 "version": names[version_id],
                 "predictions": cells.predictions[i],
-                "psi_labels": psi_labels[i],
+                "psi_labels": labels and labels["psi"],
+                "q_labels": q_labels,
                 "labels_band": bands[0],
-                "psi_confidence": psi_conf[i],
+                "label_moved": moved,
+                "psi_confidence": conf and conf["psi"],
+                "q_confidence": q_conf,
                 "confidence_band": bands[1],
                 "reference": references.get(version_id, NO_REFERENCE)[1],
                 "flagged": "significant" in bands,
@@ -231,8 +299,9 @@ def drift(versions: list, cells: BucketShares, references: dict, names: dict) ->
 
 def reliability(versions: list, per_version: dict, target_correction_rate: float) -> list[dict]:
     """Per version: the correction rate per confidence bin (`curve`), and what each threshold
-    would leave to a human, with the lowest one whose answers are corrected at most at the
-    target rate suggested (`thresholds`)."""
+    would leave to a human, with the lowest one suggested whose automatic answers are enough
+    (THRESHOLD_MIN_PREDICTIONS) and corrected within the target even at the upper end of
+    their 95% interval (`thresholds`)."""
     found = []
     for version in versions:
         totals = per_version[version.id]
@@ -241,9 +310,8 @@ def reliability(versions: list, per_version: dict, target_correction_rate: float
             (
                 t["threshold"]
                 for t in table
-                if t["correction_rate_above"] is not None
-                and t["correction_rate_above"] <= target_correction_rate
-                and t["predictions_above"]
+                if t["predictions_above"] >= THRESHOLD_MIN_PREDICTIONS
+                and t["ci_above"][1] <= target_correction_rate
             ),
             None,
         )
@@ -258,6 +326,9 @@ def reliability(versions: list, per_version: dict, target_correction_rate: float
                     "suggested": suggested,
                     "share_answered": row["share_above"] if row else None,
                     "rate_answered": row["correction_rate_above"] if row else None,
+                    "ci_answered": row["ci_above"] if row else None,
+                    "predictions_answered": row["predictions_above"] if row else None,
+                    "min_predictions": THRESHOLD_MIN_PREDICTIONS,
                 },
             }
         )
@@ -286,3 +357,32 @@ def service(versions: list, per_version: dict, sla_p95_ms: float | None) -> list
             }
         )
     return found
+
+
+def latency_series(
+    rows: list[dict], bucket: str, names: dict, since=None, until=None
+) -> list[dict]:
+    """Latency p50 and p95 per (bucket, version) from the rows' sketches, oldest first, each
+    marked partial when the period holds only part of its bucket."""
+    sketches: dict[tuple, dict[int, int]] = {}
+    for row in rows:
+        if row["model_version_id"] not in names or not row.get("latency_sketch"):
+            continue
+        key = (bucket_start(row["hour"], bucket), row["model_version_id"])
+        sketch = sketches.setdefault(key, {})
+        for value, n in row["latency_sketch"].items():
+            sketch[int(value)] = sketch.get(int(value), 0) + n
+    order = list(names)
+    return [
+        {
+            "start": start,
+            "version": names[version_id],
+            "latencies": sum(sketch.values()),
+            "p50": metrics.sketch_quantile(sketch, 0.5),
+            "p95": metrics.sketch_quantile(sketch, 0.95),
+            "partial": bucket_partial(start, bucket, since, until),
+        }
+        for (start, version_id), sketch in sorted(
+            sketches.items(), key=lambda item: (item[0][0], order.index(item[0][1]))
+        )
+    ]

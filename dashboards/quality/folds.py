@@ -9,10 +9,22 @@ import numpy as np
 
 from .. import metrics
 
+BUCKET_LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7)}
+
 
 def bucket_start(hour: datetime, bucket: str) -> datetime:
     day = hour.replace(hour=0)
     return day - timedelta(days=day.weekday()) if bucket == "week" else day
+
+
+def bucket_partial(
+    start: datetime, bucket: str, since: datetime | None, until: datetime | None
+) -> bool:
+    """Whether the period holds only part of a bucket (the day still going on, a week cut by
+    the period's start): its counts are not comparable with whole buckets'."""
+    return (since is not None and start < since) or (
+        until is not None and start + BUCKET_LENGTH[bucket] > until
+    )
 
 
 def add_counts(target: dict, source: dict) -> None:
@@ -75,7 +87,14 @@ class BucketShares:
     references): a label absent from both sides of a PSI adds exactly 0 to it, so the PSI of
     a cell equals `metrics.psi_of_mappings` over the union of its labels."""
 
-    def __init__(self, rows: list[dict], bucket: str, extra_labels=()):
+    def __init__(
+        self,
+        rows: list[dict],
+        bucket: str,
+        extra_labels=(),
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ):
         index: dict[tuple, int] = {}
         cell_of_row, label_rows, conf_rows = [], [], []
         names = set(extra_labels)
@@ -94,6 +113,8 @@ class BucketShares:
             conf = (row.get("confidence_predictions") or [])[: metrics.CONFIDENCE_BINS]
             conf_rows.append(conf + [0] * (metrics.CONFIDENCE_BINS - len(conf)))
         self.keys = list(index)
+        # Cells of a bucket the period holds only part of (`bucket_partial`).
+        self.partial = [bucket_partial(start, bucket, since, until) for start, _ in self.keys]
         self.labels = sorted(names)
         column = {label: j for j, label in enumerate(self.labels)}
         n_cells, n_labels = len(self.keys), len(self.labels)

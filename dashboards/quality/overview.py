@@ -17,7 +17,7 @@ from feedback.models import ModelVersion, Project
 
 from ..selectors import dashboard_settings, metrics_series, versions_for
 from . import figures, queries, sections
-from .folds import BucketShares, Totals
+from .folds import BucketShares, Totals, bucket_partial
 
 # Drift reference by default: the previous version's first weeks of traffic.
 REFERENCE_DAYS = 14
@@ -60,7 +60,7 @@ def overview_build(*, project: Project, query: OverviewQuery) -> dict:
         per_version[row["model_version_id"]].add_details(row)
     references = _references(project, query, versions)
     reference_labels = {label for totals, _ in references.values() for label in totals.labels}
-    cells = BucketShares(rows, query.bucket, reference_labels)
+    cells = BucketShares(rows, query.bucket, reference_labels, query.since, query.until)
     # A version's label counts and confidences are the sums of its buckets'.
     for version_id, totals in per_version.items():
         totals.labels = cells.version_labels(version_id)
@@ -76,6 +76,8 @@ def overview_build(*, project: Project, query: OverviewQuery) -> dict:
         until=query.until,
         rows=rows,
     )
+    for row in series:
+        row["partial"] = bucket_partial(row["bucket_start"], query.bucket, query.since, query.until)
     target, sla = settings.target_correction_rate, settings.sla_latency_p95_ms
     confusion = figures.confusion(per_version, queries.pair_categories(project))
     return {
@@ -91,7 +93,18 @@ def overview_build(*, project: Project, query: OverviewQuery) -> dict:
             sections.collapse_section(figures.collapse(active, cells, references, names)),
             sections.drift_section(figures.drift(active, cells, references, names)),
             sections.reliability_section(figures.reliability(active, per_version, target), target),
-            sections.service_section(figures.service(active, per_version, sla), sla),
+            sections.service_section(
+                figures.service(active, per_version, sla),
+                sla,
+                # Per week from the coarser read when the rows do not carry the sketches.
+                figures.latency_series(
+                    rows if details is None else details,
+                    query.bucket if details is None else "week",
+                    {v.id: v.version for v in active},
+                    query.since,
+                    query.until,
+                ),
+            ),
         ],
     }
 

@@ -6,6 +6,7 @@ The title and the lead are English messages of the catalogue, marked here and tr
 page (`display.py`): the lead is one sentence with named placeholders, filled from
 `lead_args` (numbers as they are) and `lead_shares` (shares, written as percentages)."""
 
+from .. import metrics
 from . import charts, tables
 from .figures import COLLAPSE_MIN_SHARE, COLLAPSE_RATIO, CONFUSION_TOP_LABELS, GAP_HIGHLIGHT
 
@@ -52,10 +53,15 @@ def confusion_section(confusion: dict) -> dict:
         "id": "confusion",
         "title": gettext_noop("Confusion from corrections"),
         "lead": gettext_noop(
-            "What the model predicted (rows) against what customers corrected it to "
-            "(columns): the %(labels)s labels most involved, the rest grouped."
+            "The labels whose answers customers corrected most (rows, up to %(labels)s) "
+            "against what they corrected them to (columns, a row's other corrections "
+            "grouped): %(shown)s of the period's %(total)s corrections."
         ),
-        "lead_args": {"labels": CONFUSION_TOP_LABELS},
+        "lead_args": {
+            "labels": CONFUSION_TOP_LABELS,
+            "shown": confusion["shown"],
+            "total": confusion["total"],
+        },
         "chart": charts.confusion_chart(confusion),
         "matrix": charts.confusion_heat_map(confusion),
         "pairs": confusion["pairs"],
@@ -88,9 +94,13 @@ def drift_section(drift: list[dict]) -> dict:
         "id": "drift",
         "title": gettext_noop("Drift"),
         "lead": gettext_noop(
-            "Population stability index of the predicted labels and of the confidence "
-            "against the reference; under 0.1 stable, 0.1–0.25 moderate, over 0.25 significant."
+            "Whether the predicted labels and the confidence of each whole bucket moved from "
+            "the reference beyond noise (a chi-square test with rare labels pooled and a "
+            "test of each label, false discoveries held at %(fdr)s across buckets), and how far "
+            "(PSI of smoothed shares: 0.1–0.25 moderate, over 0.25 significant). Only a "
+            "change beyond noise is coloured."
         ),
+        "lead_shares": {"fdr": metrics.SHIFT_FDR},
         "chart": charts.drift_chart(drift),
         "table": tables.drift_table(drift),
     }
@@ -113,14 +123,16 @@ def reliability_section(reliability: list[dict], target_correction_rate: float) 
     }
 
 
-def service_section(service: list[dict], sla_p95_ms: float | None) -> dict:
+def service_section(service: list[dict], sla_p95_ms: float | None, latency: list[dict]) -> dict:
     return {
         "id": "service",
         "title": gettext_noop("Service figures"),
         "lead": gettext_noop(
-            "Predictions per second (average over the hours with traffic, and the busiest "
-            "second) and latency quantiles against the project's SLA."
+            "Latency p50 and p95 over time against the project's SLA (a hollow point: a "
+            "bucket the period holds only part of), and per version the predictions per "
+            "second (average over the hours with traffic, and the busiest second)."
         ),
-        "chart": charts.service_chart(service, sla_p95_ms),
+        "chart": charts.latency_chart(latency, sla_p95_ms),
         "table": tables.service_table(service),
+        "latency_table": tables.latency_table(latency),
     }

@@ -24,6 +24,7 @@ def rates_table(series: list[dict]) -> dict:
         "complaint_rate",
         "online_accuracy_proxy",
         "online_accuracy_among_feedback",
+        "partial_bucket",
     ]
     rows = []
     for row in series:
@@ -41,6 +42,7 @@ def rates_table(series: list[dict]) -> dict:
                 _num(row["complaint_rate"]),
                 _num(row["online_accuracy_proxy"]),
                 _num(row["online_accuracy_among_feedback"]),
+                "yes" if row.get("partial") else "",
             ]
         )
     return {"columns": columns, "rows": rows}
@@ -101,6 +103,7 @@ def collapse_table(collapse: dict) -> dict:
         "top_share",
         "reference_share",
         "collapse",
+        "partial_bucket",
     ]
     buckets = collapse["buckets"]
     rows = [
@@ -112,6 +115,7 @@ def collapse_table(collapse: dict) -> dict:
             _num(b["share"]),
             _num(b["reference_share"]),
             "yes" if b["flagged"] else "",
+            "yes" if b["partial"] else "",
         ]
         for b in buckets
     ]
@@ -124,8 +128,11 @@ def drift_table(drift: list[dict]) -> dict:
         "model_version",
         "predictions",
         "psi_labels",
+        "q_labels",
         "labels_band",
+        "label_moved_most",
         "psi_confidence",
+        "q_confidence",
         "confidence_band",
         "reference",
     ]
@@ -135,8 +142,11 @@ def drift_table(drift: list[dict]) -> dict:
             d["version"],
             d["predictions"],
             _num(d["psi_labels"]),
+            _num(d["q_labels"]),
             d["labels_band"],
+            d["label_moved"] or "",
             _num(d["psi_confidence"]),
+            _num(d["q_confidence"]),
             d["confidence_band"],
             d["reference"],
         ]
@@ -180,6 +190,8 @@ def threshold_table(reliability: list[dict]) -> dict:
             "share_answered",
             "predictions_answered",
             "correction_rate_answered",
+            "ci_low",
+            "ci_high",
             "share_to_human",
             "corrections_caught_by_human",
         ],
@@ -190,6 +202,8 @@ def threshold_table(reliability: list[dict]) -> dict:
                 _num(r["share_above"]),
                 r["predictions_above"],
                 _num(r["correction_rate_above"]),
+                _num((r["ci_above"] or (None, None))[0]),
+                _num((r["ci_above"] or (None, None))[1]),
                 _num(r["share_below"]),
                 r["corrections_below"],
             ]
@@ -230,10 +244,37 @@ def service_table(service: list[dict]) -> dict:
     return {"columns": columns, "rows": rows, "flags": [s["breach"] for s in service]}
 
 
+def latency_table(latency: list[dict]) -> dict:
+    columns = [
+        "bucket_start",
+        "model_version",
+        "latencies",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "partial_bucket",
+    ]
+    rows = [
+        [
+            _day(p["start"]),
+            p["version"],
+            p["latencies"],
+            _num(p["p50"], 1),
+            _num(p["p95"], 1),
+            "yes" if p["partial"] else "",
+        ]
+        for p in latency
+    ]
+    return {"columns": columns, "rows": rows}
+
+
 def section_table(overview: dict, section_id: str) -> dict | None:
     """The table of one section (for its CSV download); sections with two tables name the
-    second one `<id>-<name>` (confusion-precision, reliability-thresholds)."""
-    extra = {"confusion-precision": "precision_table", "reliability-thresholds": "threshold_table"}
+    second one `<id>-<name>` (confusion-precision, reliability-thresholds, service-latency)."""
+    extra = {
+        "confusion-precision": "precision_table",
+        "reliability-thresholds": "threshold_table",
+        "service-latency": "latency_table",
+    }
     for section in overview["sections"]:
         if section["id"] == section_id:
             return section["table"]

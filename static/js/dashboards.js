@@ -12,6 +12,14 @@
   };
   const percent = { callback: (v) => `${Math.round(v * 1000) / 10} %` };
   const xs = (series) => [...new Set(Object.values(series).flat().map((p) => p.x))].sort();
+  // The chart's words in the reader's language (the page puts them in spec.text), with
+  // {version}, {value} and {sla} filled in; the English fallback when a word is missing.
+  const say = (spec, key, fallback, vars) =>
+    Object.entries(vars || {}).reduce(
+      (text, [name, value]) => text.replaceAll(`{${name}}`, value),
+      (spec.text && spec.text[key]) || fallback,
+    );
+  const BAND_COLOR = { moderate: "#b7950b", significant: "#c0392b" };
   const align = (labels, points, key) => {
     const byX = new Map(points.map((p) => [p.x, p[key]]));
     return labels.map((x) => (byX.has(x) ? byX.get(x) : null));
@@ -22,20 +30,25 @@
       const labels = xs(spec.series);
       const datasets = [];
       Object.entries(spec.series).forEach(([version, points], i) => {
+        // A bucket the period holds only part of: a hollow point on a dashed line.
+        const partial = align(labels, points, "partial");
+        const hollow = (ctx) => (partial[ctx.dataIndex] ? "#fff" : color(i));
+        const dashed = { borderDash: (ctx) => (partial[ctx.p1DataIndex] ? [3, 3] : undefined) };
         datasets.push(
-          { label: `${version} 95 % low`, data: align(labels, points, "lo"), borderWidth: 0, pointRadius: 0, fill: false },
-          { label: `${version} 95 % interval`, data: align(labels, points, "hi"), borderWidth: 0, pointRadius: 0, backgroundColor: color(i, 0.15), fill: "-1" },
-          { label: `${version} correction rate`, data: align(labels, points, "y"), borderColor: color(i), backgroundColor: color(i), tension: 0.2 },
-          { label: `${version} complaint rate`, data: align(labels, points, "complaint"), borderColor: color(i), borderDash: [4, 4], pointRadius: 0 },
+          { label: say(spec, "low", `${version} 95% CI, low`, { version }), data: align(labels, points, "lo"), borderWidth: 0, pointRadius: 0, fill: false },
+          { label: say(spec, "interval", `${version} 95% CI`, { version }), data: align(labels, points, "hi"), borderWidth: 0, pointRadius: 0, backgroundColor: color(i, 0.15), fill: "-1" },
+          { label: say(spec, "correction", `${version} correction rate`, { version }), data: align(labels, points, "y"), borderColor: color(i), backgroundColor: color(i), pointBackgroundColor: hollow, segment: dashed, tension: 0.2 },
+          { label: say(spec, "complaint", `${version} complaint rate`, { version }), data: align(labels, points, "complaint"), borderColor: color(i), borderDash: [4, 4], pointRadius: 0 },
         );
       });
+      const lows = new Set(Object.keys(spec.series).map((version) => say(spec, "low", `${version} 95% CI, low`, { version })));
       return {
         type: "line",
         data: { labels, datasets },
         options: {
           spanGaps: true,
           scales: { y: { beginAtZero: true, ticks: percent } },
-          plugins: { legend: { labels: { filter: (item) => !item.text.endsWith("low") } } },
+          plugins: { legend: { labels: { filter: (item) => !lows.has(item.text) } } },
         },
       };
     },
@@ -45,9 +58,9 @@
         data: {
           labels: spec.labels,
           datasets: [
-            { label: "offline accuracy (at release)", data: spec.offline, backgroundColor: color(6) },
-            { label: "online proxy, all predictions", data: spec.online, backgroundColor: color(0) },
-            { label: "online proxy, among feedback", data: spec.feedback, backgroundColor: color(1) },
+            { label: say(spec, "offline", "offline accuracy (at release)"), data: spec.offline, backgroundColor: color(6) },
+            { label: say(spec, "online", "online proxy, all predictions"), data: spec.online, backgroundColor: color(0) },
+            { label: say(spec, "feedback", "online proxy, among feedback"), data: spec.feedback, backgroundColor: color(1) },
           ],
         },
         options: { scales: { y: { beginAtZero: true, max: 1, ticks: percent } } },
@@ -56,7 +69,7 @@
     pairs(spec) {
       return {
         type: "bar",
-        data: { labels: spec.labels, datasets: [{ label: "corrections", data: spec.values, backgroundColor: color(4) }] },
+        data: { labels: spec.labels, datasets: [{ label: say(spec, "corrections", "corrections"), data: spec.values, backgroundColor: color(4) }] },
         options: { indexAxis: "y", plugins: { legend: { display: false } } },
       };
     },
@@ -73,33 +86,32 @@
     psi(spec) {
       const labels = xs(spec.series);
       const datasets = [];
+      // A point is coloured by its band only when the change is beyond noise.
+      const pointColor = (bands, i) => (ctx) => BAND_COLOR[bands[ctx.dataIndex]] || color(i, 0.35);
+      const pointSize = (bands) => (ctx) => (BAND_COLOR[bands[ctx.dataIndex]] ? 5 : 2);
       Object.entries(spec.series).forEach(([version, points], i) => {
+        const labelBands = align(labels, points, "labels_band");
+        const confidenceBands = align(labels, points, "confidence_band");
         datasets.push(
-          { label: `${version} labels`, data: align(labels, points, "labels"), borderColor: color(i), backgroundColor: color(i) },
-          { label: `${version} confidence`, data: align(labels, points, "confidence"), borderColor: color(i), borderDash: [4, 4], backgroundColor: color(i) },
+          { label: say(spec, "labels", `${version} labels`, { version }), data: align(labels, points, "labels"), borderColor: color(i), backgroundColor: color(i), pointBackgroundColor: pointColor(labelBands, i), pointRadius: pointSize(labelBands) },
+          { label: say(spec, "confidence", `${version} confidence`, { version }), data: align(labels, points, "confidence"), borderColor: color(i), borderDash: [4, 4], backgroundColor: color(i), pointBackgroundColor: pointColor(confidenceBands, i), pointRadius: pointSize(confidenceBands) },
         );
       });
-      spec.bands.forEach((value, i) => {
-        datasets.push({
-          label: i ? `significant (${value})` : `moderate (${value})`,
-          data: labels.map(() => value),
-          borderColor: i ? "#c0392b" : "#b7950b",
-          borderWidth: 1,
-          pointRadius: 0,
-          borderDash: [2, 2],
-        });
+      // Legend entries for the two colours (no line of their own).
+      ["moderate", "significant"].forEach((band) => {
+        datasets.push({ label: say(spec, band, `${band} change`), data: [], borderColor: BAND_COLOR[band], backgroundColor: BAND_COLOR[band] });
       });
       return { type: "line", data: { labels, datasets }, options: { spanGaps: true, scales: { y: { beginAtZero: true } } } };
     },
     reliability(spec) {
       const datasets = Object.entries(spec.series).map(([version, points], i) => ({
-        label: `${version} correction rate`,
+        label: say(spec, "correction", `${version} correction rate`, { version }),
         data: points,
         borderColor: color(i),
         backgroundColor: color(i),
       }));
       datasets.push({
-        label: "calibrated (1 − confidence)",
+        label: say(spec, "calibrated", "calibrated (1 − confidence)"),
         data: [{ x: 0, y: 1 }, { x: 1, y: 0 }],
         borderColor: "#7f8c8d",
         borderDash: [4, 4],
@@ -110,21 +122,27 @@
         data: { datasets },
         options: {
           scales: {
-            x: { type: "linear", min: 0, max: 1, title: { display: true, text: "confidence" } },
+            x: { type: "linear", min: 0, max: 1, title: { display: true, text: say(spec, "x", "confidence") } },
             y: { beginAtZero: true, max: 1, ticks: percent },
           },
         },
       };
     },
     latency(spec) {
-      const datasets = [
-        { label: "p50 (ms)", data: spec.p50, backgroundColor: color(0) },
-        { label: "p95 (ms)", data: spec.p95, backgroundColor: color(1) },
-      ];
+      const labels = xs(spec.series);
+      const datasets = [];
+      Object.entries(spec.series).forEach(([version, points], i) => {
+        const partial = align(labels, points, "partial");
+        const hollow = (ctx) => (partial[ctx.dataIndex] ? "#fff" : color(i));
+        datasets.push(
+          { label: say(spec, "p50", `${version} p50 (ms)`, { version }), data: align(labels, points, "p50"), borderColor: color(i), backgroundColor: color(i), pointBackgroundColor: hollow },
+          { label: say(spec, "p95", `${version} p95 (ms)`, { version }), data: align(labels, points, "p95"), borderColor: color(i), borderDash: [4, 4], backgroundColor: color(i), pointBackgroundColor: hollow },
+        );
+      });
       if (spec.sla !== null && spec.sla !== undefined) {
-        datasets.push({ type: "line", label: `SLA p95 (${spec.sla} ms)`, data: spec.labels.map(() => spec.sla), borderColor: "#c0392b", pointRadius: 0 });
+        datasets.push({ label: say(spec, "sla", `SLA p95 (${spec.sla} ms)`, { sla: spec.sla }), data: labels.map(() => spec.sla), borderColor: "#c0392b", borderWidth: 1, pointRadius: 0 });
       }
-      return { type: "bar", data: { labels: spec.labels, datasets }, options: { scales: { y: { beginAtZero: true } } } };
+      return { type: "line", data: { labels, datasets }, options: { spanGaps: true, scales: { y: { beginAtZero: true } } } };
     },
   };
 
