@@ -132,10 +132,15 @@ def _bin_fisher(reference: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, 
     n_ref, n_act = reference.sum(), actual.sum(axis=1)
     population = (n_act + n_ref)[:, None]
     columns = actual + reference
-    draws = n_act[:, None]
-    more = hypergeom.sf(actual - 1, population, columns, draws)
-    fewer = hypergeom.cdf(actual, population, columns, draws)
-    p = np.where(columns > 0, np.minimum(1.0, 2 * np.minimum(more, fewer)), 1.0)
+    draws = np.broadcast_to(n_act[:, None], actual.shape)
+    population = np.broadcast_to(population, actual.shape)
+    # One tail per bin, the side the bin moved to (the other tail is over 1/2): half the work.
+    more = actual * n_ref >= reference * n_act[:, None]
+    tail = np.ones(actual.shape)
+    tail[more] = hypergeom.sf(actual[more] - 1, population[more], columns[more], draws[more])
+    fewer = ~more
+    tail[fewer] = hypergeom.cdf(actual[fewer], population[fewer], columns[fewer], draws[fewer])
+    p = np.where(columns > 0, np.minimum(1.0, 2 * tail), 1.0)
     tested = np.maximum((columns > 0).sum(axis=1), 1)
     best = p.argmin(axis=1)
     return np.minimum(1.0, p[np.arange(len(p)), best] * tested), best
