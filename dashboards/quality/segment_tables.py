@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from .. import metrics
 from ..slices import CORRECTIONS, OTHER, PREDICTIONS, SEPARATOR, Slice
+from .tables import rounded
 
 # The page lists this many failing slices; the CSV has them all.
 FAILING_SHOWN = 10
@@ -57,7 +58,9 @@ def _per_version(found: Slice, by_version: dict) -> list[dict]:
 
 def segments_section(totals, found: list[Slice]) -> dict:
     """What the page shows of the period's segments (`services.segments.segments_report`)."""
-    failing = [s for s in found if s.significant]
+    # A model version on its own is the page's headline already (v2 against v1): the list
+    # says where the model fails inside the traffic (a version within a slice still shows).
+    failing = [s for s in found if s.significant and list(s.segment) != ["model_version"]]
     by_key: dict[str, list[Slice]] = {}
     for item in found:
         if len(item.segment) == 1:
@@ -90,10 +93,6 @@ def segments_section(totals, found: list[Slice]) -> dict:
     }
 
 
-def _num(value: float | None, digits: int = 4) -> float | str:
-    return "" if value is None else round(value, digits)
-
-
 def segments_table(found: list[Slice]) -> dict:
     """Every slice, in the report's order (the CSV download; machine-readable columns)."""
     columns = [
@@ -115,14 +114,14 @@ def segments_table(found: list[Slice]) -> dict:
             segment_text(s.segment),
             s.predictions,
             s.corrections,
-            _num(s.correction_rate),
-            _num(s.ci_low),
-            _num(s.ci_high),
-            _num(s.rest_correction_rate),
-            _num(s.lift, 2),
-            _num(s.excess_corrections, 1),
-            _num(s.p_value, 6),
-            _num(s.q_value, 6),
+            rounded(s.correction_rate),
+            rounded(s.ci_low),
+            rounded(s.ci_high),
+            rounded(s.rest_correction_rate),
+            rounded(s.lift, 2),
+            rounded(s.excess_corrections, 1),
+            rounded(s.p_value, 6),
+            rounded(s.q_value, 6),
             "yes" if s.significant else "no",
         ]
         for s in found

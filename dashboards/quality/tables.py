@@ -3,7 +3,7 @@ and `flags` for the rows the page highlights. The page shows them and the CSV do
 them (`section_table`), so cells are plain values: numbers rounded, unknown as ""."""
 
 
-def _num(value: float | None, digits: int = 4) -> float | str:
+def rounded(value: float | None, digits: int = 4) -> float | str:
     return "" if value is None else round(value, digits)
 
 
@@ -35,13 +35,13 @@ def rates_table(series: list[dict]) -> dict:
                 row["model_version"],
                 row["predictions"],
                 row["corrections"],
-                _num(row["correction_rate"]),
-                _num(ci[0]),
-                _num(ci[1]),
+                rounded(row["correction_rate"]),
+                rounded(ci[0]),
+                rounded(ci[1]),
                 row["complaints"],
-                _num(row["complaint_rate"]),
-                _num(row["online_accuracy_proxy"]),
-                _num(row["online_accuracy_among_feedback"]),
+                rounded(row["complaint_rate"]),
+                rounded(row["online_accuracy_proxy"]),
+                rounded(row["online_accuracy_among_feedback"]),
                 "yes" if row.get("partial") else "",
             ]
         )
@@ -62,10 +62,10 @@ def offline_online_table(versions: list[dict]) -> dict:
     rows = [
         [
             v["version"],
-            _num(v["offline"]),
-            _num(v["online"]),
-            _num(v["among_feedback"]),
-            _num(v["gap"]),
+            rounded(v["offline"]),
+            rounded(v["online"]),
+            rounded(v["among_feedback"]),
+            rounded(v["gap"]),
             v["predictions"],
             v["feedback_predictions"],
             v["corrections"],
@@ -79,7 +79,7 @@ def confusion_table(confusion: dict) -> dict:
     return {
         "columns": ["predicted", "corrected", "corrections", "share_of_label_corrections"],
         "rows": [
-            [p["predicted"], p["corrected"], p["count"], _num(p["share"])]
+            [p["predicted"], p["corrected"], p["count"], rounded(p["share"])]
             for p in confusion["pairs"]
         ],
     }
@@ -89,7 +89,7 @@ def precision_table(confusion: dict) -> dict:
     return {
         "columns": ["predicted_label", "predictions", "corrections", "precision_proxy"],
         "rows": [
-            [label, n, k, _num(precision)] for label, n, k, precision in confusion["precision"]
+            [label, n, k, rounded(precision)] for label, n, k, precision in confusion["precision"]
         ],
     }
 
@@ -112,8 +112,8 @@ def collapse_table(collapse: dict) -> dict:
             b["version"],
             b["predictions"],
             b["label"],
-            _num(b["share"]),
-            _num(b["reference_share"]),
+            rounded(b["share"]),
+            rounded(b["reference_share"]),
             "yes" if b["flagged"] else "",
             "yes" if b["partial"] else "",
         ]
@@ -141,12 +141,12 @@ def drift_table(drift: list[dict]) -> dict:
             _day(d["start"]),
             d["version"],
             d["predictions"],
-            _num(d["psi_labels"]),
-            _num(d["q_labels"]),
+            rounded(d["psi_labels"]),
+            rounded(d["q_labels"]),
             d["labels_band"],
             d["label_moved"] or "",
-            _num(d["psi_confidence"]),
-            _num(d["q_confidence"]),
+            rounded(d["psi_confidence"]),
+            rounded(d["q_confidence"]),
             d["confidence_band"],
             d["reference"],
         ]
@@ -172,8 +172,8 @@ def reliability_table(reliability: list[dict]) -> dict:
             r["bin_high"],
             r["predictions"],
             r["corrections"],
-            _num(r["correction_rate"]),
-            _num(r["expected_rate"]),
+            rounded(r["correction_rate"]),
+            rounded(r["expected_rate"]),
         ]
         for v in reliability
         for r in v["curve"]
@@ -199,12 +199,12 @@ def threshold_table(reliability: list[dict]) -> dict:
             [
                 t["version"],
                 round(r["threshold"], 3),
-                _num(r["share_above"]),
+                rounded(r["share_above"]),
                 r["predictions_above"],
-                _num(r["correction_rate_above"]),
-                _num((r["ci_above"] or (None, None))[0]),
-                _num((r["ci_above"] or (None, None))[1]),
-                _num(r["share_below"]),
+                rounded(r["correction_rate_above"]),
+                rounded((r["ci_above"] or (None, None))[0]),
+                rounded((r["ci_above"] or (None, None))[1]),
+                rounded(r["share_below"]),
                 r["corrections_below"],
             ]
             for t in thresholds
@@ -232,11 +232,11 @@ def service_table(service: list[dict]) -> dict:
             s["version"],
             s["predictions"],
             s["hours"],
-            _num(s["per_second"], 3),
+            rounded(s["per_second"], 3),
             s["peak"],
-            _num(s["p50"], 1),
-            _num(s["p95"], 1),
-            _num(s["sla"], 1),
+            rounded(s["p50"], 1),
+            rounded(s["p95"], 1),
+            rounded(s["sla"], 1),
             "" if s["p95"] is None or s["sla"] is None else ("no" if s["breach"] else "yes"),
         ]
         for s in service
@@ -258,8 +258,8 @@ def latency_table(latency: list[dict]) -> dict:
             _day(p["start"]),
             p["version"],
             p["latencies"],
-            _num(p["p50"], 1),
-            _num(p["p95"], 1),
+            rounded(p["p50"], 1),
+            rounded(p["p95"], 1),
             "yes" if p["partial"] else "",
         ]
         for p in latency
