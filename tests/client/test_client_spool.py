@@ -99,8 +99,8 @@ def test_records_logged_during_an_outage_follow_the_spooled_ones_in_order(
         time.sleep(0.02)
     assert client.stats()["spooled"] == 20
 
-    # The spool is in use: these are queued in memory (the caller never waits on the disk),
-    # then moved to disk behind the first ones within a fraction of a second.
+    # The spool is in use: these are written to the journal as they are logged, then moved
+    # into the spool behind the first ones within a fraction of a second.
     log(client, 20, prefix="b")
     assert client.stats()["spooled"] + client.stats()["queued"] == 40
     deadline = time.monotonic() + 2
@@ -127,10 +127,16 @@ import signal, sys, time
 from voc_triage_client import VocClient
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # as servers do
 client = VocClient(sys.argv[1], "key", "proj", model_version="v1", spool_path=sys.argv[2],
-                   spool_after=0.1, backoff_base=0.05, backoff_max=0.1)
+                   spool_after=0.1, backoff_base=0.05, backoff_max=0.1, flush_interval=0.1)
 for i in range(300):
     client.log_prediction(request_id=f"r{i}", input_text="q", predicted_label="a")
     time.sleep(0.002)
+while client.stats()["spooled"] < 300:  # the outage has been noticed: the spool is in use
+    time.sleep(0.01)
+print("spooling", flush=True)
+for i in range(300, 600):
+    client.log_prediction(request_id=f"r{i}", input_text="q", predicted_label="a")
+    time.sleep(0.001)
 print("logged", flush=True)
 time.sleep(60)
 """
@@ -140,16 +146,17 @@ time.sleep(60)
 def test_a_host_killed_during_an_outage_loses_nothing_spooled_and_a_restart_sends_it(
     stub, closed_port_url, make_client, tmp_path, kill
 ):
-    """SIGTERM: the exit hook moves what is in memory to the spool. SIGKILL: nothing runs, so
-    what was logged more than the spooling interval (0.2 s) before the kill must be on disk."""
+    """Killed the moment its last record is logged, with the spool in use. SIGTERM: the exit
+    hook moves what is in memory to the spool. SIGKILL: nothing runs, so every record logged
+    must already be on disk (the journal, written before log_prediction returns)."""
     spool = tmp_path / "spool.sqlite3"
     host = subprocess.Popen(
         [sys.executable, "-c", HOST, closed_port_url, str(spool)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": package_path()},
     )  # fmt: skip
     try:
+        assert host.stdout.readline().strip() == "spooling"
         assert host.stdout.readline().strip() == "logged"
-        time.sleep(1.5)  # well past spool_after and the 0.2 s spooling interval
         host.send_signal(kill)
         host.wait(timeout=30)
     finally:
@@ -158,9 +165,10 @@ def test_a_host_killed_during_an_outage_loses_nothing_spooled_and_a_restart_send
     restarted = make_client(stub.url, model_version="v1", spool_path=spool)
     assert restarted.flush(10) is True
     assert sorted(item["request_id"] for item in stub.items("predictions")) == sorted(
-        f"r{i}" for i in range(300)
+        f"r{i}" for i in range(600)
     )
     assert restarted.stats()["spooled"] == 0
+    assert not list(tmp_path.glob("spool.sqlite3.pending.*"))  # the journals were imported
 
 
 def test_records_go_to_the_spool_spool_after_seconds_into_an_outage_not_at_the_next_retry(

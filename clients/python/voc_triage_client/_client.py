@@ -35,6 +35,7 @@ from ._http import (
     error_message,
     json_or_none,
 )
+from ._journal import Journal, recover_journals
 from ._queue import QueueMixin
 from ._sender import SenderMixin
 from ._spool import Record, Spool
@@ -175,6 +176,16 @@ class VocClient(QueueMixin, SenderMixin):
         self._failing_since: float | None = None
         if after_fork and self._spool is not None:
             self._spool.reopen_after_fork()
+        # While the spool is in use, each record is also written to this process's journal
+        # before log_* returns (`_journal.py`); records journaled, not yet in the spool:
+        self._journaled = 0
+        self._journal = None
+        if self._spool is not None and Journal.available():
+            self._journal = Journal(self._spool.path)
+            try:
+                recover_journals(self._spool)  # those of processes killed before us
+            except Exception as exc:
+                logger.warning("voc_triage_client: could not recover journals: %s", exc)
         self._spool_active = bool(self._spool is not None and len(self._spool))
         if self._spool_active:
             self._enqueued = len(self._spool)
@@ -333,6 +344,10 @@ class VocClient(QueueMixin, SenderMixin):
             thread.join(1.0 + min(timeout, self.timeout))
         if thread is None or not thread.is_alive():
             self._spill(list(self._take_queue()), reason="the client closed")
+            self._import_journal()
+        if self._journal is not None:
+            with self._lock:
+                self._journal.close()
         atexit.unregister(self._at_exit)
         if self._spool is not None and (thread is None or not thread.is_alive()):
             self._spool.close()

@@ -34,6 +34,10 @@ class QueueMixin:
                     self._drop_locked(1, "the client is closed")
                     return False
                 record: Record = (None, self._next_seq(), kind, payload)
+                if self._spool_active and self._journal is not None:
+                    written = self._journal_locked(record)
+                    if written is not None:
+                        return written
                 if len(self._queue) < self.max_queue:
                     self._queue.append(record)
                     self._enqueued += 1
@@ -71,6 +75,32 @@ class QueueMixin:
             logger.warning("voc_triage_client: could not queue a record: %s", exc)
             return False
 
+    def _journal_locked(self, record: Record) -> bool | None:
+        """While the spool is in use: the record written to the journal before returning
+        (True), rejected by the checks (False), or None when the disk refused it (it then
+        goes to the memory queue as usual)."""
+        serialised, bad = serialise([record])
+        if bad:
+            payload = record[3]
+            self._counts["rejected"] += 1
+            log_rejected(record[2], payload[0] if isinstance(payload, tuple) else None, bad[0][1])
+            return False
+        if len(self._spool) + self._journaled >= self._spool.max_records:
+            self._drop_locked(1, "the spool is full")
+            return False
+        _, seq, kind, body = serialised[0]
+        try:
+            self._journal.append(seq, kind, body)
+        except OSError as exc:
+            now = time.monotonic()
+            if now - self._last_drop_log >= self.drop_log_interval:
+                self._last_drop_log = now
+                logger.warning("voc_triage_client: the journal failed: %s", exc)
+            return None
+        self._enqueued += 1
+        self._journaled += 1
+        return True
+
     def _drop_locked(self, count: int, reason: str) -> None:
         self._counts["dropped"] += count
         now = time.monotonic()
@@ -101,9 +131,9 @@ class QueueMixin:
                 "rejected": self._counts["rejected"],
                 "retried": self._counts["retried"],
                 "dropped": self._counts["dropped"],
-                "spooled": len(self._spool) if self._spool is not None else 0,
+                "spooled": (len(self._spool) if self._spool is not None else 0) + self._journaled,
             }
 
     def _pending_locked(self) -> int:
         spooled = len(self._spool) if self._spool is not None and self._spool_active else 0
-        return len(self._queue) + self._inflight + spooled
+        return len(self._queue) + self._inflight + spooled + self._journaled

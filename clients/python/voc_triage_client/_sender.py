@@ -20,14 +20,16 @@ from ._http import (
     json_or_none,
 )
 from ._http import retry_after as retry_after_seconds
+from ._journal import read_journal, remove_journal
 from ._serialise import log_rejected, serialise
 from ._spool import Record
 
 logger = logging.getLogger("voc_triage_client")
 
 
-# While records go to disk (an outage with a spool), the memory queue is moved there at least
-# this often (seconds): a host process killed meanwhile loses at most what came in since.
+# While records go to disk (an outage with a spool), the callers write each record to the
+# journal (`_journal.py`), and the sender moves the journal, and the memory queue where there
+# is no journal, into the spool at least this often (seconds).
 SPOOL_EVERY = 0.2
 # Records serialised ahead at a time while a request is in flight or a retry waits (the lock
 # is held only to copy them out and to put them back).
@@ -55,6 +57,7 @@ class SenderMixin:
         finally:
             if self._stop.is_set():
                 self._spill(list(self._take_queue()), reason="the client closed")
+                self._import_journal()
 
     def _next_batch(self) -> tuple[list[Record] | None, bool]:
         """The next batch, from the spool while records are on disk (the memory queue goes
@@ -68,6 +71,9 @@ class SenderMixin:
                 if self._spool_active and self._spool is not None:
                     if self._queue:
                         self._spool_queue_locked()
+                        continue
+                    if self._journal is not None and self._journal.count:
+                        self._import_journal_locked()
                         continue
                     rows = self._spool.peek(self.batch_size)
                     if rows:
@@ -107,6 +113,44 @@ class SenderMixin:
         finally:
             self._lock.acquire()
 
+    def _import_journal_locked(self) -> None:
+        """`_import_journal`, called holding the lock (let go during the disk work)."""
+        self._lock.release()
+        try:
+            self._import_journal()
+        finally:
+            self._lock.acquire()
+
+    def _import_journal(self) -> None:
+        """Move the records journaled by the callers into the spool. The file is read
+        outside the lock; the insert and the count move together under it (about a
+        millisecond for 0.2 s of records at 1,000 a second), so stats() never counts a record
+        twice or not at all."""
+        with self._lock:
+            taken = self._journal.take() if self._journal is not None else None
+        if taken is None:
+            return
+        path, count = taken
+        try:
+            records = read_journal(path)
+        except OSError as exc:  # the file stays; a later client imports it
+            logger.warning("voc_triage_client: could not read the journal: %s", exc)
+            records = None
+        with self._lock:
+            stored = 0
+            if records is not None:
+                try:
+                    stored = self._spool.add(records)
+                    remove_journal(path)
+                except Exception as exc:
+                    logger.warning("voc_triage_client: could not import the journal: %s", exc)
+            self._journaled = max(0, self._journaled - count)
+            lost = len(records or ()) - stored
+            if lost:
+                self._resolved += lost
+                self._drop_locked(lost, f"the spool is full with {lost} records undelivered")
+            self._cond.notify_all()
+
     def _spool_queue_while_waiting(self, delay: float, event: Any) -> bool:
         """Wait up to `delay` seconds for `event`; meanwhile, while records go to disk, move
         the memory queue there every SPOOL_EVERY seconds. True when the event was set."""
@@ -128,6 +172,8 @@ class SenderMixin:
             with self._lock:
                 if self._queue and self._spool_active:
                     self._spool_queue_locked()
+                if self._journal is not None and self._journal.count and self._spool_active:
+                    self._import_journal_locked()
 
     def _take_queue(self) -> Iterable[Record]:
         with self._lock:
