@@ -5,6 +5,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -32,6 +33,9 @@ class StubServer:
         self.accepted: list[tuple[str, list]] = []
         self.script: list[tuple[int, dict]] = []
         self.max_items: int | None = None
+        # Seconds each request takes, and how many were being answered at once at most.
+        self.delay = 0.0
+        self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
         stub = self
 
@@ -44,6 +48,11 @@ class StubServer:
                 with stub.lock:
                     stub.requests.append((self.path, body[key], dict(self.headers)))
                     scripted = stub.script.pop(0) if stub.script else None
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                time.sleep(stub.delay)
+                with stub.lock:
+                    stub.in_flight -= 1
                 if scripted:
                     self.answer(scripted[0], {"error": {"code": "x", "message": "x"}}, scripted[1])
                 elif stub.max_items is not None and len(body[key]) > stub.max_items:

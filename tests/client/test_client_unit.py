@@ -132,9 +132,10 @@ def test_records_are_sent_in_batches_predictions_before_feedback(stub, make_clie
 
     paths = [path for path, _, _ in stub.requests]
     sizes = [len(items) for _, items, _ in stub.requests]
-    # the first batch (1,000 records) holds the feedback: its predictions went first
+    # the first batch (1,000 records) holds the feedback: its predictions went first, and it
+    # went alone; the later batches, predictions only, went two at a time (in any order)
     assert paths[:2] == ["/api/v1/projects/proj/predictions", "/api/v1/projects/proj/feedback"]
-    assert sizes == [999, 1, 1000, 501]
+    assert sizes[:2] == [999, 1] and sorted(sizes[2:]) == [501, 1000]
     assert stub.requests[0][2]["Authorization"] == "Bearer key"
     assert stub.requests[0][2]["Content-Type"] == "application/json"
     first = stub.items("predictions")[0]
@@ -408,3 +409,23 @@ def test_records_serialised_ahead_keep_their_order_and_a_bad_one_is_taken_out(
     assert client.flush(5) is True
     assert [item["request_id"] for item in stub.items("predictions")] == ["a0", "a1", "b0", "b1"]
     assert sum("bad" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_batches_of_predictions_go_two_at_a_time_and_feedback_waits_for_them(stub, make_client):
+    stub.delay = 0.3
+    client = make_client(stub.url, model_version="v1", batch_size=1000, flush_interval=0.05)
+    log(client, 4000)
+    assert client.flush(10) is True
+    assert stub.max_in_flight == 2
+
+    stub.max_in_flight = 0
+    log(client, 1000, prefix="late")
+    time.sleep(0.1)  # its batch is in flight
+    client.log_feedback(kind="correction", request_id="late0", corrected_label="refund")
+    assert client.flush(10) is True
+
+    # The correction was sent after the batch holding its prediction was answered.
+    paths = [path for path, _, _ in stub.requests]
+    assert paths[-1].endswith("/feedback") and stub.max_in_flight == 1
+    assert len({item["request_id"] for item in stub.items("predictions")}) == 5000
+    assert client.stats()["sent"] == 5001 and client.stats()["queued"] == 0

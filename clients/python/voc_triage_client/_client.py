@@ -160,6 +160,8 @@ class VocClient(QueueMixin, SenderMixin):
         self._queue: collections.deque[Record] = collections.deque()
         # How many records at the front of the queue the sender has serialised ahead.
         self._ready = 0
+        # Bumped each time records are taken from the front of the queue.
+        self._front_taken = 0
         self._inflight = 0
         self._counts = {"sent": 0, "duplicates": 0, "rejected": 0, "retried": 0, "dropped": 0}
         self._enqueued = 0

@@ -31,6 +31,8 @@ logger = logging.getLogger("voc_triage_client")
 # journal (`_journal.py`), and the sender moves the journal, and the memory queue where there
 # is no journal, into the spool at least this often (seconds).
 SPOOL_EVERY = 0.2
+# Batches of predictions posted at a time (the server's workers answer them side by side).
+IN_FLIGHT = 2
 # Records serialised ahead at a time while a request is in flight or a retry waits (the lock
 # is held only to copy them out and to put them back).
 AHEAD = 250
@@ -46,18 +48,47 @@ class SenderMixin:
     # --- the sender ------------------------------------------------------------------------
 
     def _run(self) -> None:
+        # Batches of predictions from memory are posted IN_FLIGHT at a time, each on its own
+        # thread (they are idempotent and need no order); anything else (feedback, which may
+        # name a prediction still in flight, the spool, a failing server) waits for those in
+        # flight and is sent alone, in order.
+        deliveries: list[threading.Thread] = []
         try:
             while True:
                 batch, from_spool = self._next_batch()
                 if batch is None:
                     break
-                self._deliver(batch, from_spool)
+                deliveries = [thread for thread in deliveries if thread.is_alive()]
+                if from_spool or not self._may_overlap(batch):
+                    for thread in deliveries:
+                        thread.join()
+                    deliveries = []
+                    self._deliver(batch, from_spool)
+                    continue
+                while len(deliveries) >= IN_FLIGHT:
+                    deliveries.pop(0).join()
+                thread = threading.Thread(
+                    target=self._deliver_apart, args=(batch,), name="voc-triage-batch", daemon=True
+                )
+                thread.start()
+                deliveries.append(thread)
         except Exception:
             logger.exception("voc_triage_client: the sender failed")
         finally:
+            for thread in deliveries:
+                thread.join()
             if self._stop.is_set():
                 self._spill(list(self._take_queue()), reason="the client closed")
                 self._import_journal()
+
+    def _may_overlap(self, batch: list[Record]) -> bool:
+        return self._failing_since is None and all(record[2] == PREDICTIONS for record in batch)
+
+    def _deliver_apart(self, batch: list[Record]) -> None:
+        try:
+            self._deliver(batch, False)
+        except Exception:
+            logger.exception("voc_triage_client: a batch failed")
 
     def _next_batch(self) -> tuple[list[Record] | None, bool]:
         """The next batch, from the spool while records are on disk (the memory queue goes
@@ -93,7 +124,8 @@ class SenderMixin:
                         size = min(self.batch_size, len(self._queue))
                         batch = [self._queue.popleft() for _ in range(size)]
                         self._ready = max(0, self._ready - size)
-                        self._inflight = len(batch)
+                        self._front_taken += 1
+                        self._inflight += len(batch)
                         return batch, False
                     self._cond.wait(deadline - now)
                     continue
@@ -106,6 +138,7 @@ class SenderMixin:
         records = list(self._queue)
         self._queue.clear()
         self._ready = 0
+        self._front_taken += 1
         self._inflight += len(records)
         self._lock.release()
         try:
@@ -180,22 +213,27 @@ class SenderMixin:
             records = list(self._queue)
             self._queue.clear()
             self._ready = 0
+            self._front_taken += 1
             return records
 
     def _serialise_ahead(self) -> bool:
         """Serialise up to AHEAD queued predictions past the first `_ready` (already done), in
         place, so that their batch goes out without waiting for it. Runs on the sender thread
         only, while it would otherwise wait; meanwhile callers only append at the other end,
-        so the positions copied out stay valid. True when there was work."""
+        so the positions copied out stay valid unless something was taken from the front
+        (checked). True when there was work."""
         with self._lock:
             start = self._ready
             end = min(len(self._queue), start + AHEAD)
             if start >= end or self._spool_active:
                 return False
             records = [self._queue[i] for i in range(start, end)]
+            taken = self._front_taken
         good, bad = serialise(records)
         with self._lock:
-            if len(self._queue) < end or self._ready != start:  # taken meanwhile (close)
+            # Records taken from the front meanwhile (a batch, close) or serialised by another
+            # thread: the positions copied out no longer hold these records.
+            if self._front_taken != taken or self._ready != start:
                 return False
             if not bad:
                 for offset, record in enumerate(good):
@@ -228,17 +266,18 @@ class SenderMixin:
             if delivered:
                 continue
             rest = [record for later in chunks[index:] for record in later]
-            with self._lock:
-                self._inflight = 0
             if from_spool:
                 return  # still on disk
             if self._stop.is_set():
-                self._spill(rest, reason="the client closed")
+                self._spill(rest, reason="the client closed", counted_inflight=True)
             else:  # the server has been unreachable for spool_after seconds
-                self._spill(rest, reason="the server is unreachable", with_queue=True)
+                self._spill(
+                    rest,
+                    reason="the server is unreachable",
+                    with_queue=True,
+                    counted_inflight=True,
+                )
             return
-        with self._lock:
-            self._inflight = 0
 
     def _chunks(self, records: list[Record]) -> list[list[Record]]:
         chunks: list[list[Record]] = []
@@ -406,6 +445,7 @@ class SenderMixin:
         """Move undelivered records (and, `with_queue`, the whole memory queue) to the spool,
         or count them as dropped. `counted_inflight`: the records were counted in flight (so
         that flush() waits for them) until now."""
+        counted = len(records) if counted_inflight else 0
         if with_queue and self._spool is not None:
             with self._lock:
                 # From now on the sender spools what is queued before it sends anything, so
@@ -414,9 +454,10 @@ class SenderMixin:
                 records = records + list(self._queue)
                 self._queue.clear()
                 self._ready = 0
+                self._front_taken += 1
         records, bad = serialise(records)
         if bad:
-            self._settle_rejected(bad, inflight=counted_inflight)
+            self._settle_rejected(bad, inflight=False)  # their place in flight goes below
         stored = 0
         if records and self._spool is not None:
             try:
@@ -424,8 +465,8 @@ class SenderMixin:
             except Exception as exc:
                 logger.warning("voc_triage_client: the spool failed: %s", exc)
         with self._lock:
-            if counted_inflight:
-                self._inflight = max(0, self._inflight - len(records))
+            # Out of flight and onto the disk together: flush() never sees them nowhere.
+            self._inflight = max(0, self._inflight - counted)
             if stored:
                 self._spool_active = True
             lost = len(records) - stored
