@@ -12,6 +12,7 @@ from .clustering import (
 )
 from .exports import DatasetExport, ReferenceDataset
 from .review import Comment, ImprovementPoint, ReviewSession, ReviewSettings
+from .review_queue import ReviewQueueEntry
 
 __all__ = [
     "CategoryLineage",
@@ -25,6 +26,7 @@ __all__ = [
     "ImprovementPoint",
     "ItemAssignment",
     "ItemVector",
+    "ReviewQueueEntry",
     "ReviewSession",
     "ReferenceDataset",
     "ReviewSettings",

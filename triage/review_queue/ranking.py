@@ -29,8 +29,13 @@ CHUNK = 20_000
 
 @dataclass(frozen=True)
 class Weights:
-    similarity: float = 0.5
-    uncertainty: float = 0.3
+    """On the clustered Banking77 replay (LSA), the 300 best of the whole queue were wrong
+    31 % of the time with these weights, against 9 % of all unreported predictions; 24 % with
+    similarity weighing most (0.5, 0.3, 0.2), 31 % with uncertainty alone (whose per-category
+    queues are then all the same few predictions)."""
+
+    similarity: float = 0.3
+    uncertainty: float = 0.5
     label: float = 0.2
 
 

@@ -1,0 +1,40 @@
+"""The review queue: predictions nobody reported, ranked per error category by how likely they
+are wrong in the same way (`triage/review_queue/ranking.py`), stored so the queue opens at
+once. Rebuilt by the background job after each clustering run."""
+
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+from feedback.models import Prediction, Project
+
+from .clustering import ErrorCategory
+
+
+class ReviewQueueEntry(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(
+        ErrorCategory, on_delete=models.CASCADE, related_name="review_queue"
+    )
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    # Why it was chosen (each in [0, 1]): its input is like the category's confirmed errors,
+    # the model was unsure, and the category's confusions start from its predicted label.
+    similarity = models.FloatField()
+    uncertainty = models.FloatField()
+    label_affinity = models.FloatField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(F("project"), F("score").desc(), name="review_queue_project"),
+            models.Index(F("category"), F("score").desc(), name="review_queue_category"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "prediction"], name="review_queue_once_per_category"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"prediction {self.prediction_id} for category {self.category_id}: {self.score:.3f}"
