@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import clustering, followup
+from .services import clustering, followup, review_queue
 
 # Clustering is CPU-heavy and may embed thousands of new items: its own, longer limits
 # (CELERY_BROKER_TRANSPORT_OPTIONS' visibility timeout stays above them).
@@ -120,3 +120,16 @@ def reference_sweep() -> None:
     from .services.reference_read import references_sweep
 
     references_sweep()
+
+
+@shared_task(name="triage.review_queue_refresh")
+def review_queue_refresh(project_id: int) -> None:
+    """Re-rank one project's review queue (after a clustering run, and hourly for new
+    traffic); idempotent."""
+    review_queue.review_queue_refresh_project(project_id=project_id)
+
+
+@shared_task(name="triage.review_queue_schedule")
+def review_queue_schedule() -> None:
+    """The hourly refresh: one task per project that has live categories (beat)."""
+    review_queue.review_queue_refresh_all()

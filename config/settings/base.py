@@ -161,6 +161,7 @@ HEAVY_TASKS = [
     "triage.export_build",
     "triage.reference_read",
     "triage.verification",
+    "triage.review_queue_refresh",
     "feedback.import_run",
     "lifecycle.erasure_run",
     "lifecycle.retention_sweep",
@@ -182,6 +183,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # A run whose worker died is requeued within minutes instead of holding the lock.
     "clustering-sweep": {"task": "triage.clustering_sweep", "schedule": 60.0},
+    # The review queue takes in new traffic: each project's queue re-ranked every hour (a run
+    # re-ranks it at once as well).
+    "review-queue-refresh": {"task": "triage.review_queue_schedule", "schedule": 3600.0},
     # Rates per model version and regressions: new traffic arrives continuously; hourly is
     # enough for a weekly review and bounded for the database (one scan per version).
     "verification": {"task": "triage.verification", "schedule": 3600.0},

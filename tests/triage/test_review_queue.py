@@ -63,3 +63,15 @@ def test_a_refresh_replaces_the_queue_and_leaves_out_closed_categories(clustered
     assert {c for c, _ in second} == {c for c, _ in first} - {closed.id}
     sizes = ReviewQueueEntry.objects.values("category").distinct().count()
     assert ReviewQueueEntry.objects.count() <= sizes * QUEUE_PER_CATEGORY
+
+
+def test_the_task_refreshes_and_beat_and_the_heavy_queue_know_it(clustered, settings):
+    from triage import tasks
+
+    tasks.review_queue_refresh(clustered.id)
+    tasks.review_queue_refresh(10**9)  # a project deleted meanwhile: nothing to do
+
+    assert ReviewQueueEntry.objects.filter(project=clustered).exists()
+    entry = settings.CELERY_BEAT_SCHEDULE["review-queue-refresh"]
+    assert entry["args"][0] == "triage.review_queue_schedule" and entry["schedule"] == 3600.0
+    assert settings.CELERY_TASK_ROUTES["triage.review_queue_refresh"] == {"queue": "heavy"}

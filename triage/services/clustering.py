@@ -39,6 +39,7 @@ from ..models import (
     ErrorCategory,
 )
 from .clustering_results import clustering_results_write
+from .review_queue import REFRESH_TASK as REVIEW_QUEUE_TASK
 from .vectors import clustering_settings, embedded_vectors, embedding_model, representation_for
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ def clustering_run_execute(*, run_id: int, task_id: str) -> str:
         logger.exception("clustering run %s failed", run_id)
         job_fail(run, f"{type(exc).__name__}: {exc}")
         return ClusteringRun.Status.FAILED
+    # The categories changed: re-rank the review queue (its own job on the heavy queue).
+    publish(REVIEW_QUEUE_TASK, run.project_id)
     return ClusteringRun.Status.SUCCEEDED
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from core.publish import publish
 from feedback.models import Prediction, Project
 
 from ..clustering.representations import LsaRepresentation
@@ -25,6 +26,7 @@ CANDIDATES_MAX = 200_000
 FIT_SAMPLE = 20_000
 ERRORS_PER_CATEGORY = 200
 QUEUE_PER_CATEGORY = 300
+REFRESH_TASK = "triage.review_queue_refresh"
 # Categories whose problem is settled are not looked for any more.
 CLOSED_STATES = (ErrorCategory.State.FIXED, ErrorCategory.State.WONT_FIX)
 
@@ -137,7 +139,28 @@ def review_queue_refresh(*, project: Project, seed: int = 0) -> RefreshResult:
                 )
             )
     with transaction.atomic():
+        # One writer at a time per project (a run's refresh and the hourly one may overlap).
+        Project.objects.select_for_update(no_key=True).filter(id=project.id).first()
         ReviewQueueEntry.objects.filter(project=project).delete()
         ReviewQueueEntry.objects.bulk_create(entries, batch_size=2000)
     result.entries = len(entries)
     return result
+
+
+def review_queue_refresh_project(*, project_id: int) -> RefreshResult | None:
+    project = Project.objects.filter(id=project_id).first()
+    return review_queue_refresh(project=project) if project is not None else None
+
+
+def review_queue_refresh_all() -> int:
+    """Ask for a refresh of every project with live categories; returns how many."""
+    project_ids = (
+        ErrorCategory.objects.filter(merged_into__isnull=True, is_unsorted=False)
+        .exclude(state__in=CLOSED_STATES)
+        .values_list("project_id", flat=True)
+        .distinct()
+    )
+    count = 0
+    for project_id in project_ids:
+        count += publish(REFRESH_TASK, project_id)
+    return count
