@@ -319,6 +319,8 @@ class ApiKey(models.Model):
         EXPORT = "export"
         # Erasure of a customer's data (lifecycle): its own scope, since it destroys data.
         PRIVACY = "privacy"
+        # Reviewers' labels of the review queue (triage).
+        REVIEW = "review"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True)

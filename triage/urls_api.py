@@ -7,6 +7,7 @@ urlpatterns = [
     path("projects/<slug:slug>/clustering-runs/<int:run_id>", api.ClusteringRunDetailApi.as_view()),
     path("projects/<slug:slug>/categories", api.CategoriesApi.as_view()),
     path("projects/<slug:slug>/review-queue", api_review_queue.ReviewQueueApi.as_view()),
+    path("projects/<slug:slug>/review-labels", api_review_queue.ReviewLabelsApi.as_view()),
     path("projects/<slug:slug>/categories/<int:category_id>/items", api.CategoryItemsApi.as_view()),
     path("projects/<slug:slug>/exports", api_exports.ExportListApi.as_view()),
     path("projects/<slug:slug>/exports/<int:export_id>", api_exports.ExportDetailApi.as_view()),

@@ -12,7 +12,7 @@ from .clustering import (
 )
 from .exports import DatasetExport, ReferenceDataset
 from .review import Comment, ImprovementPoint, ReviewSession, ReviewSettings
-from .review_queue import ReviewQueueEntry
+from .review_queue import ReviewerLabel, ReviewQueueEntry
 
 __all__ = [
     "CategoryLineage",
@@ -26,6 +26,7 @@ __all__ = [
     "ImprovementPoint",
     "ItemAssignment",
     "ItemVector",
+    "ReviewerLabel",
     "ReviewQueueEntry",
     "ReviewSession",
     "ReferenceDataset",

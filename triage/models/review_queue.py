@@ -38,3 +38,37 @@ class ReviewQueueEntry(models.Model):
 
     def __str__(self) -> str:
         return f"prediction {self.prediction_id} for category {self.category_id}: {self.score:.3f}"
+
+
+class ReviewerLabel(models.Model):
+    """A reviewer's verdict on a prediction nobody reported: its true label, or skipped
+    (`label` empty). One per prediction and reviewer; a prediction with any verdict leaves the
+    queue."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    prediction = models.ForeignKey(
+        Prediction, on_delete=models.CASCADE, related_name="reviewer_labels"
+    )
+    # Who: a member's username, or the name an API client gives.
+    reviewer = models.CharField(max_length=150)
+    label = models.CharField(max_length=200, blank=True)
+    # The queue it was reviewed from, when it was.
+    category = models.ForeignKey(
+        ErrorCategory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prediction", "reviewer"], name="reviewer_label_once_per_reviewer"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "created_at"], name="reviewer_label_project")]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer}: prediction {self.prediction_id} -> {self.label or '(skipped)'}"
+
+    @property
+    def skipped(self) -> bool:
+        return not self.label

@@ -81,6 +81,8 @@ def review_queue_refresh(*, project: Project, seed: int = 0) -> RefreshResult:
     categories = [c for c in categories if errors.get(c.id)]
     rows = list(
         Prediction.objects.filter(project=project, feedback__isnull=True)
+        # What a reviewer labelled or skipped is not asked again.
+        .filter(reviewer_labels__isnull=True)
         .order_by("-served_at", "-id")
         .values_list("id", "input_text", "predicted_label", "confidence", "scores")[:CANDIDATES_MAX]
     )

@@ -11,7 +11,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument(
-            "--scopes", default="ingest", help="Comma-separated: ingest,read,export,privacy"
+            "--scopes", default="ingest", help="Comma-separated: ingest,read,export,privacy,review"
         )
         parser.add_argument("--name", default="")
 
