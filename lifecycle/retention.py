@@ -1,6 +1,6 @@
 """Retention of the prediction log: predictions without feedback are deleted once they are
 older than the project's `prediction_retention_days`; predictions with feedback stay as long
-as their feedback.
+as their feedback, and so do predictions a reviewer labelled (triage's review queue).
 
 What keeps the quality pages unchanged is the order of things:
 
@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from dashboards.models import RollupCursor, RollupDirtyHour
 from feedback.models import Feedback, Prediction, Project
+from triage.models import ReviewerLabel
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +88,14 @@ def _delete_next(
     before `before`, counted by the rollups and without feedback, in one statement."""
     prediction = connection.ops.quote_name(Prediction._meta.db_table)
     feedback = connection.ops.quote_name(Feedback._meta.db_table)
+    reviewed = connection.ops.quote_name(ReviewerLabel._meta.db_table)
     oldest = (
         f"SELECT p.{{key}} FROM {prediction} p "  # noqa: S608
         "WHERE p.project_id = %s AND p.served_at < %s AND p.id <= %s "
         f"{'AND p.served_at >= %s ' if after is not None else ''}AND NOT EXISTS "
         f"(SELECT 1 FROM {feedback} f WHERE f.prediction_id = p.id) "
+        # A reviewer's label is kept with its prediction, like feedback (training data).
+        f"AND NOT EXISTS (SELECT 1 FROM {reviewed} r WHERE r.prediction_id = p.id) "
         "ORDER BY p.served_at LIMIT %s"
     )
     params = [project_id, before, counted_upto, *([after] if after is not None else []), batch]

@@ -233,3 +233,24 @@ def test_feedback_about_a_prediction_deleted_meanwhile_is_refused_by_index(proje
     assert [(r["index"], r["errors"]) for r in result.rejected] == [
         (1, {"request_id": [validation.UNKNOWN_PREDICTION]})
     ]
+
+
+def test_a_reviewers_label_keeps_its_prediction_and_a_queue_entry_does_not(project, traffic):
+    from tests.factories import ErrorCategoryFactory
+    from triage.models import ReviewerLabel, ReviewQueueEntry
+
+    labelled, queued = traffic["old"][3], traffic["old"][4]
+    ReviewerLabel.objects.create(
+        project=project, prediction=labelled, reviewer="mina", label="card_arrival"
+    )
+    category = ErrorCategoryFactory(project=project)
+    ReviewQueueEntry.objects.create(
+        project=project, category=category, prediction=queued, score=0.9,
+        similarity=0.5, uncertainty=0.5, label_affinity=1.0,
+    )  # fmt: skip
+
+    result = retention_sweep(now=NOW)
+
+    assert result.deleted == 8
+    assert Prediction.objects.filter(id=labelled.id).exists()
+    assert not Prediction.objects.filter(id=queued.id).exists()

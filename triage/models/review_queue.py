@@ -16,7 +16,12 @@ class ReviewQueueEntry(models.Model):
     category = models.ForeignKey(
         ErrorCategory, on_delete=models.CASCADE, related_name="review_queue"
     )
-    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: retention deletes old predictions without feedback in bulk
+    # (lifecycle/retention.py), queued ones among them; an entry left behind is never read
+    # (the queue joins its prediction) and goes at the next refresh.
+    prediction = models.ForeignKey(
+        Prediction, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     score = models.FloatField()
     # Why it was chosen (each in [0, 1]): its input is like the category's confirmed errors,
     # the model was unsure, and the category's confusions start from its predicted label.
@@ -43,7 +48,7 @@ class ReviewQueueEntry(models.Model):
 class ReviewerLabel(models.Model):
     """A reviewer's verdict on a prediction nobody reported: its true label, or skipped
     (`label` empty). One per prediction and reviewer; a prediction with any verdict leaves the
-    queue."""
+    queue, and retention keeps it as it keeps predictions with feedback."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     prediction = models.ForeignKey(
