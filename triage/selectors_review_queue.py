@@ -1,9 +1,14 @@
 """Reading the review queue (`services/review_queue.py` writes it): the best entries of a
 category or of the whole project, with the labels a reviewer would likely pick."""
 
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
 from feedback.models import Project
 
 from .models import ErrorCategory, ReviewQueueEntry
+from .models.review_queue import CLAIM_DURATION
 
 SUGGESTED_LABELS = 5
 # The project-wide queue reads this many entries per wanted one: a prediction may be queued
@@ -30,7 +35,7 @@ def review_queue_next(
     """The queue's best entries, best first: a category's, or the project's (each prediction
     once, under the category where it scored best)."""
     entries = (
-        ReviewQueueEntry.objects.filter(project=project)
+        _open_entries(project)
         .select_related("prediction", "category")
         .order_by("-score", "prediction_id")
     )
@@ -61,3 +66,59 @@ def review_queue_next(
         if len(rows) == limit:
             break
     return rows
+
+
+def _open_entries(project: Project):
+    """Entries whose prediction no reviewer has labelled or skipped yet."""
+    return ReviewQueueEntry.objects.filter(project=project).exclude(
+        prediction__reviewer_labels__isnull=False
+    )
+
+
+def review_queue_remaining(*, project: Project, category_id: int | None = None) -> int:
+    entries = _open_entries(project)
+    if category_id is not None:
+        entries = entries.filter(category_id=category_id)
+    return entries.values("prediction_id").distinct().count()
+
+
+def review_queue_claim(
+    *, project: Project, user, category_id: int | None = None
+) -> ReviewQueueEntry | None:
+    """The next item for this reviewer on the labelling page, claimed for CLAIM_DURATION: the one they
+    already hold, else the best one nobody holds (another reviewer's claim on any entry of the
+    same prediction keeps it from them)."""
+    now = timezone.now()
+    with transaction.atomic():
+        entries = _open_entries(project)
+        if category_id is not None:
+            entries = entries.filter(category_id=category_id)
+        held_elsewhere = ReviewQueueEntry.objects.filter(
+            project=project, claimed_until__gt=now
+        ).exclude(claimed_by=user)
+        entry = (
+            entries.filter(claimed_by=user, claimed_until__gt=now)
+            .order_by("-score", "prediction_id")
+            .first()
+        )
+        if entry is None:
+            entry = (
+                entries.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+                .exclude(prediction_id__in=held_elsewhere.values("prediction_id"))
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("-score", "prediction_id")
+                .first()
+            )
+        if entry is None:
+            return None
+        ReviewQueueEntry.objects.filter(project=project, claimed_by=user).exclude(
+            id=entry.id
+        ).update(claimed_by=None, claimed_until=None)  # one item at a time
+        ReviewQueueEntry.objects.filter(id=entry.id).update(
+            claimed_by=user, claimed_until=now + CLAIM_DURATION
+        )
+    return (
+        ReviewQueueEntry.objects.select_related("prediction", "category")
+        .filter(id=entry.id)
+        .first()
+    )

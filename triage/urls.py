@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_board, views_exports, views_inbox, views_review
+from . import views, views_board, views_exports, views_inbox, views_review, views_review_queue
 
 urlpatterns = [
     path("board/", views_board.board, name="board"),
@@ -59,6 +59,9 @@ urlpatterns = [
         views_exports.export_download,
         name="export-download",
     ),
+    path("review-queue/", views_review_queue.review_queue, name="review-queue"),
+    path("review-queue/label", views_review_queue.review_queue_label, name="review-queue-label"),
+    path("review-queue/undo", views_review_queue.review_queue_undo, name="review-queue-undo"),
     path("inbox/", views_inbox.inbox, name="inbox"),
     path("inbox/<int:feedback_id>/", views_inbox.feedback_detail, name="feedback-detail"),
 ]

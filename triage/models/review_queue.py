@@ -2,6 +2,9 @@
 are wrong in the same way (`triage/review_queue/ranking.py`), stored so the queue opens at
 once. Rebuilt by the background job after each clustering run."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
@@ -9,6 +12,9 @@ from django.utils import timezone
 from feedback.models import Prediction, Project
 
 from .clustering import ErrorCategory
+
+# How long an item opened on the labelling page stays its reviewer's.
+CLAIM_DURATION = timedelta(minutes=5)
 
 
 class ReviewQueueEntry(models.Model):
@@ -29,6 +35,12 @@ class ReviewQueueEntry(models.Model):
     uncertainty = models.FloatField()
     label_affinity = models.FloatField()
     computed_at = models.DateTimeField(default=timezone.now)
+    # The reviewer who has it open on the labelling page, until then (a short claim: two
+    # reviewers working one queue never get the same item).
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

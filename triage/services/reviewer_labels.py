@@ -1,11 +1,13 @@
 """Reviewers' verdicts on predictions nobody reported: a true label, or skipped. Taken in
 batches like ingest (valid items stored, the others rejected by index with the field at
 fault), idempotent per prediction and reviewer; a prediction with a verdict leaves the queue
-at once."""
+at once. The labelling page takes one verdict at a time from a member and can undo the last."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from feedback.models import Prediction, Project
@@ -21,6 +23,7 @@ from feedback.validation import (
 )
 
 from ..models import ErrorCategory, ReviewerLabel, ReviewQueueEntry
+from ..models.review_queue import CLAIM_DURATION
 
 MAX_REVIEWER = 150
 
@@ -119,6 +122,55 @@ def reviewer_labels_add(
         new.append(row)
     with transaction.atomic():
         ReviewerLabel.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
-        ReviewQueueEntry.objects.filter(prediction_id__in=prediction_ids).delete()
+        # Out of the queue at once (the queue skips labelled predictions), claims let go.
+        ReviewQueueEntry.objects.filter(prediction_id__in=prediction_ids).update(
+            claimed_by=None, claimed_until=None
+        )
     result.accepted = len(new)
     return result
+
+
+UNDO_WINDOW = timedelta(minutes=30)
+
+
+def reviewer_label_record(
+    *, project: Project, user, request_id: str, label: str, category: ErrorCategory | None
+) -> LabelsResult:
+    """A member's verdict from the labelling page (`label` "" skips)."""
+    return reviewer_labels_add(
+        project=project,
+        items=[{"request_id": request_id, "label": label, "reviewer": user.get_username()}],
+        category=category,
+    )
+
+
+def reviewer_label_undo(*, project: Project, user) -> ReviewerLabel | None:
+    """Take back the member's last verdict of the last UNDO_WINDOW: the prediction goes back
+    to the queue. Returns the verdict taken back, or None."""
+    last = (
+        ReviewerLabel.objects.filter(
+            project=project,
+            reviewer=user.get_username(),
+            created_at__gte=timezone.now() - UNDO_WINDOW,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if last is None:
+        return None
+    with transaction.atomic():
+        last.delete()
+        # Back in front of its reviewer: their claim moves to the item taken back.
+        ReviewQueueEntry.objects.filter(project=project, claimed_by=user).update(
+            claimed_by=None, claimed_until=None
+        )
+        entry = (
+            ReviewQueueEntry.objects.filter(prediction_id=last.prediction_id)
+            .order_by("-score")
+            .first()
+        )
+        if entry is not None:
+            ReviewQueueEntry.objects.filter(id=entry.id).update(
+                claimed_by=user, claimed_until=timezone.now() + CLAIM_DURATION
+            )
+    return last
