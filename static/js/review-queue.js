@@ -3,6 +3,10 @@
 // typed into the search box are the search's, except Enter.
 (function () {
   "use strict";
+  // The category filter applies as soon as it is chosen.
+  document.addEventListener("change", (event) => {
+    if (event.target.id === "queue-category") event.target.form.submit();
+  });
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const form = document.getElementById("review-form");

@@ -20,6 +20,7 @@ from tests.triage.conftest import REPLAY_END
 from triage.models import ClusteringSettings, ErrorCategory
 from triage.services.clustering import clustering_run_execute, clustering_run_request
 from triage.services.improvements import improvement_create
+from triage.services.review_queue import review_queue_refresh
 from triage.services.reviews import review_start
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -68,6 +69,7 @@ def korean_team(transactional_db):
     )  # fmt: skip
     review, _ = review_start(project=project, actor=admin)
     feedback = Feedback.objects.filter(project=project, kind="correction").first()
+    review_queue_refresh(project=project)
     slug = project.slug
     pages = {
         "projects": "/",
@@ -77,6 +79,7 @@ def korean_team(transactional_db):
         "category": f"/p/{slug}/categories/{category.id}/",
         "inbox": f"/p/{slug}/inbox/",
         "feedback": f"/p/{slug}/inbox/{feedback.id}/",
+        "review-queue": f"/p/{slug}/review-queue/",
         "improvements": f"/p/{slug}/improvements/",
         "improvement": f"/p/{slug}/improvements/{point.id}/",
         "reviews": f"/p/{slug}/reviews/",

@@ -22,6 +22,7 @@ from triage.services.comments import comment_add
 from triage.services.export_build import export_build
 from triage.services.exports import export_request
 from triage.services.improvements import improvement_create
+from triage.services.review_queue import review_queue_refresh
 from triage.services.reviews import review_start
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -80,6 +81,7 @@ def demo_team(transactional_db, monkeypatch):
     job = run_import(project, EXPORT)
     feedback = Feedback.objects.filter(project=project, kind="correction").first()
 
+    review_queue_refresh(project=project)
     slug = project.slug
     inbox_filters = (  # every filter set, and still rows to lay out
         "?q=card&kind=complaint&model_version=&predicted_label=&corrected_label=&source=widget"
@@ -93,6 +95,7 @@ def demo_team(transactional_db, monkeypatch):
         "category": f"/p/{slug}/categories/{category.id}/",
         "inbox": f"/p/{slug}/inbox/{inbox_filters}",
         "feedback": f"/p/{slug}/inbox/{feedback.id}/",
+        "review-queue": f"/p/{slug}/review-queue/",
         "improvements": f"/p/{slug}/improvements/",
         "improvement-new": f"/p/{slug}/improvements/new",
         "improvement": f"/p/{slug}/improvements/{point.id}/",
