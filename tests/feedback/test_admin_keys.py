@@ -42,7 +42,7 @@ def test_adding_a_key_with_an_unknown_scope_is_refused_with_a_form_error(
     assert response.status_code == 200  # the form again, not a redirect
     errors = response.context["adminform"].form.errors
     assert errors["scopes"] == [
-        "Unknown scopes: admin. Scopes must be among ingest, read, export, privacy."
+        "Unknown scopes: admin. Scopes must be among ingest, read, export, privacy, review."
     ]
     assert ApiKey.objects.count() == 0 and "api_key_create" not in spy
 
