@@ -36,6 +36,13 @@ class FiltersSerializer(serializers.Serializer):
     since = serializers.DateTimeField(required=False, allow_null=True)
     until = serializers.DateTimeField(required=False, allow_null=True)
     reviewed_only = serializers.BooleanField(required=False, default=False)
+    sources = serializers.ListField(
+        child=serializers.ChoiceField(choices=["customer", "reviewer"]),
+        required=False,
+        help_text="Whose labels the rows take: customers' corrections, reviewers' labels "
+        "(default both). A reviewer's label wins over customers' corrections of the same "
+        "prediction either way.",
+    )
 
 
 class SplitSerializer(serializers.Serializer):

@@ -95,6 +95,17 @@ class ExportForm(forms.Form):
         label=_("Reviewed only"),
         help_text=_("Only predictions whose feedback is in a category someone has triaged."),
     )
+    sources = forms.MultipleChoiceField(
+        choices=[("customer", _("Customers' corrections")), ("reviewer", _("Reviewers' labels"))],
+        initial=["customer", "reviewer"],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Labels from"),
+        help_text=_(
+            "A reviewer's label wins over customers' corrections of the same prediction; "
+            "none ticked takes both."
+        ),
+    )
     validation = forms.FloatField(
         required=False,
         label=_("Validation share"),
@@ -173,6 +184,7 @@ class ExportForm(forms.Form):
             "since": data["since"],
             "until": data["until"],
             "reviewed_only": data["reviewed_only"],
+            "sources": data["sources"],
         }
         split = None
         if data["validation"] is not None:

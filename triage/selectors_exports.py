@@ -60,7 +60,7 @@ def export_get(*, project: Project, export_id: int) -> DatasetExport | None:
     return exports_for_project(project=project).filter(id=export_id).first()
 
 
-def _alive_at(as_of: datetime) -> Q:
+def feedback_alive_at(as_of: datetime) -> Q:
     """Feedback that existed, and was not yet replaced by the customer, at `as_of`."""
     return Q(received_at__lte=as_of) & (Q(superseded_at__isnull=True) | Q(superseded_at__gt=as_of))
 
@@ -101,7 +101,7 @@ def _export_feedback(
     the kind is about the prediction, so both selections pick the same predictions. Erased
     predictions are left out unless `erased` (what a file built before the erasure holds)."""
     project, filters, as_of = export.project, export.filters, export.as_of
-    qs = Feedback.objects.filter(_alive_at(as_of), project=project)
+    qs = Feedback.objects.filter(feedback_alive_at(as_of), project=project)
     if not erased:
         qs = qs.exclude(ERASED_INPUT)
     if corrections:

@@ -15,8 +15,8 @@ from triage.exports.checks import (
     make_pool,
     neighbour_support,
 )
-from triage.services import export_build as build_module
 from triage.services import export_checks
+from triage.services import export_rows as rows_module
 from triage.services.export_build import export_build
 from triage.services.exports import ExportInvalid, export_request
 
@@ -208,7 +208,7 @@ def test_an_unknown_handling_is_refused_by_name(project):
 
 def test_verdicts_do_not_depend_on_how_rows_are_batched(project, monkeypatch):
     project, careless = project
-    monkeypatch.setattr(build_module, "CHECK_BATCH", 2)
+    monkeypatch.setattr(rows_module, "CHECK_BATCH", 2)
 
     export, rows = built(project, "mark")
 

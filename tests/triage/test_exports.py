@@ -99,7 +99,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(text):
         request_id="r1", input_text=text, predicted_label="a", corrected_label="b",
         model_version="v1", served_at=timezone.now(), n_feedback=1, n_corrections=1,
         agreement=1.0, feedback_ids=[1], category_ids=[], split=None, flagged=None,
-        in_reference=None,
+        in_reference=None, source="customer",
     )  # fmt: skip
     writer.write([row])
     writer.close()
@@ -182,6 +182,7 @@ def test_it_exports_one_row_per_corrected_prediction_with_provenance(project):
         "split": "train",
         "flagged": False,
         "in_reference": False,
+        "source": "customer",
     }
     assert export.manifest["categories"] == {str(category.id): "cards"}
 

@@ -97,6 +97,7 @@ def test_the_form_passes_every_filter_and_option_to_the_export(client, project):
             since="2024-01-01T00:00",
             until="2024-02-01T12:30",
             reviewed_only="on",
+            sources=["customer"],
             validation="0.25",
             seed="7",
         ),
@@ -112,6 +113,7 @@ def test_the_form_passes_every_filter_and_option_to_the_export(client, project):
         "since": "2024-01-01T00:00:00+00:00",
         "until": "2024-02-01T12:30:00+00:00",
         "reviewed_only": True,
+        "sources": ["customer"],
     }
     assert export.split == {"validation": 0.25, "seed": 7}
 

@@ -20,6 +20,9 @@ class ExportRow(NamedTuple):
     split: str  # "train" / "validation"; "train" for every row without a split
     flagged: bool  # likely-wrong correction (False when the export did not check)
     in_reference: bool  # input in the chosen reference dataset (False without one)
+    # Whose label corrected_label is: "customer" (resolved from customers' corrections) or
+    # "reviewer" (a reviewer's verdict, which wins over customers' corrections).
+    source: str
 
 
 # The files' columns, in this order (CSV header, JSONL keys, Parquet schema).

@@ -54,6 +54,7 @@ class CsvWriter:
                     split,  # ours: "train" / "validation"
                     flagged,
                     in_reference,
+                    source,  # ours: "customer" / "reviewer"
                 )
                 for (
                     *texts,  # request_id .. model_version: the row's five texts
@@ -66,6 +67,7 @@ class CsvWriter:
                     split,
                     flagged,
                     in_reference,
+                    source,
                 ) in rows  # fmt: skip
             ]
         )
@@ -120,6 +122,7 @@ class ParquetWriter:
                 ("split", pa.string()),
                 ("flagged", pa.bool_()),
                 ("in_reference", pa.bool_()),
+                ("source", pa.string()),
             ]
         )
         assert tuple(self.schema.names) == COLUMNS

@@ -10,6 +10,11 @@ from django.utils import timezone
 from ..exports.rows import COLUMNS
 from ..models import DatasetExport, ErrorCategory, ReferenceDataset
 
+REVIEWER_PRECEDENCE = (
+    "A reviewer's label wins over customers' corrections of the same prediction under every "
+    "resolution policy; of several reviewers, the latest verdict counts; skips are not labels."
+)
+
 
 @dataclass
 class Tally:
@@ -23,6 +28,13 @@ class Tally:
     label_filtered: int = 0
     flagged: int = 0
     in_reference: int = 0
+    source_filtered: int = 0
+    # Reviewers' verdicts applied, rows whose label is a reviewer's, verdicts that differ from
+    # the customers' resolved label, and verdicts that the model was right.
+    reviewed: int = 0
+    reviewer_rows: int = 0
+    reviewer_overrode: int = 0
+    reviewer_confirmed: int = 0
     rows: int = 0
     labels: Counter = field(default_factory=Counter)
     splits: Counter = field(default_factory=Counter)
@@ -80,12 +92,22 @@ def export_manifest(
         "counts": {
             "predictions_with_corrections": tally.predictions,
             "corrections": tally.corrections,
+            "reviewer_labels": tally.reviewed,
         },
+        "reviewers": {
+            "rows": tally.reviewer_rows,
+            "over_customers": tally.reviewer_overrode,
+            "precedence": REVIEWER_PRECEDENCE,
+        }
+        if "sources" in export.filters
+        else None,
         "excluded": {
             "conflicts": tally.conflicts,
             "dismissed_corrections": tally.dismissed,
             "agrees_with_prediction": tally.agrees_with_prediction,
             "label_filter": tally.label_filtered,
+            "source_filter": tally.source_filtered,
+            "reviewer_says_model_right": tally.reviewer_confirmed,
             "flagged": tally.flagged if handling == "exclude" else 0,
             "in_reference": tally.in_reference
             if export.options.get("reference_handling") == "exclude"

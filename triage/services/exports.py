@@ -39,6 +39,7 @@ UNKNOWN_POINTS = _("No improvement point with id {ids} in this project.")
 UNKNOWN_VERSIONS = _("No model version {names} in this project.")
 UNKNOWN_LABELS = _("Not in the project's label set: {names}.")
 BAD_WINDOW = _("since must be before until.")
+BAD_SOURCES = _("Each must be one of: customer, reviewer.")
 BAD_FORMAT = _("Must be one of: csv, jsonl, parquet.")
 BAD_RESOLUTION = _("Must be one of: latest, majority, unanimous.")
 BAD_VALIDATION_SHARE = _("The validation share must be between 0 and 1 (exclusive).")
@@ -56,6 +57,9 @@ REFERENCE_FAILED = _(
 # What to do with corrections the likely-wrong check flags (triage/exports/checks.py):
 # ignore (no check, the `flagged` column is empty), mark (column true/false), exclude.
 FLAGGED_HANDLING = ("ignore", "mark", "exclude")
+# Whose labels an export takes: customers' corrections, reviewers' verdicts (a reviewer's
+# label wins over customers' corrections of the same prediction whichever are taken).
+SOURCES = ("customer", "reviewer")
 # Rows whose input is in the chosen reference dataset: marked (a column) or left out.
 REFERENCE_HANDLING = ("mark", "exclude")
 
@@ -83,6 +87,9 @@ def _filters_clean(*, project: Project, filters: dict) -> dict:
     points = sorted({int(i) for i in filters.get("improvement_points") or []})
     versions = sorted({str(v) for v in filters.get("model_versions") or []})
     labels = sorted({str(v) for v in filters.get("labels") or []})
+    sources = sorted({str(v) for v in filters.get("sources") or SOURCES})
+    if any(source not in SOURCES for source in sources):
+        errors["filters.sources"] = [gettext(BAD_SOURCES)]
     if missing := _ids_missing(ErrorCategory, project, categories):
         errors["filters.categories"] = [
             gettext(UNKNOWN_CATEGORIES).format(ids=", ".join(map(str, missing)))
@@ -115,6 +122,7 @@ def _filters_clean(*, project: Project, filters: dict) -> dict:
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
         "reviewed_only": bool(filters.get("reviewed_only")),
+        "sources": sources,
     }
 
 

@@ -61,6 +61,9 @@ MANIFEST_KEYS = (
     gettext_noop("Label filter"),
     gettext_noop("Flagged"),
     gettext_noop("In reference"),
+    gettext_noop("Reviewer labels"),
+    gettext_noop("Source filter"),
+    gettext_noop("Reviewer says model right"),
 )
 
 
