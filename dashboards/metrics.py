@@ -142,9 +142,11 @@ def _bin_tests(reference: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, n
     more = tested_bins & (actual * n_ref >= reference * n_act[:, None])
     fewer = tested_bins & ~more
     p = np.ones(actual.shape)
+    # Whole counts as integers: SciPy deprecates (and will refuse) a float number of trials.
+    counts, trials = actual.astype(np.int64), columns.astype(np.int64)
     with np.errstate(invalid="ignore"):
-        p[more] = 2 * bdtrc(actual[more] - 1, columns[more], bucket_share[more])  # X >= actual
-        p[fewer] = 2 * bdtr(actual[fewer], columns[fewer], bucket_share[fewer])  # X <= actual
+        p[more] = 2 * bdtrc(counts[more] - 1, trials[more], bucket_share[more])  # X >= actual
+        p[fewer] = 2 * bdtr(counts[fewer], trials[fewer], bucket_share[fewer])  # X <= actual
     p = np.minimum(np.nan_to_num(p, nan=1.0), 1.0)
     tested = np.maximum(tested_bins.sum(axis=1), 1)
     best = p.argmin(axis=1)

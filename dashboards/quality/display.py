@@ -63,6 +63,15 @@ HEADINGS = {
     "latency_p95_ms": _("Latency p95 (ms)"),
     "sla_p95_ms": _("SLA p95 (ms)"),
     "within_sla": _("Within SLA"),
+    "reviewed": _("Reviewed"),
+    "found_wrong": _("Found wrong"),
+    "share_wrong": _("Share wrong"),
+    "without_customer_correction": _("Without a customer's correction"),
+    "their_wrong": _("Of those, wrong"),
+    "customer_corrections_judged": _("Customers' corrections judged"),
+    "accepted": _("Accepted"),
+    "rejected_model_right": _("Rejected (the model was right)"),
+    "relabelled": _("Relabelled"),
 }
 
 # The words a table writes in these columns, as the page shows them.
@@ -93,6 +102,7 @@ CHART_TEXT = {
         "feedback": _("online proxy, among feedback"),
     },
     "pairs": {"corrections": _("corrections")},
+    "reviewer_pairs": {"corrections": _("predictions found wrong")},
     "psi": {
         "labels": _("{version} labels"),
         "confidence": _("{version} confidence"),
@@ -144,7 +154,8 @@ def section_display(section: dict) -> None:
     section["lead"] = gettext(section["lead"]) % args if args else gettext(section["lead"])
     chart = section.get("chart") or {}
     chart["text"] = {
-        name: str(text) for name, text in CHART_TEXT.get(chart.get("kind"), {}).items()
+        name: str(text)
+        for name, text in CHART_TEXT.get(chart.get("text_kind", chart.get("kind")), {}).items()
     }
     for dataset in chart.get("datasets") or []:  # the shares chart
         if dataset.get("label") == OTHER:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from feedback.models import ModelVersion, Project
 
 from ..selectors import dashboard_settings, metrics_series, versions_for
-from . import figures, queries, sections
+from . import figures, queries, reviewers, sections
 from .folds import BucketShares, Totals, bucket_partial
 
 # Drift reference by default: the previous version's first weeks of traffic.
@@ -80,6 +80,9 @@ def overview_build(*, project: Project, query: OverviewQuery) -> dict:
         row["partial"] = bucket_partial(row["bucket_start"], query.bucket, query.since, query.until)
     target, sla = settings.target_correction_rate, settings.sla_latency_p95_ms
     confusion = figures.confusion(per_version, queries.pair_categories(project))
+    verdicts = queries.reviewer_verdicts(
+        project=project, version_ids=list(names), since=query.since, until=query.until
+    )
     return {
         "versions": active,
         "headline": figures.headline(active, per_version),
@@ -104,6 +107,11 @@ def overview_build(*, project: Project, query: OverviewQuery) -> dict:
                     query.since,
                     query.until,
                 ),
+            ),
+            *(
+                [sections.reviewers_section(reviewers.reviewer_findings(verdicts, names))]
+                if verdicts
+                else []
             ),
         ],
     }

@@ -4,14 +4,15 @@ project's error categories that name the confused pairs."""
 
 from datetime import datetime, timedelta
 
-from django.db.models import Min
+from django.db.models import Min, OuterRef, Subquery
 
-from feedback.models import Project
-from triage.models import ErrorCategory
+from feedback.models import Feedback, Project
+from triage.models import ErrorCategory, ReviewerLabel
 
 from ..models import MetricRollup, MetricRollupDay
 from ..rollup_fields import ROLLUP_FIELDS
 from ..selectors import rollup_rows
+from .reviewers import VerdictRow
 
 # Every figure but the latency count and sum (the page's latencies come from the sketch) and
 # the segment counts (the segments section reads them on its own).
@@ -111,3 +112,40 @@ def pair_categories(project: Project) -> dict[tuple[str, str], dict]:
             if key not in best or count > best[key][0]:
                 best[key] = (count, {"id": category["id"], "title": category["title"]})
     return {key: value for key, (_, value) in best.items()}
+
+
+def reviewer_verdicts(
+    *, project: Project, version_ids: list[int], since: datetime, until: datetime
+) -> list[VerdictRow]:
+    """The latest verdict with a label of each prediction served in the period (a skip says
+    nothing), with the customer's latest correction of it ("" when none)."""
+    customer = (
+        Feedback.objects.filter(
+            prediction_id=OuterRef("prediction_id"), kind="correction", superseded_at__isnull=True
+        )
+        .order_by("-created_at", "-id")
+        .values("corrected_label")[:1]
+    )
+    rows = (
+        ReviewerLabel.objects.filter(
+            project=project,
+            prediction__served_at__gte=since,
+            prediction__served_at__lt=until,
+            prediction__model_version_id__in=version_ids,
+        )
+        .exclude(label="")
+        .annotate(customer=Subquery(customer))
+        .order_by("prediction_id", "created_at", "id")
+        .values_list(
+            "prediction_id",
+            "prediction__model_version_id",
+            "prediction__predicted_label",
+            "label",
+            "customer",
+        )
+    )
+    latest = {
+        prediction_id: VerdictRow(version_id, predicted, label, customer or "")
+        for prediction_id, version_id, predicted, label, customer in rows
+    }
+    return list(latest.values())

@@ -7,7 +7,7 @@ page (`display.py`): the lead is one sentence with named placeholders, filled fr
 `lead_args` (numbers as they are) and `lead_shares` (shares, written as percentages)."""
 
 from .. import metrics
-from . import charts, tables
+from . import charts, reviewers, tables
 from .figures import COLLAPSE_MIN_SHARE, COLLAPSE_RATIO, CONFUSION_TOP_LABELS, GAP_HIGHLIGHT
 
 # The confusion section lists the precision proxy of this many labels, most predicted first.
@@ -135,4 +135,22 @@ def service_section(service: list[dict], sla_p95_ms: float | None, latency: list
         "chart": charts.latency_chart(latency, sla_p95_ms),
         "table": tables.service_table(service),
         "latency_table": tables.latency_table(latency),
+    }
+
+
+def reviewers_section(findings: dict) -> dict:
+    return {
+        "id": "reviewers",
+        "title": gettext_noop("Reviewer findings"),
+        "lead": gettext_noop(
+            "What reviewers found on the period's predictions, counted apart from the "
+            "figures above (they count customers' feedback only): %(reviewed)s reviewed, "
+            "%(wrong)s wrong, with the labels they corrected most. Predictions nobody "
+            "corrected come mostly from the review queue, which picks likely mistakes: their "
+            "share wrong measures the queue, not the model."
+        ),
+        "lead_args": {"reviewed": findings["reviewed"], "wrong": findings["wrong"]},
+        "chart": reviewers.reviewer_chart(findings),
+        "table": reviewers.reviewer_table(findings),
+        "open_table": True,
     }

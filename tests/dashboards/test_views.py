@@ -170,8 +170,9 @@ def test_the_page_reads_rollups_not_raw_predictions(
     Prediction.objects.all().delete()
 
     # The sections' reads, plus two for the segment counts (weekly rows, and daily or hourly
-    # ones for the ends of the period).
-    with django_assert_max_num_queries(16):
+    # ones for the ends of the period), and one for the reviewers' verdicts (a person's work:
+    # hundreds or thousands of rows, read as they are).
+    with django_assert_max_num_queries(17):
         response = client.get(url(traffic_project), PERIOD)
 
     service = section_rows(response, "service")["table"]["rows"]
