@@ -13,8 +13,7 @@ import numpy as np
 from scipy.special import bdtr, bdtrc
 from scipy.stats import chi2
 
-# 95 % two-sided.
-Z_95 = 1.959963984540054
+from core.stats import Z_95, wilson_interval  # noqa: F401 - the dashboards' interval
 
 # Confidence histograms: CONFIDENCE_BINS equal bins over [0, 1]; 1.0 falls in the last one.
 CONFIDENCE_BINS = 20
@@ -35,19 +34,6 @@ PSI_EMPTY_SHARE = 1e-4
 def rate(k: int | float, n: int | float) -> float | None:
     """k / n, or None when there is nothing to divide by."""
     return k / n if n else None
-
-
-def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
-    """Wilson score interval of a proportion k/n; None when n is 0. k is clamped to [0, n]."""
-    if n <= 0:
-        return None
-    k = min(max(k, 0), n)
-    p = k / n
-    z2 = z * z
-    denominator = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def shares(counts: Sequence[float]) -> list[float]:

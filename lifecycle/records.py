@@ -16,7 +16,8 @@ from django.db.models.functions import Cast
 from core.models import AuditEvent
 from feedback.models import Feedback, Prediction, Project
 from triage.clustering.representations import pack_arrays, unpack_arrays
-from triage.models import ClusteringRun, DatasetExport, ItemVector, ReviewSession
+from triage.models import ClusteringRun, DatasetExport, InputVector, ItemVector, ReviewSession
+from triage.services.vectors import text_hash
 
 # What a complaint's text becomes: a complaint must have a text, and this one has no word
 # (\w) in it, so it never shapes keywords, boilerplate or an LSA space.
@@ -140,10 +141,17 @@ def texts_blank(*, customer: Customer) -> tuple[int, int]:
 
 def vectors_delete(*, customer: Customer) -> int:
     """Delete the stored sentence vectors of their feedback and of any feedback about their
-    predictions (an item's vector embeds the prediction's input too)."""
+    predictions (an item's vector embeds the prediction's input too), and the review queue's
+    vectors of their inputs (keyed by the text's hash: another customer's identical input
+    loses its vector too, and is embedded again when it comes back)."""
     ids = sorted(set(customer.feedback_ids) | set(customer.touched_feedback_ids))
-    return sum(
+    deleted = sum(
         ItemVector.objects.filter(feedback_id__in=batch).delete()[0] for batch in batches(ids)
+    )
+    hashes = sorted({text_hash(text) for text in customer.texts})
+    return deleted + sum(
+        InputVector.objects.filter(project=customer.project, text_hash__in=batch).delete()[0]
+        for batch in batches(hashes)
     )
 
 

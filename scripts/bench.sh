@@ -14,7 +14,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   started=1
 fi
 mkdir -p benchmarks/results
-for name in ${BENCHMARKS:-ingest client retention inbox csv_import clustering pages dashboards export reference queues connections capacity segments loop}; do
+for name in ${BENCHMARKS:-ingest client retention inbox csv_import clustering pages dashboards export reference queues connections capacity segments loop input_vectors}; do
   echo "== benchmarks/$name.py"
   python "benchmarks/$name.py" --json "benchmarks/results/$name.json"
 done

@@ -104,6 +104,7 @@ class BoardFilterForm(forms.Form):
             ("impact", _("Impact (traffic × correction rate)")),
             ("growth", _("Size × growth")),
             ("size", _("Size")),
+            ("estimated", _("Estimated unreported (review queue)")),
             ("recent", _("Newest")),
         ],
     )

@@ -83,3 +83,23 @@ class InboxFilterForm(forms.Form):
             q=(valid.get("q") or "").strip(),
             include_superseded=bool(valid.get("include_superseded")),
         )
+
+
+class CorrectionVerdictForm(forms.Form):
+    """A verdict from the category page or the inbox: the button pressed names the item and
+    the verdict (`judge` = "<feedback id>:<accept|reject|relabel>"); a relabel reads the
+    item's own label box (`label-<feedback id>`). The service checks the rest."""
+
+    judge = forms.CharField(max_length=40)
+
+    def clean(self):
+        from .services.correction_reviews import UNKNOWN_VERDICT, VERDICTS
+
+        cleaned = super().clean()
+        item, _sep, verdict = (cleaned.get("judge") or "").partition(":")
+        if not (item.isascii() and item.isdigit() and len(item) < 19) or verdict not in VERDICTS:
+            raise forms.ValidationError(UNKNOWN_VERDICT)
+        cleaned["item"], cleaned["verdict"] = int(item), verdict
+        label = self.data.get(f"label-{int(item)}", "")
+        cleaned["label"] = label if isinstance(label, str) else ""
+        return cleaned

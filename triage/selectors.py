@@ -260,6 +260,8 @@ BOARD_SORTS = {
     "size": ("-size", "id"),
     "growth": ("-growth_score", "-size", "id"),
     "recent": ("-created_at", "-id"),
+    # Estimated only once reviewers have labelled some of its queue; the others after.
+    "estimated": (F("estimated_unreported").desc(nulls_last=True), "-size", "id"),
 }
 
 

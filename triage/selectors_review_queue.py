@@ -1,8 +1,10 @@
 """Reading the review queue (`services/review_queue.py` writes it): the best entries of a
 category or of the whole project, with the labels a reviewer would likely pick."""
 
+from collections.abc import Sequence
+
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from feedback.models import Project
@@ -16,12 +18,19 @@ SUGGESTED_LABELS = 5
 OVERREAD = 3
 
 
-def suggested_labels(category: ErrorCategory, predicted_label: str) -> list[str]:
-    """What the category's corrections turned this predicted label into, most often first,
-    then the category's other corrected labels; never the predicted label itself."""
+def suggested_labels(
+    category: ErrorCategory, predicted_label: str, neighbour_labels: Sequence[str] = ()
+) -> list[str]:
+    """The labels a reviewer would likely pick, most likely first: those the nearest corrected
+    errors point to (`ReviewQueueEntry.neighbour_labels`), the ones the category's
+    corrections also turned this predicted label into first; then what the category's
+    corrections turned this predicted label into, most often first; then the category's other
+    corrected labels. Each once, never the predicted label itself."""
     confusions = sorted(category.top_confusions or [], key=lambda pair: -(pair.get("count") or 0))
-    ordered = [p["corrected"] for p in confusions if p.get("predicted") == predicted_label]
-    ordered += [p["corrected"] for p in confusions if p.get("predicted") != predicted_label]
+    from_predicted = [p["corrected"] for p in confusions if p.get("predicted") == predicted_label]
+    others = [p["corrected"] for p in confusions if p.get("predicted") != predicted_label]
+    agreed = [label for label in neighbour_labels if label in from_predicted]
+    ordered = agreed + list(neighbour_labels) + from_predicted + others
     found: list[str] = []
     for label in ordered:
         if label and label != predicted_label and label not in found:
@@ -60,7 +69,9 @@ def review_queue_next(
                     "uncertainty": entry.uncertainty,
                     "label": entry.label_affinity,
                 },
-                "suggested_labels": suggested_labels(entry.category, prediction.predicted_label),
+                "suggested_labels": suggested_labels(
+                    entry.category, prediction.predicted_label, entry.neighbour_labels
+                ),
             }
         )
         if len(rows) == limit:
@@ -72,6 +83,17 @@ def _open_entries(project: Project):
     """Entries whose prediction no reviewer has labelled or skipped yet."""
     return ReviewQueueEntry.objects.filter(project=project).exclude(
         prediction__reviewer_labels__isnull=False
+    )
+
+
+def review_queue_categories(*, project: Project):
+    """The project's categories with a queue, by title (ids and titles only): an index probe
+    per category, never a pass over every entry."""
+    return (
+        ErrorCategory.objects.filter(project=project, merged_into__isnull=True)
+        .filter(Exists(ReviewQueueEntry.objects.filter(category_id=OuterRef("pk"))))
+        .only("id", "title")
+        .order_by("title", "id")
     )
 
 

@@ -133,3 +133,48 @@ def review_queue_refresh(project_id: int) -> None:
 def review_queue_schedule() -> None:
     """The hourly refresh: one task per project that has live categories (beat)."""
     review_queue.review_queue_refresh_all()
+
+
+# The check costs about what an export's check costs (BENCHMARKS.md, likely-wrong
+# corrections): seconds on the demo, a few minutes on a million corrections.
+CORRECTION_FLAGS_SOFT_LIMIT = 1500
+CORRECTION_FLAGS_HARD_LIMIT = 1800
+
+
+@shared_task(
+    name="triage.correction_flags_refresh",
+    soft_time_limit=CORRECTION_FLAGS_SOFT_LIMIT,
+    time_limit=CORRECTION_FLAGS_HARD_LIMIT,
+)
+def correction_flags_refresh(project_id: int) -> None:
+    """Flag one project's likely-wrong corrections (after each clustering run); idempotent."""
+    from .services.correction_flags import correction_flags_refresh_project
+
+    correction_flags_refresh_project(project_id=project_id)
+
+
+# A pass embeds for at most input_vectors.TIME_BUDGET (20 s) after reading up to 200,000
+# predictions; the limits leave room for a slow database.
+INPUT_VECTORS_SOFT_LIMIT = 90
+INPUT_VECTORS_HARD_LIMIT = 120
+
+
+@shared_task(
+    name="triage.input_vectors_fill",
+    soft_time_limit=INPUT_VECTORS_SOFT_LIMIT,
+    time_limit=INPUT_VECTORS_HARD_LIMIT,
+)
+def input_vectors_fill(project_id: int) -> None:
+    """Embed the distinct inputs of one project's new predictions, within a time budget (a
+    sample, counted, when there is no time for all); idempotent, a concurrent pass is
+    skipped."""
+    from .services.input_vectors import input_vectors_fill_project
+
+    input_vectors_fill_project(project_id=project_id)
+
+
+@shared_task(name="triage.input_vectors_schedule")
+def input_vectors_schedule() -> None:
+    """Every minute: a pass for each project whose review queue ranks on sentence embeddings
+    (beat)."""
+    review_queue.review_queue_vectors_schedule()

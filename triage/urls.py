@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from . import views, views_board, views_exports, views_inbox, views_review, views_review_queue
+from . import (
+    views,
+    views_board,
+    views_corrections,
+    views_exports,
+    views_inbox,
+    views_review,
+    views_review_queue,
+)
 
 urlpatterns = [
     path("board/", views_board.board, name="board"),
@@ -64,4 +72,5 @@ urlpatterns = [
     path("review-queue/undo", views_review_queue.review_queue_undo, name="review-queue-undo"),
     path("inbox/", views_inbox.inbox, name="inbox"),
     path("inbox/<int:feedback_id>/", views_inbox.feedback_detail, name="feedback-detail"),
+    path("inbox/verdict", views_corrections.correction_verdict, name="correction-verdict"),
 ]

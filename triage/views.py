@@ -15,6 +15,7 @@ from . import selectors
 from . import selectors_categories as category_selectors
 from . import selectors_reviews as review_selectors
 from .forms import CommentForm, ItemsActionForm, MergeForm, RenameForm
+from .selectors_correction_reviews import correction_reviews_attach
 from .services import categories as category_services
 from .services.clustering import clustering_run_request
 from .views_board import category_or_404, triage_panel_context
@@ -71,6 +72,10 @@ def category_detail(request, category_id: int):
     # feedback made the count of a 200,000-item category cost 150 ms.
     paginator.count = selectors.category_item_count(category=category)
     page = paginator.get_page(request.GET.get("page"))
+    # The model's scores, the likely-wrong flag and verdicts of the page's items (2 queries).
+    page.object_list = correction_reviews_attach(
+        items=list(page.object_list), reviewer=request.user.get_username()
+    )
     context = {
         "category": category,
         "page": page,
@@ -82,6 +87,8 @@ def category_detail(request, category_id: int):
         "snapshots": category_selectors.category_snapshots(category=category),
         "audit": category_selectors.category_audit(category=category),
         "can_edit": request.membership.has_role("reviewer"),
+        "can_judge": request.membership.has_role("reviewer"),
+        "verdict_labels": sorted(request.project.labels or []),
         "version_stats": category_selectors.category_version_stats(category=category),
         "segment_mix": category_selectors.category_segment_mix(category=category),
         "comments": review_selectors.comments_of(target=category),

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from core.access import project_view
 
 from .forms_inbox import KNOWN_SOURCES, InboxFilterForm
+from .selectors_correction_reviews import correction_reviews_attach
 from .selectors_inbox import Cursor, feedback_detail_get, inbox_page
 
 
@@ -23,6 +24,7 @@ def inbox(request):
         older_than=Cursor.decode(request.GET.get("older")),
         newer_than=Cursor.decode(request.GET.get("newer")),
     )
+    page.items = correction_reviews_attach(items=page.items, reviewer=request.user.get_username())
     query = request.GET.copy()
     for key in ("older", "newer"):
         query.pop(key, None)
@@ -33,6 +35,8 @@ def inbox(request):
         "query": query.urlencode(),
         "here": request.GET.urlencode(),
         "known_sources": KNOWN_SOURCES,
+        "can_judge": request.membership.has_role("reviewer"),
+        "verdict_labels": sorted(project.labels or []),
     }
     # HTMX filter changes and page links swap only the results.
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "inbox-results":

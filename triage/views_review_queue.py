@@ -11,6 +11,7 @@ from core.access import project_view
 
 from .models import ErrorCategory
 from .selectors_review_queue import (
+    review_queue_categories,
     review_queue_claim,
     review_queue_remaining,
     suggested_labels,
@@ -40,9 +41,7 @@ def review_queue(request):
         "section": "review-queue",
         "entry": entry,
         "category_id": category_id,
-        "categories": ErrorCategory.objects.filter(project=project, review_queue__isnull=False)
-        .distinct()
-        .order_by("title"),
+        "categories": review_queue_categories(project=project),
         "remaining": review_queue_remaining(project=project, category_id=category_id),
         "labels": sorted(project.labels or []),
     }
@@ -56,7 +55,9 @@ def review_queue(request):
         context.update(
             prediction=prediction,
             scores=scores,
-            suggested=suggested_labels(entry.category, prediction.predicted_label),
+            suggested=suggested_labels(
+                entry.category, prediction.predicted_label, entry.neighbour_labels
+            ),
         )
     return render(request, "triage/review_queue.html", context)
 

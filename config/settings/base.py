@@ -162,6 +162,7 @@ HEAVY_TASKS = [
     "triage.reference_read",
     "triage.verification",
     "triage.review_queue_refresh",
+    "triage.correction_flags_refresh",
     "feedback.import_run",
     "lifecycle.erasure_run",
     "lifecycle.retention_sweep",
@@ -186,6 +187,10 @@ CELERY_BEAT_SCHEDULE = {
     # The review queue takes in new traffic: each project's queue re-ranked every hour (a run
     # re-ranks it at once as well).
     "review-queue-refresh": {"task": "triage.review_queue_schedule", "schedule": 3600.0},
+    # With sentence embeddings the queue ranks new traffic on stored vectors of its inputs:
+    # every minute, a pass embeds what came in for up to 20 s (a sample when it cannot keep
+    # up), so an hourly refresh finds the hour's traffic embedded.
+    "review-queue-vectors": {"task": "triage.input_vectors_schedule", "schedule": 60.0},
     # Rates per model version and regressions: new traffic arrives continuously; hourly is
     # enough for a weekly review and bounded for the database (one scan per version).
     "verification": {"task": "triage.verification", "schedule": 3600.0},

@@ -19,6 +19,7 @@ from tests.triage.conftest import REPLAY_END, cached_replay
 from triage.models import ClusteringSettings, ErrorCategory
 from triage.services.clustering import clustering_run_execute, clustering_run_request
 from triage.services.comments import comment_add
+from triage.services.correction_flags import correction_flags_refresh
 from triage.services.export_build import export_build
 from triage.services.exports import export_request
 from triage.services.improvements import improvement_create
@@ -82,6 +83,7 @@ def demo_team(transactional_db, monkeypatch):
     feedback = Feedback.objects.filter(project=project, kind="correction").first()
 
     review_queue_refresh(project=project)
+    correction_flags_refresh(project=project)  # the likely-wrong badges of items
     slug = project.slug
     inbox_filters = (  # every filter set, and still rows to lay out
         "?q=card&kind=complaint&model_version=&predicted_label=&corrected_label=&source=widget"
@@ -94,6 +96,7 @@ def demo_team(transactional_db, monkeypatch):
         "categories": f"/p/{slug}/categories/",
         "category": f"/p/{slug}/categories/{category.id}/",
         "inbox": f"/p/{slug}/inbox/{inbox_filters}",
+        "inbox-corrections": f"/p/{slug}/inbox/?kind=correction",
         "feedback": f"/p/{slug}/inbox/{feedback.id}/",
         "review-queue": f"/p/{slug}/review-queue/",
         "improvements": f"/p/{slug}/improvements/",

@@ -20,6 +20,14 @@ def test_the_queue_is_served_best_first_with_its_reasons_and_suggestions(cluster
     first = whole[0]
     assert set(first["reasons"]) == {"similarity", "uncertainty", "label"}
     assert first["predicted_label"] not in first["suggested_labels"]
+    # The labels of its nearest corrected errors are suggested first.
+    for row in whole:
+        entry = ReviewQueueEntry.objects.get(
+            category_id=row["category_id"], prediction__request_id=row["request_id"]
+        )
+        assert row["suggested_labels"][: len(entry.neighbour_labels)] and sorted(
+            row["suggested_labels"][: len(entry.neighbour_labels)]
+        ) == sorted(entry.neighbour_labels)
 
     category_id = first["category_id"]
     mine = api.get(url, {"category": category_id, "limit": 500}).json()["results"]

@@ -30,6 +30,10 @@ def test_a_reviewer_labels_skips_and_undoes_and_another_gets_other_items(cluster
     assert shown(joon.get(url)) != item  # claimed: the other reviewer gets another
     suggested = first.context["suggested"]
     assert 'data-key="1"' in page and "review-queue.js" in page
+    # The labels of its nearest corrected errors come first, on keys 1, 2, ...
+    neighbours = first.context["entry"].neighbour_labels
+    assert neighbours and sorted(suggested[: len(neighbours)]) == sorted(neighbours)
+    assert f'value="{suggested[0]}" data-key="1"' in page
 
     label = suggested[0] if suggested else "card_arrival"
     after = mina.post(f"{url}label", {"request_id": item, "label": label}, follow=True)

@@ -1,6 +1,7 @@
 """The review queue's ranking (triage/review_queue/ranking.py) on arrays given by hand: a
 planted failure pattern ranks first, each part of the score moves it the way it should, what
-reviewers handled is left out, and scoring in chunks keeps the same result."""
+reviewers handled is left out, and scoring in chunks keeps the same result; the suggested
+labels of the nearest corrected errors."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from triage.review_queue.ranking import (
     CategoryEvidence,
     label_affinity,
     label_confidence_levels,
+    neighbour_labels,
     rank,
     uncertainty,
 )
@@ -100,3 +102,38 @@ def test_label_affinity_is_relative_to_the_commonest_start():
     found = label_affinity(["a", "b", "c"], {"a": 10, "b": 5})
     assert found.tolist() == [1.0, 0.5, 0.0]
     assert label_affinity(["a"], {}).tolist() == [0.0]
+
+
+def test_neighbour_labels_are_the_nearest_corrections_by_summed_similarity():
+    pool = unit(np.array([[1.0, 0.0], [0.9, 0.1], [0.8, 0.2], [0.0, 1.0], [-1.0, 0.0]]))
+    pool_labels = ["lost_card", "card_arrival", "lost_card", "balance", "refund"]
+    vectors = unit(np.array([[1.0, 0.05], [1.0, 0.05], [0.0, 1.0]]))
+
+    found = neighbour_labels(
+        vectors, pool, pool_labels, ["balance", "lost_card", "balance"], k=3, top=5
+    )
+
+    # Two near lost_card votes outweigh one card_arrival; the one far the other way
+    # (refund, negative similarity) never counts.
+    assert found[0] == ["lost_card", "card_arrival"]
+    # The predicted label is no correction: left out, the others move up.
+    assert found[1] == ["card_arrival"]
+    # Its nearest is balance, what the model said: what remains are the farther ones.
+    assert found[2] == ["lost_card", "card_arrival"]
+    assert neighbour_labels(vectors[2:], pool, pool_labels, ["balance"], k=1) == [[]]
+
+
+def test_neighbour_labels_skip_unknown_labels_keep_top_and_work_in_chunks():
+    rng = np.random.default_rng(1)
+    pool = unit(rng.normal(size=(60, 8)))
+    pool_labels = [["a", "b", "c", "d", ""][i % 5] for i in range(60)]
+    vectors = unit(rng.normal(size=(25, 8)))
+    predicted = ["a"] * 25
+
+    whole = neighbour_labels(vectors, pool, pool_labels, predicted, k=20, top=2)
+    chunked = neighbour_labels(vectors, pool, pool_labels, predicted, k=20, top=2, chunk=4)
+
+    assert whole == chunked
+    assert all(len(labels) <= 2 and not {"a", ""} & set(labels) for labels in whole)
+    assert neighbour_labels(vectors, pool[:0], [], predicted) == [[]] * 25
+    assert neighbour_labels(vectors[:0], pool, pool_labels, []) == []

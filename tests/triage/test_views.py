@@ -41,8 +41,9 @@ def test_the_category_page_shows_items_confusions_and_trend(
     category = biggest().first()
     login(client, clustered, "reviewer")
 
-    # The page's reads, plus two for the segment mix (the items' metadata, the traffic's).
-    with django_assert_max_num_queries(22):
+    # The page's reads, plus two for the segment mix (the items' metadata, the traffic's) and
+    # two for the items' scores, likely-wrong flags and reviewers' verdicts.
+    with django_assert_max_num_queries(24):
         response = client.get(f"/p/banking77/categories/{category.id}/")
 
     html = response.content.decode()

@@ -10,9 +10,10 @@ from .clustering import (
     ItemAssignment,
     ItemVector,
 )
+from .correction_flags import CorrectionFlag
 from .exports import DatasetExport, ReferenceDataset
 from .review import Comment, ImprovementPoint, ReviewSession, ReviewSettings
-from .review_queue import ReviewerLabel, ReviewQueueEntry
+from .review_queue import InputVector, InputVectorProgress, ReviewerLabel, ReviewQueueEntry
 
 __all__ = [
     "CategoryLineage",
@@ -20,11 +21,14 @@ __all__ = [
     "CategoryVersionStat",
     "ClusteringRun",
     "ClusteringSettings",
+    "CorrectionFlag",
     "DatasetExport",
     "Comment",
     "ErrorCategory",
     "ImprovementPoint",
     "ItemAssignment",
+    "InputVector",
+    "InputVectorProgress",
     "ItemVector",
     "ReviewerLabel",
     "ReviewQueueEntry",

@@ -133,6 +133,11 @@ class ErrorCategory(models.Model):
     # Its feedback per 1,000 predictions of the latest model version (all labels): the share of
     # traffic it touches times its correction rate there. The board sorts by it.
     impact = models.FloatField(default=0)
+    # Its estimated true size (review_queue/true_size.py): unreported look-alikes of its
+    # errors, the share of its reviewed queue found wrong, the estimate with its interval;
+    # the estimate alone as a column, for the board to sort by (null until estimated).
+    true_size = models.JSONField(default=dict, blank=True)
+    estimated_unreported = models.FloatField(null=True, blank=True)
     # Verification: fixed in a model version; a fixed category whose rate comes back regresses.
     fixed_in_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

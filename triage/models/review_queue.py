@@ -34,6 +34,9 @@ class ReviewQueueEntry(models.Model):
     similarity = models.FloatField()
     uncertainty = models.FloatField()
     label_affinity = models.FloatField()
+    # What its label should probably have been: the corrected labels of its nearest corrected
+    # errors, most likely first (`ranking.neighbour_labels`); the reviewer's first suggestions.
+    neighbour_labels = models.JSONField(default=list, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
     # The reviewer who has it open on the labelling page, until then (a short claim: two
     # reviewers working one queue never get the same item).
@@ -89,3 +92,51 @@ class ReviewerLabel(models.Model):
     @property
     def skipped(self) -> bool:
         return not self.label
+
+
+class InputVector(models.Model):
+    """The sentence embedding of one distinct prediction input of a project, keyed by a hash
+    of its text, so an input repeated by a thousand predictions is embedded once. Filled in
+    the background for new traffic (`services/input_vectors.py`); the review queue ranks on
+    them when the project uses sentence embeddings."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=200)
+    text_hash = models.CharField(max_length=32)
+    vector = models.BinaryField()
+    # When it was stored, or last used as an error's vector by a refresh: the background pass
+    # deletes vectors older than the queue's window (`input_vectors.py`, PRUNE_MARGIN).
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "model", "text_hash"], name="input_vector_once"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "used_at"], name="input_vector_age")]
+
+    def __str__(self) -> str:
+        return f"vector of input {self.text_hash} in project {self.project_id}"
+
+
+class InputVectorProgress(models.Model):
+    """How far the background embedding of a project's new predictions has read, what it
+    embedded and what it left out when it could not keep up; `leased_until` keeps two passes
+    from working the same project at once."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_prediction_id = models.BigIntegerField(default=0)
+    # Running totals: distinct inputs embedded; distinct new inputs left out of a pass for
+    # lack of time; predictions passed over unread (older than the newest the queue ranks).
+    embedded = models.BigIntegerField(default=0)
+    skipped_inputs = models.BigIntegerField(default=0)
+    skipped_predictions = models.BigIntegerField(default=0)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    pruned_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"input vectors of project {self.project_id} up to {self.last_prediction_id}"

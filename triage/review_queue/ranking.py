@@ -14,6 +14,9 @@ A candidate's score for a category is a weighted sum of three parts, each in [0,
 The parts are kept with the score: they say why an item was chosen. Candidates are scored in
 chunks of `chunk` rows, and only the best `top` of each category are kept, so memory stays
 bounded whatever the number of predictions.
+
+`neighbour_labels` says what a queued prediction's label should probably have been: the
+corrected labels of its nearest corrected errors (the reviewer's suggested labels).
 """
 
 from __future__ import annotations
@@ -23,16 +26,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .true_size import lookalike_level
+
 NEIGHBOURS = 3
 CHUNK = 20_000
+# Suggested labels: the votes of this many nearest corrected errors, at most this many labels
+# kept per prediction. On the clustered Banking77 replay (LSA), the first suggestion of a
+# queued wrong answer was its true label 24 % of the time with 30 neighbours (15 % with 5, 20 %
+# with 20, 20 % with 50; the category's confusions alone: 2.5 %), and one of five 48 %.
+LABEL_NEIGHBOURS = 30
+NEIGHBOUR_LABELS = 5
+# Similarities computed at once by `neighbour_labels` (rows x pool): about 16 MB of float32 and
+# 32 MB for the partition's indices, whatever the size of the pool (20,000 rows against a pool
+# of 16,000 errors took 4.4 GB).
+SIMILARITY_CELLS = 4_000_000
 
 
 @dataclass(frozen=True)
 class Weights:
-    """On the clustered Banking77 replay (LSA), the 300 best of the whole queue were wrong
-    31 % of the time with these weights, against 9 % of all unreported predictions; 24 % with
-    similarity weighing most (0.5, 0.3, 0.2), 31 % with uncertainty alone (whose per-category
-    queues are then all the same few predictions)."""
+    """On the Banking77 replay clustered at its midpoint (LSA, seeds 0-2, benchmarks/
+    review_queue.py), the 300 best of the whole queue were wrong 26.9 % of the time with these
+    weights, against 12.5 % of all unreported predictions (BENCHMARKS.md). Similarity weighing
+    most (0.5, 0.3, 0.2) did worse; uncertainty alone does as well overall, but every
+    category's queue is then the same few predictions."""
 
     similarity: float = 0.3
     uncertainty: float = 0.5
@@ -71,6 +87,9 @@ class Ranked:
     similarity: np.ndarray
     uncertainty: np.ndarray
     label: np.ndarray
+    # Eligible candidates at least as close to the errors as they are to each other
+    # (true_size.lookalike_level): the category's unreported look-alikes.
+    lookalikes: int = 0
 
 
 def label_confidence_levels(predicted: Sequence[str], confidence: np.ndarray) -> dict[str, float]:
@@ -140,12 +159,14 @@ def rank(
         errors = np.asarray(category.vectors, dtype=np.float32)
         affinity = label_affinity(candidates.predicted, category.start_labels)
         kept = (np.empty(0, dtype=np.int64),) + (np.empty(0),) * 4
+        level, lookalikes = lookalike_level(errors, neighbours=NEIGHBOURS), 0
         for start in range(0, n, chunk):
             rows = np.arange(start, min(start + chunk, n))
             rows = rows[mask[rows]]
             if not len(rows):
                 continue
             similar = _similarity(vectors[rows], errors)
+            lookalikes += int((similar >= level).sum())
             scores = (
                 weights.similarity * similar
                 + weights.uncertainty * unsure[rows]
@@ -160,5 +181,41 @@ def rank(
             ]
             order = np.lexsort((merged[0], -merged[1]))[:top]
             kept = tuple(part[order] for part in merged)
-        best[category.category_id] = kept
+        best[category.category_id] = (*kept, lookalikes)
     return [Ranked(category.category_id, *best[category.category_id]) for category in categories]
+
+
+def neighbour_labels(
+    vectors: np.ndarray,
+    pool: np.ndarray,
+    pool_labels: Sequence[str],
+    predicted: Sequence[str],
+    *,
+    k: int = LABEL_NEIGHBOURS,
+    top: int = NEIGHBOUR_LABELS,
+    chunk: int = CHUNK,
+) -> list[list[str]]:
+    """Per row of `vectors`: the corrected labels of its `k` nearest corrected errors (`pool`,
+    rows L2-normalised in the same space, with `pool_labels`), by summed cosine similarity,
+    most first (ties by label), at most `top`. Never the row's own predicted label (that is
+    no correction), an empty label, or a neighbour with no positive similarity."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    pool = np.asarray(pool, dtype=np.float32)
+    labels = np.asarray(pool_labels, dtype=object)
+    found: list[list[str]] = [[] for _ in range(len(vectors))]
+    if not len(vectors) or not len(pool):
+        return found
+    k = min(k, len(pool))
+    chunk = max(1, min(chunk, SIMILARITY_CELLS // len(pool)))
+    for start in range(0, len(vectors), chunk):
+        similarities = vectors[start : start + chunk] @ pool.T
+        nearest = np.argpartition(similarities, -k, axis=1)[:, -k:]
+        for offset, columns in enumerate(nearest):
+            row = start + offset
+            votes: dict[str, float] = {}
+            for column in columns.tolist():
+                label, similarity = labels[column], float(similarities[offset, column])
+                if label and label != predicted[row] and similarity > 0:
+                    votes[label] = votes.get(label, 0.0) + similarity
+            found[row] = sorted(votes, key=lambda label: (-votes[label], label))[:top]
+    return found

@@ -39,6 +39,7 @@ from ..models import (
     ErrorCategory,
 )
 from .clustering_results import clustering_results_write
+from .correction_flags import REFRESH_TASK as CORRECTION_FLAGS_TASK
 from .review_queue import REFRESH_TASK as REVIEW_QUEUE_TASK
 from .vectors import clustering_settings, embedded_vectors, embedding_model, representation_for
 
@@ -115,6 +116,9 @@ def clustering_run_execute(*, run_id: int, task_id: str) -> str:
         return ClusteringRun.Status.FAILED
     # The categories changed: re-rank the review queue (its own job on the heavy queue).
     publish(REVIEW_QUEUE_TASK, run.project_id)
+    # New corrections came in since the last run: check them for likely-wrong ones (its own
+    # job on the heavy queue, like an export's check).
+    publish(CORRECTION_FLAGS_TASK, run.project_id)
     return ClusteringRun.Status.SUCCEEDED
 
 

@@ -61,9 +61,9 @@ class CorrectionCheck:
         self.checked += len(batch)
         predicted = [row.predicted_label for row in batch]
         corrected = [row.resolved_label for row in batch]
-        scores = [_scores(row.scores) for row in batch]
-        p_predicted = [_score(s, label) for s, label in zip(scores, predicted, strict=True)]
-        p_corrected = [_score(s, label) for s, label in zip(scores, corrected, strict=True)]
+        scores = [scores_parse(row.scores) for row in batch]
+        p_predicted = [label_score(s, label) for s, label in zip(scores, predicted, strict=True)]
+        p_corrected = [label_score(s, label) for s, label in zip(scores, corrected, strict=True)]
         against = checks.model_against(
             predicted=predicted,
             corrected=corrected,
@@ -182,7 +182,7 @@ def _sample_corrections(export: DatasetExport, *, capacity: int):
     return sample, seen
 
 
-def _scores(value) -> dict:
+def scores_parse(value) -> dict:
     if isinstance(value, str | bytes):  # a JSON column read as text
         try:
             value = orjson.loads(value)
@@ -191,6 +191,6 @@ def _scores(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _score(scores: dict, label: str) -> float:
+def label_score(scores: dict, label: str) -> float:
     value = scores.get(label)
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0

@@ -24,6 +24,7 @@ from feedback.validation import (
 
 from ..models import ErrorCategory, ReviewerLabel, ReviewQueueEntry
 from ..models.review_queue import CLAIM_DURATION
+from .true_size import true_size_update
 
 MAX_REVIEWER = 150
 
@@ -107,6 +108,14 @@ def reviewer_labels_add(
             )
         )
     prediction_ids = [row.prediction_id for _, row in rows]
+    if category is None:  # from the API: the queue it was taken from, its best entry's
+        queued = dict(
+            ReviewQueueEntry.objects.filter(prediction_id__in=prediction_ids)
+            .order_by("prediction_id", "score")
+            .values_list("prediction_id", "category_id")
+        )
+        for _, row in rows:
+            row.category_id = queued.get(row.prediction_id)
     existing = set(
         ReviewerLabel.objects.filter(prediction_id__in=prediction_ids).values_list(
             "prediction_id", "reviewer"
@@ -127,6 +136,8 @@ def reviewer_labels_add(
             claimed_by=None, claimed_until=None
         )
     result.accepted = len(new)
+    if touched := sorted({row.category_id for row in new if row.category_id is not None}):
+        true_size_update(project=project, category_ids=touched)
     return result
 
 
@@ -173,4 +184,6 @@ def reviewer_label_undo(*, project: Project, user) -> ReviewerLabel | None:
             ReviewQueueEntry.objects.filter(id=entry.id).update(
                 claimed_by=user, claimed_until=timezone.now() + CLAIM_DURATION
             )
+    if last.category_id is not None:
+        true_size_update(project=project, category_ids=[last.category_id])
     return last
