@@ -288,6 +288,7 @@ def scale(n_predictions: int, n_categories: int, repeats: int) -> dict:
 
     from triage.models import ClusteringSettings, ErrorCategory, ReviewQueueEntry
     from triage.selectors_review_queue import (
+        review_queue_categories,
         review_queue_claim,
         review_queue_next,
         review_queue_remaining,
@@ -378,12 +379,7 @@ def scale(n_predictions: int, n_categories: int, repeats: int) -> dict:
             ),
             # Two of the labelling page's other queries, alone.
             "page part: category list": timed(
-                lambda: list(
-                    ErrorCategory.objects.filter(project=project, review_queue__isnull=False)
-                    .distinct()
-                    .order_by("title")
-                ),
-                repeats,
+                lambda: list(review_queue_categories(project=project)), repeats
             ),
             "page part: review_queue_remaining": timed(
                 lambda: review_queue_remaining(project=project), repeats
